@@ -1,0 +1,107 @@
+//! `server`: the HTTP listener, its timeouts and request limits.
+
+use crate::examples as ex;
+use crate::types::{Duration, HttpUrl, Quantity};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The gateway's HTTP listener.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Server {
+    /// The container port of the MCP endpoint and health checks.
+    #[serde(default = "default_port")]
+    #[schemars(range(min = 1024, max = 65535), example = 8080)]
+    pub port: u16,
+    /// The public URL clients use, advertised in the OAuth protected-resource metadata (RFC 9728).
+    /// Defaults to `https://<ingress.host>` when there is an ingress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"https://mcp-airlock.example.com")]
+    pub public_base_url: Option<HttpUrl>,
+    /// Timeouts of the HTTP listener.
+    #[serde(default)]
+    #[schemars(example = ex::timeouts())]
+    pub timeouts: Timeouts,
+    /// The largest request body accepted; larger ones get 413 before being read.
+    #[serde(default = "default_max_request_size")]
+    #[schemars(example = &"256Ki")]
+    pub max_request_size: Quantity,
+    /// Requests served at once; beyond it the gateway answers 503 at once instead of queueing.
+    #[serde(default = "default_max_concurrent")]
+    #[schemars(range(min = 1, max = 100000), example = 512)]
+    pub max_concurrent_requests: u32,
+    /// Browser origins allowed to call `/mcp` (checked against the `Origin` header). Requests
+    /// without an `Origin` header (non-browser clients) are always accepted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(example = ex::list("https://app.example.com"))]
+    pub allowed_origins: Vec<HttpUrl>,
+}
+
+fn default_port() -> u16 {
+    8080
+}
+fn default_max_request_size() -> Quantity {
+    "256Ki".parse().expect("built-in quantity")
+}
+fn default_max_concurrent() -> u32 {
+    512
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Self {
+            port: default_port(),
+            public_base_url: None,
+            timeouts: Timeouts::default(),
+            max_request_size: default_max_request_size(),
+            max_concurrent_requests: default_max_concurrent(),
+            allowed_origins: Vec::new(),
+        }
+    }
+}
+
+/// Listener timeouts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Timeouts {
+    /// The most a whole request may take, upstream call included.
+    #[serde(default = "default_request_timeout")]
+    #[schemars(example = &"60s")]
+    pub request: Duration,
+    /// How long a client may take to send the request body.
+    #[serde(default = "default_read_timeout")]
+    #[schemars(example = &"10s")]
+    pub read: Duration,
+    /// How long an idle keep-alive connection stays open.
+    #[serde(default = "default_idle_timeout")]
+    #[schemars(example = &"90s")]
+    pub idle: Duration,
+    /// How long in-flight requests may run after SIGTERM before they are cut.
+    #[serde(default = "default_shutdown_timeout")]
+    #[schemars(example = &"20s")]
+    pub shutdown: Duration,
+}
+
+fn default_request_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_read_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_idle_timeout() -> Duration {
+    Duration::from_secs(90)
+}
+fn default_shutdown_timeout() -> Duration {
+    Duration::from_secs(20)
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            request: default_request_timeout(),
+            read: default_read_timeout(),
+            idle: default_idle_timeout(),
+            shutdown: default_shutdown_timeout(),
+        }
+    }
+}

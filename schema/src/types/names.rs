@@ -1,0 +1,161 @@
+//! Names: Kubernetes DNS-1123 labels, image digests and MCP tool names.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A DNS-1123 label: lowercase alphanumerics and `-`, at most 63 characters, starting and ending
+/// with an alphanumeric. Used for object names, namespaces and the names of roots and upstreams.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DnsLabel(String);
+
+impl DnsLabel {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for DnsLabel {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let valid_chars = text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let edges = text
+            .bytes()
+            .next()
+            .zip(text.bytes().last())
+            .is_some_and(|(a, z)| a.is_ascii_alphanumeric() && z.is_ascii_alphanumeric());
+        if text.is_empty() || text.len() > 63 || !valid_chars || !edges {
+            return Err(format!(
+                "`{text}` is not a valid name: use 1 to 63 lowercase letters, digits and `-`, \
+                 starting and ending with a letter or digit (e.g. `mcp-airlock`)"
+            ));
+        }
+        Ok(Self(text.to_string()))
+    }
+}
+
+impl fmt::Display for DnsLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+super::string_value!(
+    DnsLabel,
+    "DnsLabel",
+    "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+    "A DNS-1123 label: lowercase letters, digits and `-`, at most 63 characters.",
+    ["mcp-airlock"]
+);
+
+/// An OCI image digest, `sha256:` followed by 64 lowercase hex digits.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ImageDigest(String);
+
+impl ImageDigest {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for ImageDigest {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let hex = text.strip_prefix("sha256:");
+        match hex {
+            Some(hex) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) => {
+                Ok(Self(text.to_string()))
+            }
+            _ => Err(format!(
+                "`{text}` is not an image digest: expected `sha256:` followed by 64 lowercase hex \
+                 digits (see `crane digest IMAGE` or `docker buildx imagetools inspect IMAGE`)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for ImageDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+super::string_value!(
+    ImageDigest,
+    "ImageDigest",
+    "^sha256:[a-f0-9]{64}$",
+    "An image digest: `sha256:` followed by 64 lowercase hex digits.",
+    ["sha256:4b2c1e0d9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c"]
+);
+
+/// The name of an MCP tool as an upstream advertises it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ToolName(String);
+
+impl ToolName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for ToolName {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let valid = !text.is_empty()
+            && text.len() <= 128
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/'));
+        if !valid {
+            return Err(format!(
+                "`{text}` is not a tool name: use 1 to 128 letters, digits, `_`, `-`, `.` or `/`"
+            ));
+        }
+        Ok(Self(text.to_string()))
+    }
+}
+
+impl fmt::Display for ToolName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+super::string_value!(
+    ToolName,
+    "ToolName",
+    "^[A-Za-z0-9_./-]{1,128}$",
+    "An MCP tool name as the upstream advertises it in `tools/list`.",
+    ["search_docs", "read_file"]
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_labels() {
+        assert!("mcp-airlock".parse::<DnsLabel>().is_ok());
+        for bad in ["", "-a", "a-", "A", "a_b", &"a".repeat(64)] {
+            assert!(bad.parse::<DnsLabel>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn digests() {
+        assert!(format!("sha256:{}", "a".repeat(64)).parse::<ImageDigest>().is_ok());
+        assert!("sha256:abc".parse::<ImageDigest>().is_err());
+        assert!(format!("sha256:{}", "A".repeat(64)).parse::<ImageDigest>().is_err());
+    }
+
+    #[test]
+    fn tool_names() {
+        assert!("search_docs".parse::<ToolName>().is_ok());
+        assert!("".parse::<ToolName>().is_err());
+        assert!("a b".parse::<ToolName>().is_err());
+    }
+}

@@ -1,0 +1,257 @@
+//! URLs: HTTP(S) endpoints, `s3://bucket/prefix/` locations and `mcp://name/` virtual prefixes.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// An absolute `http://` or `https://` URL with a host.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct HttpUrl(url::Url);
+
+impl HttpUrl {
+    pub fn url(&self) -> &url::Url {
+        &self.0
+    }
+    pub fn is_https(&self) -> bool {
+        self.0.scheme() == "https"
+    }
+    pub fn host(&self) -> &str {
+        self.0.host_str().unwrap_or_default()
+    }
+    /// The port, explicit or the scheme's default.
+    pub fn port(&self) -> u16 {
+        self.0.port_or_known_default().unwrap_or(443)
+    }
+    /// True for `localhost`, `127.0.0.0/8` and `::1`: hosts where plain HTTP is acceptable.
+    pub fn is_loopback(&self) -> bool {
+        match self.0.host() {
+            Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
+    }
+    pub fn has_credentials(&self) -> bool {
+        !self.0.username().is_empty() || self.0.password().is_some()
+    }
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl FromStr for HttpUrl {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let url = url::Url::parse(text).map_err(|e| {
+            format!("`{text}` is not a valid URL ({e}): write an absolute URL such as `https://idp.example.com`")
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!(
+                "`{text}` uses the scheme `{}`: only `http://` and `https://` URLs are accepted here",
+                url.scheme()
+            ));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(format!("`{text}` has no host"));
+        }
+        Ok(Self(url))
+    }
+}
+
+impl fmt::Display for HttpUrl {
+    /// The user's URL with only the normalisation the URL standard requires.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_str())
+    }
+}
+
+super::string_value!(
+    HttpUrl,
+    "HttpUrl",
+    "^https?://[^\\s/?#]+([/?#]\\S*)?$",
+    "An absolute http:// or https:// URL.",
+    ["https://idp.example.com", "http://docs.mcp.svc:8080/mcp"]
+);
+
+/// An S3 location `s3://bucket/` or `s3://bucket/prefix/`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct S3Uri {
+    bucket: String,
+    prefix: String,
+}
+
+impl S3Uri {
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+    /// The key prefix, empty or ending with `/`.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+}
+
+/// Checks an S3 bucket name against AWS's naming rules.
+pub fn check_bucket_name(bucket: &str) -> Result<(), String> {
+    let chars_ok = bucket
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    let edges_ok = bucket
+        .bytes()
+        .next()
+        .zip(bucket.bytes().last())
+        .is_some_and(|(a, z)| a.is_ascii_alphanumeric() && z.is_ascii_alphanumeric());
+    if !(3..=63).contains(&bucket.len()) || !chars_ok || !edges_ok || bucket.contains("..") {
+        return Err(format!(
+            "`{bucket}` is not a valid S3 bucket name: use 3 to 63 lowercase letters, digits, `.` \
+             and `-`, starting and ending with a letter or digit"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a key prefix: empty, or relative segments ending with `/`, without `.`/`..` segments.
+pub fn check_key_prefix(prefix: &str) -> Result<(), String> {
+    if prefix.is_empty() {
+        return Ok(());
+    }
+    if !prefix.ends_with('/') {
+        return Err(format!("the prefix `{prefix}` must end with `/`"));
+    }
+    let bad_segment = prefix[..prefix.len() - 1]
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == ".." || s.contains('\\'));
+    if prefix.starts_with('/') || bad_segment || prefix.chars().any(char::is_control) {
+        return Err(format!(
+            "the prefix `{prefix}` must be relative segments without empty, `.` or `..` parts"
+        ));
+    }
+    Ok(())
+}
+
+impl FromStr for S3Uri {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let rest = text.strip_prefix("s3://").ok_or_else(|| {
+            format!("`{text}` is not an S3 location: write `s3://bucket/` or `s3://bucket/prefix/`")
+        })?;
+        let (bucket, prefix) = rest.split_once('/').ok_or_else(|| {
+            format!("`{text}` must end with `/` (e.g. `s3://{rest}/`) so the prefix is unambiguous")
+        })?;
+        check_bucket_name(bucket)?;
+        check_key_prefix(prefix)?;
+        Ok(Self {
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+        })
+    }
+}
+
+impl fmt::Display for S3Uri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.prefix)
+    }
+}
+
+super::string_value!(
+    S3Uri,
+    "S3Uri",
+    "^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([^/\\s]+/)*$",
+    "An S3 location: `s3://bucket/` or `s3://bucket/prefix/` (ending with `/`).",
+    ["s3://acme-mcp-artifacts/", "s3://acme-audit/airlock/"]
+);
+
+/// A virtual prefix clients use to address a root, `mcp://name/` or `mcp://name/sub/`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VirtualPrefix(String);
+
+impl VirtualPrefix {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// True when one prefix contains the other, so a URI could resolve to either root.
+    pub fn overlaps(&self, other: &VirtualPrefix) -> bool {
+        self.0.starts_with(&other.0) || other.0.starts_with(&self.0)
+    }
+}
+
+impl FromStr for VirtualPrefix {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let help = "write `mcp://NAME/` with a lowercase name, e.g. `mcp://repo/`";
+        let rest = text
+            .strip_prefix("mcp://")
+            .ok_or_else(|| format!("`{text}` is not a virtual prefix: {help}"))?;
+        let Some(path) = rest.strip_suffix('/') else {
+            return Err(format!("`{text}` must end with `/`: {help}"));
+        };
+        let segment_ok = |s: &str| {
+            !s.is_empty()
+                && s != "."
+                && s != ".."
+                && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'))
+        };
+        if !path.split('/').all(segment_ok) {
+            return Err(format!("`{text}` is not a valid virtual prefix: {help}"));
+        }
+        Ok(Self(text.to_string()))
+    }
+}
+
+impl fmt::Display for VirtualPrefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+super::string_value!(
+    VirtualPrefix,
+    "VirtualPrefix",
+    "^mcp://[a-z0-9._-]+/([a-z0-9._-]+/)*$",
+    "The virtual prefix clients use for a root, `mcp://NAME/` (ending with `/`).",
+    ["mcp://repo/", "mcp://artifacts/"]
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_urls() {
+        let url: HttpUrl = "http://docs.mcp.svc:8080/mcp".parse().unwrap();
+        assert_eq!((url.host(), url.port(), url.is_https()), ("docs.mcp.svc", 8080, false));
+        assert_eq!("https://idp.example.com".parse::<HttpUrl>().unwrap().port(), 443);
+        assert!("http://127.0.0.1:9000".parse::<HttpUrl>().unwrap().is_loopback());
+        assert!("http://localhost".parse::<HttpUrl>().unwrap().is_loopback());
+        assert!(!"http://example.com".parse::<HttpUrl>().unwrap().is_loopback());
+        assert!("ftp://x".parse::<HttpUrl>().unwrap_err().contains("scheme `ftp`"));
+        assert!("idp.example.com".parse::<HttpUrl>().is_err());
+        assert!("https://u:p@x.com".parse::<HttpUrl>().unwrap().has_credentials());
+    }
+
+    #[test]
+    fn s3_uris() {
+        let uri: S3Uri = "s3://acme-audit/airlock/".parse().unwrap();
+        assert_eq!((uri.bucket(), uri.prefix()), ("acme-audit", "airlock/"));
+        assert_eq!("s3://acme-audit/".parse::<S3Uri>().unwrap().prefix(), "");
+        assert!("s3://acme-audit".parse::<S3Uri>().unwrap_err().contains("must end with `/`"));
+        assert!("s3://Bad_Bucket/".parse::<S3Uri>().is_err());
+        assert!("s3://bucket/../x/".parse::<S3Uri>().is_err());
+        assert!("s3://bucket/a//".parse::<S3Uri>().is_err());
+        assert!("s3://bucket/a/b".parse::<S3Uri>().is_err());
+    }
+
+    #[test]
+    fn virtual_prefixes() {
+        let repo: VirtualPrefix = "mcp://repo/".parse().unwrap();
+        let docs: VirtualPrefix = "mcp://repo/docs/".parse().unwrap();
+        let other: VirtualPrefix = "mcp://repository/".parse().unwrap();
+        assert!(repo.overlaps(&docs));
+        assert!(!repo.overlaps(&other));
+        assert!("mcp://repo".parse::<VirtualPrefix>().is_err());
+        assert!("file://repo/".parse::<VirtualPrefix>().is_err());
+        assert!("mcp://../".parse::<VirtualPrefix>().is_err());
+        assert!("mcp://Repo/".parse::<VirtualPrefix>().is_err());
+    }
+}

@@ -1,1 +1,23 @@
-//! placeholder
+//! `airlockc`: compiles one `airlock.yaml` into a hardened deployment.
+//!
+//! The pipeline is a chain of pure stages; only [`workspace::load`] reads files and only the
+//! emit edge writes them:
+//!
+//! ```text
+//! workspace::load ─▶ syntax::parse ─▶ validate (schema, semantic) ─▶ lint (rego, dlp, secrets)
+//!                                                     └──────────▶ analysis::Analysis
+//! ```
+//!
+//! See `ARCHITECTURE.md` at the repository root for the code map and the invariants.
+
+pub mod analysis;
+pub mod cli;
+pub mod diagnostics;
+pub mod lint;
+pub mod render;
+pub mod syntax;
+pub mod validate;
+pub mod workspace;
+
+pub use analysis::{Analysis, analyze};
+pub use workspace::{Workspace, load};

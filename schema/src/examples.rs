@@ -197,5 +197,10 @@ pub fn irsa() -> Value {
 }
 /// A list of strings, written as one space-separated string to keep attributes short.
 pub fn list(items: &str) -> Value {
-    Value::Array(items.split_whitespace().map(|s| Value::String(s.into())).collect())
+    Value::Array(
+        items
+            .split_whitespace()
+            .map(|s| Value::String(s.into()))
+            .collect(),
+    )
 }

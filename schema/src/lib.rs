@@ -18,7 +18,8 @@ use schemars::generate::SchemaSettings;
 use serde_json::Value;
 
 /// The `$id` under which the schema is published.
-pub const SCHEMA_ID: &str = "https://raw.githubusercontent.com/acme/airlock/main/schema/airlock.schema.json";
+pub const SCHEMA_ID: &str =
+    "https://raw.githubusercontent.com/acme/airlock/main/schema/airlock.schema.json";
 
 /// The JSON Schema of `airlock.yaml` (draft-07, the dialect editors support best).
 pub fn json_schema() -> Value {
@@ -44,13 +45,20 @@ pub fn json_schema_text() -> String {
 fn describe_discriminators(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            let variant = map.get("description").and_then(Value::as_str).map(str::to_owned);
-            if let Some(Value::Object(tag)) = map.get_mut("properties").and_then(|p| p.get_mut("type")) {
-                if let Some(kind) = tag.get("const").cloned() {
-                    let what = variant.unwrap_or_default();
-                    tag.insert("description".into(), Value::String(format!("`{}`: {what}", kind.as_str().unwrap_or_default())));
-                    tag.insert("examples".into(), Value::Array(vec![kind]));
-                }
+            let variant = map
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            if let Some(Value::Object(tag)) =
+                map.get_mut("properties").and_then(|p| p.get_mut("type"))
+                && let Some(kind) = tag.get("const").cloned()
+            {
+                let what = variant.unwrap_or_default();
+                tag.insert(
+                    "description".into(),
+                    Value::String(format!("`{}`: {what}", kind.as_str().unwrap_or_default())),
+                );
+                tag.insert("examples".into(), Value::Array(vec![kind]));
             }
             map.values_mut().for_each(describe_discriminators);
         }
@@ -73,7 +81,10 @@ fn strip_null(value: &mut Value) {
             }
             for key in ["anyOf", "oneOf"] {
                 if let Some(Value::Array(branches)) = map.get_mut(key) {
-                    branches.retain(|b| b.get("type").is_none_or(|t| t != "null") || b.as_object().is_some_and(|o| o.len() > 1));
+                    branches.retain(|b| {
+                        b.get("type").is_none_or(|t| t != "null")
+                            || b.as_object().is_some_and(|o| o.len() > 1)
+                    });
                     if branches.len() == 1 && key == "anyOf" {
                         let only = branches.remove(0);
                         map.remove(key);

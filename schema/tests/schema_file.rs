@@ -37,7 +37,9 @@ fn check_properties(schema: &Value, path: &str, missing: &mut Vec<String>) {
                 check_properties(child, &format!("{path}/{key}"), missing);
             }
         }
-        Value::Array(items) => items.iter().for_each(|i| check_properties(i, path, missing)),
+        Value::Array(items) => items
+            .iter()
+            .for_each(|i| check_properties(i, path, missing)),
         _ => {}
     }
 }
@@ -47,5 +49,9 @@ fn every_property_has_a_description_and_an_example() {
     let schema = airlock_schema::json_schema();
     let mut missing = Vec::new();
     check_properties(&schema, "", &mut missing);
-    assert!(missing.is_empty(), "properties without help:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "properties without help:\n{}",
+        missing.join("\n")
+    );
 }

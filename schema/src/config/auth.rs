@@ -87,7 +87,9 @@ fn default_algorithms() -> Vec<JwtAlgorithm> {
 }
 
 /// An asymmetric JWS algorithm. Symmetric (`HS*`) and `none` are never accepted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[allow(clippy::upper_case_acronyms)]
 pub enum JwtAlgorithm {
     RS256,

@@ -40,7 +40,8 @@ pub enum PullPolicy {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Deployment {
-    /// The number of pods when autoscaling is off (the HPA's floor when it is on).
+    /// The number of pods when autoscaling is off (the HPA's floor when it is on). More than one
+    /// needs `audit.backend: postgresql`.
     #[serde(default = "default_replicas")]
     #[schemars(range(min = 1, max = 1000), example = 3)]
     pub replicas: u32,
@@ -80,7 +81,7 @@ pub struct Deployment {
 }
 
 fn default_replicas() -> u32 {
-    2
+    1
 }
 fn default_grace() -> Duration {
     Duration::from_secs(30)
@@ -170,11 +171,18 @@ pub struct Autoscaling {
     #[schemars(range(min = 1, max = 1000), example = 10)]
     pub max_replicas: u32,
     /// Target average CPU utilisation, in percent of the request.
-    #[serde(default = "default_cpu_target")]
+    #[serde(
+        default = "default_cpu_target",
+        rename = "targetCPUUtilizationPercentage"
+    )]
     #[schemars(range(min = 1, max = 100), example = 70)]
     pub target_cpu_utilization_percentage: u32,
     /// Target average memory utilisation, in percent of the request. Omit to scale on CPU only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        rename = "targetMemoryUtilizationPercentage"
+    )]
     #[schemars(range(min = 1, max = 100), example = 80)]
     pub target_memory_utilization_percentage: Option<u32>,
 }

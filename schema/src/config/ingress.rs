@@ -32,6 +32,11 @@ pub struct Ingress {
     #[serde(default = "default_controller_namespace")]
     #[schemars(example = &"ingress-nginx")]
     pub controller_namespace: String,
+    /// Extra sources admitted to the gateway port, as CIDRs: for load balancers that send traffic
+    /// straight to pod IPs (AWS ALB with `target-type: ip`) instead of through the controller's pods.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(example = ex::list("10.0.0.0/16"))]
+    pub source_cidrs: Vec<String>,
     /// TLS for the host. With `issuerRef`, cert-manager issues the certificate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = ex::tls())]

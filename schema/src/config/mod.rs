@@ -42,7 +42,7 @@ pub const CONFIG_VERSION: u32 = 1;
 #[schemars(title = "airlock.yaml", example = ex::minimal_config())]
 pub struct Config {
     /// The format version of this file. Always `1`.
-    #[schemars(range(min = 1, max = 1), example = 1)]
+    #[schemars(extend("const" = 1), example = 1)]
     pub version: u32,
     /// The deployment's name: prefix of every Kubernetes object and the `app.kubernetes.io/instance` label.
     #[schemars(example = &"mcp-airlock")]

@@ -22,7 +22,9 @@ impl Duration {
         Self { millis }
     }
     pub const fn from_secs(secs: u64) -> Self {
-        Self { millis: secs * 1_000 }
+        Self {
+            millis: secs * 1_000,
+        }
     }
     pub const fn as_millis(self) -> u64 {
         self.millis
@@ -127,11 +129,26 @@ mod tests {
     fn rejects_with_reason() {
         assert!("".parse::<Duration>().unwrap_err().contains("empty"));
         assert!("30".parse::<Duration>().unwrap_err().contains("no unit"));
-        assert!("30sec".parse::<Duration>().unwrap_err().contains("unknown duration unit `sec`"));
+        assert!(
+            "30sec"
+                .parse::<Duration>()
+                .unwrap_err()
+                .contains("unknown duration unit `sec`")
+        );
         assert!("-1s".parse::<Duration>().is_err());
         assert!("1.5s".parse::<Duration>().is_err());
-        assert!("99999999999999999999d".parse::<Duration>().unwrap_err().contains("too large"));
-        assert!("999999999999999d".parse::<Duration>().unwrap_err().contains("too large"));
+        assert!(
+            "99999999999999999999d"
+                .parse::<Duration>()
+                .unwrap_err()
+                .contains("too large")
+        );
+        assert!(
+            "999999999999999d"
+                .parse::<Duration>()
+                .unwrap_err()
+                .contains("too large")
+        );
     }
 
     #[test]

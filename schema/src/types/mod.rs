@@ -5,18 +5,21 @@
 //! Every type here implements [`FromStr`](std::str::FromStr) with an error message written for
 //! the person who typed the value; the compiler shows that message next to the offending span.
 
+mod cron;
 mod duration;
 mod names;
 mod quantity;
 mod rate;
 mod refs;
-mod urls;
+pub mod urls;
 
+pub use cron::{Cron, civil_from_days};
 pub use duration::Duration;
 pub use names::{DnsLabel, ImageDigest, ToolName};
 pub use quantity::Quantity;
 pub use rate::Rate;
 pub use refs::{EnvValue, SecretEnv, SecretKeyRef, SecretRef};
+pub use urls as url_checks;
 pub use urls::{HttpUrl, S3Uri, VirtualPrefix};
 
 /// Implements `Serialize`/`Deserialize` through `Display`/`FromStr` and a string JSON Schema.

@@ -66,7 +66,12 @@ impl FromStr for ImageDigest {
     fn from_str(text: &str) -> Result<Self, String> {
         let hex = text.strip_prefix("sha256:");
         match hex {
-            Some(hex) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) => {
+            Some(hex)
+                if hex.len() == 64
+                    && hex
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
+            {
                 Ok(Self(text.to_string()))
             }
             _ => Err(format!(
@@ -147,9 +152,17 @@ mod tests {
 
     #[test]
     fn digests() {
-        assert!(format!("sha256:{}", "a".repeat(64)).parse::<ImageDigest>().is_ok());
+        assert!(
+            format!("sha256:{}", "a".repeat(64))
+                .parse::<ImageDigest>()
+                .is_ok()
+        );
         assert!("sha256:abc".parse::<ImageDigest>().is_err());
-        assert!(format!("sha256:{}", "A".repeat(64)).parse::<ImageDigest>().is_err());
+        assert!(
+            format!("sha256:{}", "A".repeat(64))
+                .parse::<ImageDigest>()
+                .is_err()
+        );
     }
 
     #[test]

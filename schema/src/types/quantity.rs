@@ -134,7 +134,10 @@ mod tests {
     #[test]
     fn parses_values() {
         assert_eq!("500m".parse::<Quantity>().unwrap().value(), 0.5);
-        assert_eq!("512Mi".parse::<Quantity>().unwrap().as_u64(), 512 * 1024 * 1024);
+        assert_eq!(
+            "512Mi".parse::<Quantity>().unwrap().as_u64(),
+            512 * 1024 * 1024
+        );
         assert_eq!("1".parse::<Quantity>().unwrap().value(), 1.0);
         assert_eq!("1e3".parse::<Quantity>().unwrap().value(), 1000.0);
         assert_eq!("256Ki".parse::<Quantity>().unwrap().as_u64(), 262_144);

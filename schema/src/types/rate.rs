@@ -49,10 +49,9 @@ impl FromStr for Rate {
         let Some((count, period)) = text.split_once('/') else {
             return Err(format!("invalid rate `{text}`: {help}"));
         };
-        let count: u32 = count
-            .trim()
-            .parse()
-            .map_err(|_| format!("invalid rate `{text}`: the count must be a whole number; {help}"))?;
+        let count: u32 = count.trim().parse().map_err(|_| {
+            format!("invalid rate `{text}`: the count must be a whole number; {help}")
+        })?;
         if count == 0 {
             return Err(format!(
                 "rate `{text}` allows nothing: use a positive count, or remove the limit"
@@ -98,8 +97,23 @@ mod tests {
     #[test]
     fn rejects_with_reason() {
         assert!("200".parse::<Rate>().unwrap_err().contains("COUNT/PERIOD"));
-        assert!("0/min".parse::<Rate>().unwrap_err().contains("allows nothing"));
-        assert!("1.5/s".parse::<Rate>().unwrap_err().contains("whole number"));
-        assert!("10/day".parse::<Rate>().unwrap_err().contains("unknown rate period `day`"));
+        assert!(
+            "0/min"
+                .parse::<Rate>()
+                .unwrap_err()
+                .contains("allows nothing")
+        );
+        assert!(
+            "1.5/s"
+                .parse::<Rate>()
+                .unwrap_err()
+                .contains("whole number")
+        );
+        assert!(
+            "10/day"
+                .parse::<Rate>()
+                .unwrap_err()
+                .contains("unknown rate period `day`")
+        );
     }
 }

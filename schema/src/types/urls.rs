@@ -5,25 +5,29 @@ use std::str::FromStr;
 
 /// An absolute `http://` or `https://` URL with a host.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct HttpUrl(url::Url);
+pub struct HttpUrl {
+    url: url::Url,
+    /// The URL as written, shown back to the user.
+    text: String,
+}
 
 impl HttpUrl {
     pub fn url(&self) -> &url::Url {
-        &self.0
+        &self.url
     }
     pub fn is_https(&self) -> bool {
-        self.0.scheme() == "https"
+        self.url.scheme() == "https"
     }
     pub fn host(&self) -> &str {
-        self.0.host_str().unwrap_or_default()
+        self.url.host_str().unwrap_or_default()
     }
     /// The port, explicit or the scheme's default.
     pub fn port(&self) -> u16 {
-        self.0.port_or_known_default().unwrap_or(443)
+        self.url.port_or_known_default().unwrap_or(443)
     }
     /// True for `localhost`, `127.0.0.0/8` and `::1`: hosts where plain HTTP is acceptable.
     pub fn is_loopback(&self) -> bool {
-        match self.0.host() {
+        match self.url.host() {
             Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
             Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
             Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -31,10 +35,11 @@ impl HttpUrl {
         }
     }
     pub fn has_credentials(&self) -> bool {
-        !self.0.username().is_empty() || self.0.password().is_some()
+        !self.url.username().is_empty() || self.url.password().is_some()
     }
+    /// The URL as written in the configuration.
     pub fn as_str(&self) -> &str {
-        self.0.as_str()
+        &self.text
     }
 }
 
@@ -54,14 +59,17 @@ impl FromStr for HttpUrl {
         if url.host_str().is_none_or(str::is_empty) {
             return Err(format!("`{text}` has no host"));
         }
-        Ok(Self(url))
+        Ok(Self {
+            url,
+            text: text.to_string(),
+        })
     }
 }
 
 impl fmt::Display for HttpUrl {
-    /// The user's URL with only the normalisation the URL standard requires.
+    /// The URL as the user wrote it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.as_str())
+        f.write_str(&self.text)
     }
 }
 
@@ -190,7 +198,9 @@ impl FromStr for VirtualPrefix {
             !s.is_empty()
                 && s != "."
                 && s != ".."
-                && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'))
+                && s.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
+                })
         };
         if !path.split('/').all(segment_ok) {
             return Err(format!("`{text}` is not a valid virtual prefix: {help}"));
@@ -220,14 +230,40 @@ mod tests {
     #[test]
     fn http_urls() {
         let url: HttpUrl = "http://docs.mcp.svc:8080/mcp".parse().unwrap();
-        assert_eq!((url.host(), url.port(), url.is_https()), ("docs.mcp.svc", 8080, false));
-        assert_eq!("https://idp.example.com".parse::<HttpUrl>().unwrap().port(), 443);
-        assert!("http://127.0.0.1:9000".parse::<HttpUrl>().unwrap().is_loopback());
+        assert_eq!(
+            (url.host(), url.port(), url.is_https()),
+            ("docs.mcp.svc", 8080, false)
+        );
+        assert_eq!(
+            "https://idp.example.com".parse::<HttpUrl>().unwrap().port(),
+            443
+        );
+        assert!(
+            "http://127.0.0.1:9000"
+                .parse::<HttpUrl>()
+                .unwrap()
+                .is_loopback()
+        );
         assert!("http://localhost".parse::<HttpUrl>().unwrap().is_loopback());
-        assert!(!"http://example.com".parse::<HttpUrl>().unwrap().is_loopback());
-        assert!("ftp://x".parse::<HttpUrl>().unwrap_err().contains("scheme `ftp`"));
+        assert!(
+            !"http://example.com"
+                .parse::<HttpUrl>()
+                .unwrap()
+                .is_loopback()
+        );
+        assert!(
+            "ftp://x"
+                .parse::<HttpUrl>()
+                .unwrap_err()
+                .contains("scheme `ftp`")
+        );
         assert!("idp.example.com".parse::<HttpUrl>().is_err());
-        assert!("https://u:p@x.com".parse::<HttpUrl>().unwrap().has_credentials());
+        assert!(
+            "https://u:p@x.com"
+                .parse::<HttpUrl>()
+                .unwrap()
+                .has_credentials()
+        );
     }
 
     #[test]
@@ -235,7 +271,12 @@ mod tests {
         let uri: S3Uri = "s3://acme-audit/airlock/".parse().unwrap();
         assert_eq!((uri.bucket(), uri.prefix()), ("acme-audit", "airlock/"));
         assert_eq!("s3://acme-audit/".parse::<S3Uri>().unwrap().prefix(), "");
-        assert!("s3://acme-audit".parse::<S3Uri>().unwrap_err().contains("must end with `/`"));
+        assert!(
+            "s3://acme-audit"
+                .parse::<S3Uri>()
+                .unwrap_err()
+                .contains("must end with `/`")
+        );
         assert!("s3://Bad_Bucket/".parse::<S3Uri>().is_err());
         assert!("s3://bucket/../x/".parse::<S3Uri>().is_err());
         assert!("s3://bucket/a//".parse::<S3Uri>().is_err());

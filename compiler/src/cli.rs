@@ -1,0 +1,301 @@
+//! The command line: parses arguments, runs a command, returns the process exit code. `main.rs`
+//! only calls [`main`]. Exit codes: 0 clean, 1 findings at or above `--fail-level`, 2 usage,
+//! 70 internal error, 78 invalid configuration.
+
+use crate::diagnostics::{self, Diagnostics, Severity};
+use crate::lint::rego::tests::{self as policy_tests, Outcome};
+use crate::render::{self, Format};
+use crate::{analyze, workspace};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub const EXIT_FINDINGS: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_INTERNAL: u8 = 70;
+pub const EXIT_INVALID_CONFIG: u8 = 78;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "airlockc",
+    version,
+    about = "Compiles airlock.yaml into a hardened Kubernetes deployment of the Airlock MCP gateway"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check airlock.yaml: schema, semantics, Rego and DLP lints, credential scan.
+    Validate(CheckArgs),
+    /// The same checks as `validate` (for CI steps named after what they do).
+    Lint(CheckArgs),
+    /// Run the policy tests (rules named `test_*` in `policy.tests`), like `opa test`.
+    Test(TestArgs),
+    /// Print the JSON Schema of airlock.yaml (for editors and CI).
+    Schema,
+    /// Print the documentation of a diagnostic code, e.g. `airlockc explain AL1002`.
+    Explain {
+        /// The code (`AL1002`) or its name (`unknown-key`); `all` lists every code.
+        code: String,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    /// The airlock.yaml to check.
+    pub config: PathBuf,
+    /// How to print diagnostics.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// The least severe finding that makes the command fail (exit 1).
+    #[arg(long, value_enum, default_value_t = FailLevel::Error)]
+    pub fail_level: FailLevel,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TestArgs {
+    /// The airlock.yaml whose policy tests to run.
+    pub config: PathBuf,
+    /// How to print results: `human` or `json`.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailLevel {
+    Error,
+    Warning,
+}
+
+impl FailLevel {
+    fn reached_by(self, severity: Severity) -> bool {
+        match self {
+            FailLevel::Error => severity == Severity::Error,
+            FailLevel::Warning => true,
+        }
+    }
+}
+
+/// Runs the command line; never panics outward (a panic is an internal error, exit 70).
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = std::panic::catch_unwind(|| run(cli));
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(_) => {
+            eprintln!("airlockc: internal error; please report it with the input that caused it");
+            ExitCode::from(EXIT_INTERNAL)
+        }
+    }
+}
+
+fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Validate(args) | Command::Lint(args) => validate(&args),
+        Command::Test(args) => test(&args),
+        Command::Schema => {
+            print(&airlock_schema::json_schema_text());
+            0
+        }
+        Command::Explain { code } => explain(&code),
+    }
+}
+
+fn print(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`airlockc schema | head`) is not an error worth a panic.
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
+}
+
+fn load(config: &std::path::Path) -> Result<workspace::Workspace, u8> {
+    workspace::load(config).map_err(|error| {
+        eprintln!("airlockc: {error}");
+        EXIT_USAGE
+    })
+}
+
+/// The exit code for a set of diagnostics.
+pub fn exit_code(diagnostics: &Diagnostics, fail_level: FailLevel) -> u8 {
+    if diagnostics.config_invalid() {
+        EXIT_INVALID_CONFIG
+    } else if diagnostics
+        .iter()
+        .any(|d| fail_level.reached_by(d.severity))
+    {
+        EXIT_FINDINGS
+    } else {
+        0
+    }
+}
+
+fn validate(args: &CheckArgs) -> u8 {
+    let workspace = match load(&args.config) {
+        Ok(workspace) => workspace,
+        Err(code) => return code,
+    };
+    let analysis = analyze(&workspace);
+    let diagnostics = analysis.diagnostics.into_vec();
+    print(&render::render(
+        args.format,
+        &diagnostics,
+        &workspace.files,
+        &workspace.files[0].path,
+    ));
+    let mut all = Diagnostics::default();
+    all.extend(diagnostics);
+    exit_code(&all, args.fail_level)
+}
+
+fn test(args: &TestArgs) -> u8 {
+    let workspace = match load(&args.config) {
+        Ok(workspace) => workspace,
+        Err(code) => return code,
+    };
+    let analysis = analyze(&workspace);
+    let policy_problems: Vec<_> = analysis
+        .diagnostics
+        .iter()
+        .filter(|d| {
+            d.severity == Severity::Error
+                && (d.code.category == diagnostics::Category::Rego
+                    || d.code.id == "AL2008"
+                    || d.code.category == diagnostics::Category::Syntax)
+        })
+        .cloned()
+        .collect();
+    let Some(bundle) = analysis.policy.filter(|_| policy_problems.is_empty()) else {
+        print(&render::render(
+            args.format,
+            &policy_problems,
+            &workspace.files,
+            &workspace.files[0].path,
+        ));
+        eprintln!("airlockc: the policy has errors; no test was run");
+        return EXIT_FINDINGS;
+    };
+    let results = match policy_tests::run(&bundle, &workspace) {
+        Ok(results) => results,
+        Err(diagnostic) => {
+            print(&render::render(
+                args.format,
+                &[diagnostic],
+                &workspace.files,
+                &workspace.files[0].path,
+            ));
+            return EXIT_FINDINGS;
+        }
+    };
+    let failures: Vec<_> = results.iter().filter_map(|r| r.diagnostic()).collect();
+    match args.format {
+        Format::Json => print(&test_json(&results, &workspace)),
+        _ => {
+            print(&test_human(&results, &workspace));
+            if !failures.is_empty() {
+                print(&render::render(
+                    args.format,
+                    &failures,
+                    &workspace.files,
+                    &workspace.files[0].path,
+                ));
+            }
+        }
+    }
+    if failures.is_empty() {
+        0
+    } else {
+        EXIT_FINDINGS
+    }
+}
+
+fn test_human(results: &[policy_tests::TestResult], workspace: &workspace::Workspace) -> String {
+    let mut out = String::new();
+    for result in results {
+        let file = &workspace.files[result.location.file];
+        let (line, column) = file.line_col(result.location.span.start);
+        let status = match result.outcome {
+            Outcome::Pass => "PASS",
+            Outcome::Fail => "FAIL",
+            Outcome::Error(_) => "ERROR",
+        };
+        out.push_str(&format!(
+            "{status:<5} {} ({}:{line}:{column})\n",
+            result.name, file.path
+        ));
+    }
+    let passed = results
+        .iter()
+        .filter(|r| r.outcome == Outcome::Pass)
+        .count();
+    let failed = results.len() - passed;
+    if results.is_empty() {
+        out.push_str("no policy tests found: list test files in `policy.tests`\n");
+    } else {
+        out.push_str(&format!(
+            "{} tests: {passed} passed, {failed} failed\n",
+            results.len()
+        ));
+    }
+    out
+}
+
+fn test_json(results: &[policy_tests::TestResult], workspace: &workspace::Workspace) -> String {
+    let tests: Vec<serde_json::Value> = results
+        .iter()
+        .map(|r| {
+            let file = &workspace.files[r.location.file];
+            let (line, column) = file.line_col(r.location.span.start);
+            let (outcome, error) = match &r.outcome {
+                Outcome::Pass => ("pass", None),
+                Outcome::Fail => ("fail", None),
+                Outcome::Error(e) => ("error", Some(e.clone())),
+            };
+            serde_json::json!({"name": r.name, "outcome": outcome, "error": error, "file": file.path, "line": line, "column": column})
+        })
+        .collect();
+    let mut text =
+        serde_json::to_string_pretty(&serde_json::json!({ "tests": tests })).expect("serializes");
+    text.push('\n');
+    text
+}
+
+fn explain(wanted: &str) -> u8 {
+    if wanted == "all" {
+        let mut out = String::new();
+        for code in diagnostics::CODES {
+            out.push_str(&format!(
+                "{}  {:<24} {:<7}  {}\n",
+                code.id,
+                code.name,
+                code.severity.as_str(),
+                code.summary
+            ));
+        }
+        print(&out);
+        return 0;
+    }
+    match diagnostics::lookup(wanted) {
+        Some(code) => {
+            print(&format!(
+                "{} {} ({})\n\n{}\n\n{}",
+                code.id,
+                code.name,
+                code.severity.as_str(),
+                code.summary,
+                code.docs
+            ));
+            0
+        }
+        None => {
+            eprintln!(
+                "airlockc: unknown diagnostic code `{wanted}`; `airlockc explain all` lists them"
+            );
+            EXIT_USAGE
+        }
+    }
+}

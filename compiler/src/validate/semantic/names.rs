@@ -1,0 +1,129 @@
+//! Names and prefixes: unique names (AL2001), non-overlapping virtual prefixes (AL2002),
+//! meaningful allow-lists (AL2007) and tool names that cannot collide (AL2022).
+
+use crate::diagnostics::{Diagnostics, Severity, code};
+use crate::validate::ConfigDoc;
+use airlock_schema::config::{DlpPattern, Root, Upstream};
+use std::collections::BTreeMap;
+
+pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
+    let roots = doc.items::<Root>("/roots");
+    let upstreams = doc.items::<Upstream>("/upstreams");
+    let patterns = doc.items::<DlpPattern>("/dlp/patterns");
+    unique(
+        doc,
+        "/roots",
+        "root",
+        roots.iter().map(|(i, r)| (*i, r.name().as_str())),
+        out,
+    );
+    unique(
+        doc,
+        "/upstreams",
+        "upstream",
+        upstreams.iter().map(|(i, u)| (*i, u.name().as_str())),
+        out,
+    );
+    unique(
+        doc,
+        "/dlp/patterns",
+        "DLP pattern",
+        patterns.iter().map(|(i, p)| (*i, p.name.as_str())),
+        out,
+    );
+    prefixes(doc, &roots, out);
+    allow_lists(doc, &upstreams, out);
+}
+
+fn unique<'a>(
+    doc: &ConfigDoc<'_>,
+    list: &str,
+    what: &str,
+    names: impl Iterator<Item = (usize, &'a str)>,
+    out: &mut Diagnostics,
+) {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for (index, name) in names {
+        if let Some(first) = seen.get(name) {
+            let first_line = doc
+                .source
+                .line_col(doc.value_span(&format!("{list}/{first}/name")).start)
+                .0;
+            out.push(
+                doc.value_diag(
+                    code("AL2001"),
+                    &format!("{list}/{index}/name"),
+                    format!("duplicate {what} name `{name}`"),
+                )
+                .help(format!(
+                    "the first {what} named `{name}` is on line {first_line}; names must be unique"
+                )),
+            );
+        } else {
+            seen.insert(name, index);
+        }
+    }
+}
+
+fn prefixes(doc: &ConfigDoc<'_>, roots: &[(usize, Root)], out: &mut Diagnostics) {
+    for (n, (i, a)) in roots.iter().enumerate() {
+        for (j, b) in roots.iter().skip(n + 1) {
+            if a.virtual_prefix().overlaps(b.virtual_prefix()) {
+                out.push(
+                    doc.value_diag(code("AL2002"), &format!("/roots/{j}/virtual"), format!(
+                        "the virtual prefix `{}` of root `{}` overlaps `{}` of root `{}`",
+                        b.virtual_prefix(), b.name(), a.virtual_prefix(), a.name()
+                    ))
+                    .help(format!("give each root its own prefix (e.g. `mcp://{}/`) so every URI resolves to exactly one root (line {})",
+                        b.name(), doc.source.line_col(doc.value_span(&format!("/roots/{i}/virtual")).start).0)),
+                );
+            }
+        }
+    }
+}
+
+fn allow_lists(doc: &ConfigDoc<'_>, upstreams: &[(usize, Upstream)], out: &mut Diagnostics) {
+    let mut exposed: BTreeMap<String, (usize, &str)> = BTreeMap::new();
+    for (index, upstream) in upstreams {
+        let common = upstream.common();
+        let pointer = format!("/upstreams/{index}/allowTools");
+        if let Some(tools) = common.allow_tools {
+            if tools.is_empty() {
+                out.push(
+                    doc.value_diag(code("AL2007"), &pointer, format!("`allowTools` of upstream `{}` names no tool, so it exposes nothing", common.name))
+                        .help("list the tools clients may use, or remove `allowTools` to expose all of the upstream's tools"),
+                );
+            }
+            let mut seen = BTreeMap::new();
+            for (t, tool) in tools.iter().enumerate() {
+                if seen.insert(tool.as_str(), t).is_some() {
+                    out.push(
+                        doc.value_diag(
+                            code("AL2007"),
+                            &format!("{pointer}/{t}"),
+                            format!(
+                                "`{tool}` is listed twice in `allowTools` of upstream `{}`",
+                                common.name
+                            ),
+                        )
+                        .severity(Severity::Warning)
+                        .help("remove the repeated entry"),
+                    );
+                }
+            }
+            for tool in tools {
+                let name = format!("{}{}", common.tool_prefix.unwrap_or(""), tool);
+                if let Some((other, other_name)) = exposed.get(&name) {
+                    out.push(
+                        doc.value_diag(code("AL2022"), &pointer, format!(
+                            "upstreams `{other_name}` and `{}` both expose a tool named `{name}`", common.name
+                        ))
+                        .help(format!("set `toolPrefix` on one of them (e.g. `toolPrefix: {}_`) so clients can call both; upstream #{other} wins otherwise", common.name)),
+                    );
+                } else {
+                    exposed.insert(name, (*index, common.name.as_str()));
+                }
+            }
+        }
+    }
+}

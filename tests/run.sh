@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The test command of the README: installs the tools the tests need under .tools/ (git-ignored),
+# then runs every Rust test with the insta snapshot check. Safe to run repeatedly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+tools=$root/.tools
+mkdir -p "$tools"
+export PATH="$tools/cargo/bin:$PATH"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+if ! command -v cargo-insta >/dev/null 2>&1; then
+  step "installing cargo-insta into .tools/cargo"
+  cargo install cargo-insta --locked --version 1.49.0 --root "$tools/cargo" --quiet
+fi
+
+step "Rust tests (unit, CLI cases, snapshots: cargo insta test --check)"
+# --check fails on any changed or new snapshot without writing it; --unreferenced=reject fails on
+# snapshot files no test uses. Stray .snap.new files are an error too.
+cargo insta test --workspace --check --unreferenced=reject -- --test-threads=2
+strays=$(git ls-files --others --exclude-standard | grep -E '\.snap\.new$|\.pending-snap$' || true)
+if [ -n "$strays" ]; then
+  echo "unreviewed snapshots: $strays" >&2
+  exit 1
+fi
+
+step "the bundled examples validate and their policy tests pass"
+for example in examples/*/airlock.yaml; do
+  cargo run --quiet -p airlockc -- validate "$example"
+  cargo run --quiet -p airlockc -- test "$example"
+done
+
+printf '\nall tests passed\n'

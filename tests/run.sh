@@ -31,4 +31,9 @@ for example in examples/*/airlock.yaml; do
   cargo run --quiet -p airlockc -- test "$example"
 done
 
+step "external validators on every build (helm, kubernetes-validate, CRD schemas, promtool, checkov, trivy)"
+tests/validators/install.sh
+cargo build --quiet -p airlockc
+"$tools/venv/bin/python" tests/validators/check.py target/debug/airlockc "$tools" examples/*/airlock.yaml tests/build/*/airlock.yaml
+
 printf '\nall tests passed\n'

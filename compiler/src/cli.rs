@@ -5,7 +5,7 @@
 use crate::diagnostics::{self, Diagnostics, Severity};
 use crate::lint::rego::tests::{self as policy_tests, Outcome};
 use crate::render::{self, Format};
-use crate::{analyze, workspace};
+use crate::{analyze, output, workspace};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
@@ -29,6 +29,10 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Compile airlock.yaml into a deployment directory (chart, manifests, runtime config, dashboard).
+    Build(BuildArgs),
+    /// Show what `build` would change in the output directory, as a unified diff.
+    Diff(BuildArgs),
     /// Check airlock.yaml: schema, semantics, Rego and DLP lints, credential scan.
     Validate(CheckArgs),
     /// The same checks as `validate` (for CI steps named after what they do).
@@ -48,6 +52,24 @@ pub enum Command {
 pub struct CheckArgs {
     /// The airlock.yaml to check.
     pub config: PathBuf,
+    /// How to print diagnostics.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// The least severe finding that makes the command fail (exit 1).
+    #[arg(long, value_enum, default_value_t = FailLevel::Error)]
+    pub fail_level: FailLevel,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct BuildArgs {
+    /// The airlock.yaml to compile.
+    pub config: PathBuf,
+    /// The output directory; airlockc owns it and replaces its content atomically.
+    #[arg(short, long, default_value = "deploy")]
+    pub output: PathBuf,
+    /// Write nothing; exit 1 and list the files that differ when the output is stale.
+    #[arg(long)]
+    pub check: bool,
     /// How to print diagnostics.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -95,6 +117,8 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> u8 {
     match cli.command {
+        Command::Build(args) => build(&args, false),
+        Command::Diff(args) => build(&args, true),
         Command::Validate(args) | Command::Lint(args) => validate(&args),
         Command::Test(args) => test(&args),
         Command::Schema => {
@@ -150,6 +174,81 @@ fn validate(args: &CheckArgs) -> u8 {
     let mut all = Diagnostics::default();
     all.extend(diagnostics);
     exit_code(&all, args.fail_level)
+}
+
+fn build(args: &BuildArgs, diff: bool) -> u8 {
+    let workspace = match load(&args.config) {
+        Ok(workspace) => workspace,
+        Err(code) => return code,
+    };
+    let result = crate::build::build(&workspace);
+    let diagnostics = result.diagnostics.into_vec();
+    if !diagnostics.is_empty() {
+        let text = render::render(
+            args.format,
+            &diagnostics,
+            &workspace.files,
+            &workspace.files[0].path,
+        );
+        if args.format == Format::Human {
+            eprint!("{text}")
+        } else {
+            print(&text)
+        }
+    }
+    let mut all = Diagnostics::default();
+    all.extend(diagnostics);
+    let code = exit_code(&all, args.fail_level);
+    let Some(files) = result.files.filter(|_| code == 0) else {
+        eprintln!("airlockc: nothing was written");
+        return if code == 0 { EXIT_FINDINGS } else { code };
+    };
+    let out = args.output.display();
+    if args.check || diff {
+        let changes = match output::compare(&args.output, &files) {
+            Ok(changes) => changes,
+            Err(error) => {
+                eprintln!("airlockc: {error}");
+                return EXIT_USAGE;
+            }
+        };
+        if changes.is_empty() {
+            eprintln!("{out} is up to date with {}", args.config.display());
+            return 0;
+        }
+        let mut text = String::new();
+        for change in &changes {
+            if diff {
+                text.push_str(&output::unified(change));
+            } else {
+                let what = match change {
+                    output::Change::Added(_) => "missing",
+                    output::Change::Removed(_) => "extra",
+                    output::Change::Modified { .. } => "differs",
+                };
+                text.push_str(&format!("{what}: {}/{}\n", out, change.path()));
+            }
+        }
+        print(&text);
+        eprintln!(
+            "{out} is stale: {} file{} would change; run `airlockc build {} -o {out}`",
+            changes.len(),
+            if changes.len() == 1 { "" } else { "s" },
+            args.config.display()
+        );
+        return EXIT_FINDINGS;
+    }
+    if let Err(error) = output::write(&args.output, &files) {
+        eprintln!("airlockc: {error}\nairlockc: nothing was written");
+        return EXIT_USAGE;
+    }
+    eprintln!(
+        "wrote {out}: {} files, {} policy tests passed, config {}",
+        files.len(),
+        result.tests_passed,
+        result.config_hash.unwrap_or_default()
+    );
+    0
 }
 
 fn test(args: &TestArgs) -> u8 {

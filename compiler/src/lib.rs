@@ -11,9 +11,13 @@
 //! See `ARCHITECTURE.md` at the repository root for the code map and the invariants.
 
 pub mod analysis;
+pub mod build;
 pub mod cli;
 pub mod diagnostics;
+pub mod emit;
 pub mod lint;
+pub mod lower;
+pub mod output;
 pub mod render;
 pub mod syntax;
 pub mod validate;

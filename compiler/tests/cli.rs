@@ -6,7 +6,8 @@
 fn cli_cases() {
     trycmd::TestCases::new()
         .register_bin("airlockc", trycmd::cargo::cargo_bin!("airlockc"))
-        .case(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/cmd/*.toml"));
+        .case(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/cmd/*.toml"))
+        .case(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/cmd/*.md"));
 }
 
 /// Every diagnostic code is exercised by at least one CLI case.

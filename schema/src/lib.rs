@@ -10,6 +10,8 @@
 
 pub mod config;
 mod examples;
+pub mod metrics;
+pub mod runtime;
 pub mod types;
 
 pub use config::{CONFIG_VERSION, Config};

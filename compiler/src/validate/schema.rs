@@ -235,14 +235,14 @@ fn convert(doc: &ConfigDoc<'_>, compiled: &Compiled, error: &ValidationError<'_>
                     .and_then(|h| h.pointer(&format!("/properties/{}", escape(key))))
                     .map(|s| field_help(root, s));
                 let at = if pointer.is_empty() {
-                    "the top level".to_string()
+                    "at the top level".to_string()
                 } else {
-                    format!("`{path}`")
+                    format!("in `{path}`")
                 };
                 let mut d = doc.key_diag(
                     code("AL1004"),
                     &pointer,
-                    format!("missing required key `{key}` in {at}"),
+                    format!("missing required key `{key}` {at}"),
                 );
                 if pointer.is_empty() {
                     d.location.span = crate::syntax::Span::new(0, 0);

@@ -1,7 +1,7 @@
 //! `server`: the HTTP listener, its timeouts and request limits.
 
 use crate::examples as ex;
-use crate::types::{Duration, HttpUrl, Quantity};
+use crate::types::{DnsLabel, Duration, HttpUrl, Quantity};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +35,11 @@ pub struct Server {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(example = ex::list("https://app.example.com"))]
     pub allowed_origins: Vec<HttpUrl>,
+    /// Namespaces whose pods may call the gateway directly (in-cluster MCP clients), besides the
+    /// ingress controller. The NetworkPolicy admits nothing else.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(example = ex::list("agents"))]
+    pub client_namespaces: Vec<DnsLabel>,
 }
 
 fn default_port() -> u16 {
@@ -56,6 +61,7 @@ impl Default for Server {
             max_request_size: default_max_request_size(),
             max_concurrent_requests: default_max_concurrent(),
             allowed_origins: Vec::new(),
+            client_namespaces: Vec::new(),
         }
     }
 }

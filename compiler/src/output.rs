@@ -1,0 +1,212 @@
+//! The output edge: writes a build's files into the output directory atomically (a new
+//! directory is written beside it and swapped in), and compares a build with what is on disk
+//! for `build --check` and `diff`. A failed build never leaves a half-written directory.
+
+use crate::emit::Files;
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The top-level entries a build owns in its output directory.
+pub const OWNED: [&str; 4] = ["chart", "manifests", "runtime", "dashboards"];
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    Added(String),
+    Modified {
+        path: String,
+        old: String,
+        new: String,
+    },
+    Removed(String),
+}
+
+impl Change {
+    pub fn path(&self) -> &str {
+        match self {
+            Change::Added(p) | Change::Removed(p) | Change::Modified { path: p, .. } => p,
+        }
+    }
+}
+
+fn io(path: &Path, error: std::io::Error) -> String {
+    format!("{}: {error}", path.display())
+}
+
+/// Refuses a directory holding files a build did not write: replacing it would delete them.
+fn check_owned(dir: &Path) -> Result<(), String> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(());
+    };
+    let mut foreign: Vec<String> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| !OWNED.contains(&name.as_str()))
+        .collect();
+    foreign.sort();
+    if foreign.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "refusing to replace `{}`: it holds files airlockc did not write ({}); choose an empty or new directory",
+            dir.display(),
+            foreign.join(", ")
+        ))
+    }
+}
+
+/// Every file under the owned entries of `dir`, relative, with `/` separators.
+pub fn read_tree(dir: &Path) -> Result<Files, String> {
+    let mut files = Files::new();
+    let mut stack: Vec<PathBuf> = OWNED
+        .iter()
+        .map(|o| dir.join(o))
+        .filter(|p| p.exists())
+        .collect();
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            for entry in fs::read_dir(&path).map_err(|e| io(&path, e))? {
+                stack.push(entry.map_err(|e| io(&path, e))?.path());
+            }
+        } else {
+            let relative = path
+                .strip_prefix(dir)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            let text = fs::read(&path).map_err(|e| io(&path, e))?;
+            files.insert(relative, String::from_utf8_lossy(&text).into_owned());
+        }
+    }
+    Ok(files)
+}
+
+/// What writing `files` would change in `dir`, sorted by path.
+pub fn compare(dir: &Path, files: &Files) -> Result<Vec<Change>, String> {
+    let existing = read_tree(dir)?;
+    let paths: BTreeSet<&String> = existing.keys().chain(files.keys()).collect();
+    Ok(paths
+        .into_iter()
+        .filter_map(|path| match (existing.get(path), files.get(path)) {
+            (None, Some(_)) => Some(Change::Added(path.clone())),
+            (Some(_), None) => Some(Change::Removed(path.clone())),
+            (Some(old), Some(new)) if old != new => Some(Change::Modified {
+                path: path.clone(),
+                old: old.clone(),
+                new: new.clone(),
+            }),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Writes `files` as the whole content of `dir`, atomically.
+pub fn write(dir: &Path, files: &Files) -> Result<(), String> {
+    check_owned(dir)?;
+    let name = dir
+        .file_name()
+        .map_or_else(|| "deploy".into(), |n| n.to_string_lossy().into_owned());
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(|e| io(&parent, e))?;
+    let staging = parent.join(format!(".{name}.airlockc-new-{}", std::process::id()));
+    let retired = parent.join(format!(".{name}.airlockc-old-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&staging);
+    let result = write_tree(&staging, files).and_then(|()| swap(dir, &staging, &retired));
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&staging);
+    }
+    result
+}
+
+fn write_tree(root: &Path, files: &Files) -> Result<(), String> {
+    for (relative, content) in files {
+        let path = root.join(relative);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+        }
+        let mut file = fs::File::create(&path).map_err(|e| io(&path, e))?;
+        file.write_all(content.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|e| io(&path, e))?;
+    }
+    Ok(())
+}
+
+fn swap(dir: &Path, staging: &Path, retired: &Path) -> Result<(), String> {
+    if dir.exists() {
+        fs::rename(dir, retired).map_err(|e| io(dir, e))?;
+        if let Err(e) = fs::rename(staging, dir) {
+            let _ = fs::rename(retired, dir);
+            return Err(io(dir, e));
+        }
+        fs::remove_dir_all(retired).map_err(|e| io(retired, e))?;
+    } else {
+        fs::rename(staging, dir).map_err(|e| io(dir, e))?;
+    }
+    Ok(())
+}
+
+/// A unified diff of one change, for `airlockc diff`.
+pub fn unified(change: &Change) -> String {
+    match change {
+        Change::Added(path) => format!("added: {path}\n"),
+        Change::Removed(path) => format!("removed: {path}\n"),
+        Change::Modified { path, old, new } => similar::TextDiff::from_lines(old, new)
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{path}"), &format!("b/{path}"))
+            .to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(pairs: &[(&str, &str)]) -> Files {
+        pairs
+            .iter()
+            .map(|(p, c)| (p.to_string(), c.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn writes_replaces_and_compares() {
+        let base = std::env::temp_dir().join(format!("airlockc-output-{}", std::process::id()));
+        let dir = base.join("deploy");
+        let first = files(&[
+            ("manifests/a.yaml", "a\n"),
+            ("runtime/airlock.json", "{}\n"),
+        ]);
+        write(&dir, &first).unwrap();
+        assert!(compare(&dir, &first).unwrap().is_empty());
+        let second = files(&[("manifests/a.yaml", "b\n"), ("chart/Chart.yaml", "x\n")]);
+        let changes = compare(&dir, &second).unwrap();
+        let paths: Vec<&str> = changes.iter().map(Change::path).collect();
+        assert_eq!(
+            paths,
+            [
+                "chart/Chart.yaml",
+                "manifests/a.yaml",
+                "runtime/airlock.json"
+            ]
+        );
+        write(&dir, &second).unwrap();
+        assert_eq!(read_tree(&dir).unwrap(), second);
+        assert!(
+            !base.read_dir().unwrap().any(|e| e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.'))
+        );
+        fs::write(dir.join("notes.txt"), "mine").unwrap();
+        assert!(write(&dir, &first).unwrap_err().contains("notes.txt"));
+        assert_eq!(fs::read_to_string(dir.join("notes.txt")).unwrap(), "mine");
+        fs::remove_dir_all(&base).unwrap();
+    }
+}

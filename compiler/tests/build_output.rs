@@ -1,0 +1,104 @@
+//! Snapshots of every emitted file for the bundled examples and the build corpus, plus the
+//! properties every build must keep: byte-for-byte determinism, a frozen config whose hash
+//! verifies, the hash on the pod template, an explicit namespace and source on every object.
+
+use airlock_schema::runtime::FrozenConfig;
+use airlockc::build::build;
+use airlockc::emit::Files;
+use std::path::{Path, PathBuf};
+
+fn configs() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut configs = Vec::new();
+    for dir in ["examples", "tests/build"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let config = entry.unwrap().path().join("airlock.yaml");
+            if config.exists() {
+                configs.push(config);
+            }
+        }
+    }
+    configs.sort();
+    configs
+}
+
+fn compile(config: &Path) -> Files {
+    let workspace = airlockc::load(config).unwrap();
+    let result = build(&workspace);
+    let errors: Vec<_> = result
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == airlockc::diagnostics::Severity::Error)
+        .collect();
+    assert!(errors.is_empty(), "{}: {errors:?}", config.display());
+    result
+        .files
+        .unwrap_or_else(|| panic!("{} built nothing", config.display()))
+}
+
+#[test]
+fn every_emitted_file_is_snapshotted() {
+    for config in configs() {
+        let name = config
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let files = compile(&config);
+        insta::with_settings!({ snapshot_path => "../../snapshots/build", prepend_module_to_snapshot => false, omit_expression => true }, {
+            for (path, content) in &files {
+                insta::assert_snapshot!(format!("{name}__{}", path.replace('/', "__")), content);
+            }
+        });
+    }
+}
+
+#[test]
+fn builds_are_deterministic_and_sealed() {
+    for config in configs() {
+        let first = compile(&config);
+        assert_eq!(
+            first,
+            compile(&config),
+            "{}: two builds differ",
+            config.display()
+        );
+        let frozen: FrozenConfig = serde_json::from_str(&first["runtime/airlock.json"]).unwrap();
+        let expected = format!("sha256:{}", hex_sha256(frozen.hashed_text().as_bytes()));
+        assert_eq!(
+            frozen.content_hash,
+            expected,
+            "{}: content hash does not verify",
+            config.display()
+        );
+        assert!(
+            first["manifests/05-deployment.yaml"]
+                .contains(&format!("airlock.dev/config-hash: {}", frozen.content_hash))
+        );
+        for (path, text) in first.iter().filter(|(p, _)| p.starts_with("manifests/")) {
+            for document in text.split("\n---\n") {
+                let object: serde_json::Value = yaml_serde::from_str(document).unwrap();
+                let kind = object["kind"].as_str().unwrap();
+                let metadata = &object["metadata"];
+                assert!(
+                    kind == "Namespace" || metadata["namespace"].is_string(),
+                    "{path}: {kind} without a namespace"
+                );
+                assert!(
+                    metadata["annotations"]["airlock.dev/source"].is_string(),
+                    "{path}: {kind} without its source"
+                );
+            }
+        }
+    }
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -1,0 +1,290 @@
+//! The frozen runtime config (`deploy/runtime/airlock.json`): what `airlockc build` lowers
+//! `airlock.yaml` to and the only input of the `airlock` runtime. Everything is normalized:
+//! defaults applied, durations in milliseconds, sizes in bytes, secrets as file paths, the policy
+//! embedded with its digest, and a content hash over the canonical JSON.
+//!
+//! Canonical JSON: object keys sorted by their UTF-8 bytes, no insignificant whitespace, numbers
+//! as serde_json prints them; the hash is SHA-256 of the canonical JSON of the document with
+//! `contentHash` removed, written as `sha256:<hex>`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The format version this build writes and reads. Bump it on any incompatible change.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Where the runtime finds Secret keys the deployment mounts (`<dir>/<secret>/<key>`).
+pub const SECRETS_DIR: &str = "/var/run/secrets/airlock";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FrozenConfig {
+    pub format_version: u32,
+    /// `sha256:<hex>` over the canonical JSON of this document without this field.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub content_hash: String,
+    pub name: String,
+    pub namespace: String,
+    pub server: ServerConfig,
+    pub auth: AuthConfig,
+    pub policy: PolicyConfig,
+    pub roots: Vec<RootConfig>,
+    pub dlp: Vec<DlpRule>,
+    pub rate_limits: RateLimitConfig,
+    pub upstreams: Vec<UpstreamConfig>,
+    pub audit: AuditConfig,
+    pub observability: ObservabilityConfig,
+    /// The network destinations the deployment may reach (informational; the NetworkPolicy enforces).
+    pub egress: Vec<EgressDestination>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServerConfig {
+    pub port: u16,
+    pub metrics_port: Option<u16>,
+    pub metrics_path: String,
+    pub public_base_url: Option<String>,
+    pub max_request_bytes: u64,
+    pub max_concurrent_requests: u32,
+    pub request_timeout_ms: u64,
+    pub read_timeout_ms: u64,
+    pub idle_timeout_ms: u64,
+    pub shutdown_timeout_ms: u64,
+    pub allowed_origins: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AuthConfig {
+    pub issuer: String,
+    pub audience: String,
+    pub clock_skew_ms: u64,
+    pub jwks_cache_ttl_ms: u64,
+    pub required_groups: Vec<String>,
+    pub admin_groups: Vec<String>,
+    pub groups_claim: String,
+    pub tenant_claim: String,
+    pub subject_claim: String,
+    /// JWS algorithm names (`RS256`, `ES256`, ...).
+    pub algorithms: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PolicyConfig {
+    pub entrypoint: String,
+    /// The policy modules as compiled and tested by airlockc.
+    pub modules: Vec<PolicyModule>,
+    /// `sha256:<hex>` over the modules (path, NUL, source, NUL, in order).
+    pub sha256: String,
+    /// Where `SIGHUP` and `POST /admin/policy/reload` re-read the modules from (same file names).
+    pub reload_dir: Option<String>,
+    pub cache_ttl_ms: u64,
+    pub cache_size: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PolicyModule {
+    /// The file name (the ConfigMap key it is mounted as).
+    pub path: String,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", tag = "type")]
+pub enum RootConfig {
+    #[serde(rename_all = "camelCase")]
+    Fs {
+        name: String,
+        virtual_prefix: String,
+        path: String,
+        read_only: bool,
+        max_bytes: u64,
+    },
+    #[serde(rename_all = "camelCase")]
+    S3 {
+        name: String,
+        virtual_prefix: String,
+        bucket: String,
+        prefix: String,
+        region: Option<String>,
+        endpoint: Option<String>,
+        credentials: Option<S3Credentials>,
+        read_only: bool,
+        max_bytes: u64,
+    },
+}
+
+/// Static S3 credentials, as files mounted from a Secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct S3Credentials {
+    pub access_key_id_file: String,
+    pub secret_access_key_file: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DlpRule {
+    pub name: String,
+    pub regex: String,
+    pub replacement: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RateLimitConfig {
+    pub per_token: Option<RateLimit>,
+    pub per_ip: Option<RateLimit>,
+    pub per_tenant: Option<RateLimit>,
+    pub failed_auth_max_attempts: u32,
+    pub failed_auth_window_ms: u64,
+    pub failed_auth_block_ms: u64,
+}
+
+/// A token bucket: `count` requests per `periodMs`, holding up to `burst`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RateLimit {
+    pub count: u32,
+    pub period_ms: u64,
+    pub burst: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpstreamConfig {
+    pub name: String,
+    pub transport: Transport,
+    pub timeout_ms: u64,
+    /// `None`: every tool of the upstream; otherwise only these.
+    pub allow_tools: Option<Vec<String>>,
+    pub tool_prefix: String,
+    pub health_check: Option<HealthCheckConfig>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", tag = "type")]
+pub enum Transport {
+    #[serde(rename_all = "camelCase")]
+    Http {
+        url: String,
+        headers: Vec<NamedValue>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Unix { socket: String },
+    #[serde(rename_all = "camelCase")]
+    Stdio {
+        command: Vec<String>,
+        env: Vec<NamedValue>,
+        working_dir: Option<String>,
+    },
+}
+
+/// A header or environment variable: a literal, or the content of a mounted Secret file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NamedValue {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_file: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HealthCheckConfig {
+    /// For HTTP upstreams, the path probed with GET; otherwise an MCP ping.
+    pub path: Option<String>,
+    pub interval_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AuditConfig {
+    pub store: AuditStore,
+    pub retention_ms: u64,
+    pub buffer_size: u32,
+    pub flush_interval_ms: u64,
+    /// `reject` or `block`.
+    pub on_buffer_full: String,
+    pub cleanup_schedule: Option<String>,
+    pub export: Option<AuditExport>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", tag = "type")]
+pub enum AuditStore {
+    #[serde(rename_all = "camelCase")]
+    Sqlite { path: String },
+    #[serde(rename_all = "camelCase")]
+    Postgresql { url_file: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AuditExport {
+    pub bucket: String,
+    pub prefix: String,
+    pub region: Option<String>,
+    pub endpoint: Option<String>,
+    pub credentials: Option<S3Credentials>,
+    pub schedule: String,
+    pub format: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ObservabilityConfig {
+    pub log_level: String,
+    pub log_format: String,
+    pub tracing: Option<TracingConfig>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TracingConfig {
+    pub endpoint: String,
+    pub sample_ratio: f64,
+    pub service_name: String,
+}
+
+/// A destination the gateway talks to, and why.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EgressDestination {
+    pub host: String,
+    pub port: u16,
+    pub purpose: String,
+}
+
+/// The canonical JSON of a value: sorted keys, compact.
+pub fn canonical_json(value: &Value) -> String {
+    fn sort(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let sorted: BTreeMap<&String, Value> =
+                    map.iter().map(|(k, v)| (k, sort(v))).collect();
+                Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sort).collect()),
+            other => other.clone(),
+        }
+    }
+    serde_json::to_string(&sort(value)).expect("JSON values serialize")
+}
+
+impl FrozenConfig {
+    /// The canonical JSON of the document without `contentHash`: what the hash covers.
+    pub fn hashed_text(&self) -> String {
+        let mut value = serde_json::to_value(self).expect("config serializes");
+        if let Value::Object(map) = &mut value {
+            map.remove("contentHash");
+        }
+        canonical_json(&value)
+    }
+}

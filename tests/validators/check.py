@@ -1,0 +1,153 @@
+"""Runs the real external validators on the output of `airlockc build` for every bundled example
+and every config of the build corpus (tests/build/*/airlock.yaml):
+
+- helm lint --strict; helm template with default values equals manifests/ object for object;
+  a bad --set value is refused by values.schema.json
+- kubernetes-validate --strict for every Kubernetes version from 1.30 to the newest it bundles
+- PrometheusRule, ServiceMonitor and Certificate against strict CRD schemas
+- promtool check rules on every rule group
+- checkov (kubernetes framework) and trivy config: zero failed checks
+
+Usage: check.py AIRLOCKC TOOLS_DIR CONFIG...  (exit 1 on any failure)
+"""
+import json
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+import jsonschema
+import yaml
+
+K8S_VERSIONS = ["1.30.0", "1.31.0", "1.32.0", "1.33.0", "1.34.0", "1.35.0", "1.36.0", "1.37.0"]
+CRDS = {"PrometheusRule", "ServiceMonitor", "Certificate"}
+failures: list[str] = []
+
+
+def run(cmd, expect_ok=True, **kw):
+    result = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
+    if expect_ok and result.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def check(name: str, what: str, fn) -> None:
+    try:
+        detail = fn()
+        print(f"  ok    {what}{': ' + detail if detail else ''}")
+    except Exception as error:  # noqa: BLE001 - every failure is reported, none stops the run
+        failures.append(f"{name}: {what}")
+        print(f"  FAIL  {what}\n{error}")
+
+
+def objects(text: str) -> list[dict]:
+    return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+def key(obj: dict) -> tuple:
+    meta = obj.get("metadata", {})
+    return (obj.get("apiVersion"), obj.get("kind"), meta.get("namespace"), meta.get("name"))
+
+
+def validate_config(config: pathlib.Path, airlockc: str, tools: pathlib.Path, work: pathlib.Path) -> None:
+    name = config.parent.name
+    out = work / name
+    print(f"\n{config}")
+    run([airlockc, "build", config, "-o", out])
+    chart, manifests = out / "chart", out / "manifests"
+    helm = tools / "helm" / "helm"
+    manifest_objects = [o for f in sorted(manifests.glob("*.yaml")) for o in objects(f.read_text())]
+
+    check(name, "helm lint --strict", lambda: run([helm, "lint", "--strict", chart]) and None)
+
+    def template_equals_manifests():
+        rendered = objects(run([helm, "template", name, chart]).stdout)
+        by_key = {key(o): o for o in rendered}
+        expected = {key(o): o for o in manifest_objects}
+        if by_key.keys() != expected.keys():
+            raise RuntimeError(f"objects differ: only in chart {sorted(set(by_key) - set(expected))}, only in manifests {sorted(set(expected) - set(by_key))}")
+        for k, obj in expected.items():
+            if by_key[k] != obj:
+                raise RuntimeError(f"{k} differs:\nchart:     {json.dumps(by_key[k], sort_keys=True)}\nmanifests: {json.dumps(obj, sort_keys=True)}")
+        return f"{len(rendered)} objects identical"
+
+    check(name, "helm template equals manifests/", template_equals_manifests)
+
+    def bad_values_refused():
+        values = yaml.safe_load((chart / "values.yaml").read_text())
+        bad = ["image.digest=sha256:nothex", "resources.limits.cpu=lots", "image.pullPolicy=Sometimes", "unknown=1"]
+        if "replicas" in values:
+            bad.append("replicas=three")
+        for setting in bad:
+            result = run([helm, "template", name, chart, "--set", setting], expect_ok=False)
+            if result.returncode == 0 or "values don't meet the specifications of the schema" not in result.stderr:
+                raise RuntimeError(f"--set {setting} was not refused by values.schema.json:\n{result.stderr}")
+        good = run([helm, "template", name, chart, "--set", "resources.limits.cpu=2"], expect_ok=False)
+        if good.returncode != 0:
+            raise RuntimeError(f"a valid --set was refused:\n{good.stderr}")
+        return f"{len(bad)} bad --set values refused"
+
+    check(name, "values.schema.json refuses bad values", bad_values_refused)
+
+    core = [f for f in sorted(manifests.glob("*.yaml")) if not any(o.get("kind") in CRDS for o in objects(f.read_text()))]
+    for version in K8S_VERSIONS:
+        check(name, f"kubernetes-validate --strict -k {version}", lambda v=version: run([tools / "venv/bin/kubernetes-validate", "--strict", "-k", v, "--quiet", *core]) and None)
+
+    def crds():
+        checked = []
+        for obj in manifest_objects:
+            if obj["kind"] in CRDS:
+                schema = json.loads((tools / "crd-schemas" / f"{obj['kind']}.json").read_text())
+                errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(obj), key=str)
+                if errors:
+                    raise RuntimeError(f"{obj['kind']}: " + "; ".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5]))
+                checked.append(obj["kind"])
+        return ", ".join(checked) or "no CRD objects"
+
+    check(name, "strict CRD schemas", crds)
+
+    def promtool():
+        rules = [o for o in manifest_objects if o["kind"] == "PrometheusRule"]
+        for rule in rules:
+            path = work / f"{name}-rules.yaml"
+            path.write_text(yaml.safe_dump(rule["spec"]))
+            run([tools / "promtool/promtool", "check", "rules", path])
+        return f"{sum(len(g['rules']) for r in rules for g in r['spec']['groups'])} rules" if rules else "no PrometheusRule"
+
+    check(name, "promtool check rules", promtool)
+
+    def checkov():
+        result = run([tools / "venv/bin/checkov", "-d", manifests, "--framework", "kubernetes", "--quiet", "--compact", "--skip-download", "-o", "json"], expect_ok=False)
+        report = json.loads(result.stdout or "{}")
+        summary = report.get("summary", {})
+        if result.returncode != 0 or summary.get("failed", 0) != 0:
+            failed = [f"{c['check_id']} {c['check_name']} ({c['resource']})" for c in report.get("results", {}).get("failed_checks", [])]
+            raise RuntimeError("\n".join(failed) or result.stdout + result.stderr)
+        return f"{summary.get('passed')} passed, {summary.get('skipped')} skipped, 0 failed"
+
+    check(name, "checkov --framework kubernetes", checkov)
+
+    def trivy():
+        result = run([tools / "trivy/trivy", "config", "--quiet", "--exit-code", "1", "--format", "json", manifests], expect_ok=False,
+                     env={"TRIVY_CACHE_DIR": str(tools / "trivy-cache"), "PATH": "/usr/bin:/bin", "HOME": str(tools)})
+        report = json.loads(result.stdout or "{}")
+        failed = [f"{m['ID']} {m['Title']} ({r['Target']})" for r in report.get("Results", []) for m in r.get("Misconfigurations", []) if m.get("Status") == "FAIL"]
+        if result.returncode != 0 or failed:
+            raise RuntimeError("\n".join(failed) or result.stderr)
+        passed = sum(r.get("MisconfSummary", {}).get("Successes", 0) for r in report.get("Results", []))
+        return f"{passed} passed, 0 failed"
+
+    check(name, "trivy config", trivy)
+
+
+def main() -> int:
+    airlockc, tools, configs = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3:]
+    with tempfile.TemporaryDirectory() as work:
+        for config in configs:
+            validate_config(pathlib.Path(config), airlockc, tools, pathlib.Path(work))
+    print(f"\n{len(failures)} failure(s)" + ("".join(f"\n  - {f}" for f in failures) if failures else ""))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

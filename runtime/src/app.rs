@@ -1,0 +1,130 @@
+//! The gateway's state, built once from the frozen config, and its background tasks (key
+//! refresh, upstream supervisors). Everything the request path needs hangs off [`App`].
+
+use crate::auth::{Authenticator, Jwks};
+use crate::authz::Authorizer;
+use crate::dlp::Redactor;
+use crate::metrics::Metrics;
+use crate::ratelimit::RateLimits;
+use crate::sessions::Sessions;
+use crate::upstream::Upstream;
+use airlock_schema::runtime::FrozenConfig;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+pub struct App {
+    pub config: FrozenConfig,
+    pub metrics: Arc<Metrics>,
+    pub auth: Authenticator,
+    pub authz: Authorizer,
+    pub limits: RateLimits,
+    pub dlp: Redactor,
+    pub upstreams: Vec<Arc<Upstream>>,
+    pub sessions: Sessions,
+    pub concurrency: Arc<Semaphore>,
+    pub started: Instant,
+}
+
+/// The HTTP client for the identity provider and HTTP upstreams: TLS verified against the
+/// system roots, bounded connect time, no redirects (a redirect is not an MCP answer).
+pub fn http_client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(300))
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .user_agent(concat!("airlock/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+impl App {
+    /// Builds the gateway from a verified config. Fails only on what cannot work at all
+    /// (a policy that does not compile, an unreadable secret, a DLP pattern that does not build).
+    pub fn new(config: FrozenConfig) -> Result<Arc<Self>, String> {
+        let metrics = Arc::new(Metrics::default());
+        let client = http_client()?;
+        let discovery_client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let jwks = Arc::new(Jwks::new(
+            &config.auth.issuer,
+            config.auth.jwks_cache_ttl_ms,
+            discovery_client,
+        ));
+        let auth = Authenticator::new(&config.auth, jwks);
+        let authz = Authorizer::new(&config.policy, metrics.clone())
+            .map_err(|e| format!("the policy does not compile: {e}"))?;
+        let dlp = Redactor::new(&config.dlp)?;
+        let upstreams = config
+            .upstreams
+            .iter()
+            .map(|u| Upstream::new(u, client.clone(), metrics.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Arc::new(Self {
+            limits: RateLimits::new(&config.rate_limits),
+            concurrency: Arc::new(Semaphore::new(
+                config.server.max_concurrent_requests.max(1) as usize
+            )),
+            sessions: Sessions::new(10_000, Duration::from_secs(3600)),
+            started: Instant::now(),
+            metrics,
+            auth,
+            authz,
+            dlp,
+            upstreams,
+            config,
+        }))
+    }
+
+    /// Starts the background tasks: key refresh and one supervisor per upstream.
+    pub fn start(self: &Arc<Self>) {
+        tokio::spawn(self.auth.jwks.clone().run_refresher());
+        for upstream in &self.upstreams {
+            tokio::spawn(upstream.clone().run());
+        }
+    }
+
+    /// Ready: keys fetched, policy compiled, every upstream's first handshake done.
+    pub fn readiness(&self) -> Vec<String> {
+        let mut waiting = Vec::new();
+        if !self.auth.jwks.is_loaded() {
+            waiting.push("the identity provider's keys are not fetched yet".to_string());
+        }
+        for upstream in &self.upstreams {
+            if !upstream.state().attempted {
+                waiting.push(format!(
+                    "upstream {} is still initializing",
+                    upstream.name()
+                ));
+            }
+        }
+        waiting
+    }
+
+    /// The URL of the protected-resource metadata (RFC 9728) for `WWW-Authenticate`.
+    pub fn resource_metadata_url(&self, host: Option<&str>) -> String {
+        format!(
+            "{}/.well-known/oauth-protected-resource",
+            self.base_url(host)
+        )
+    }
+
+    /// The public base URL: configured, or derived from the request's Host.
+    pub fn base_url(&self, host: Option<&str>) -> String {
+        match &self.config.server.public_base_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", host.unwrap_or("localhost")),
+        }
+    }
+
+    pub fn shutdown(&self) {
+        for upstream in &self.upstreams {
+            upstream.shutdown();
+        }
+    }
+}

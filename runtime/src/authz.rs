@@ -1,0 +1,430 @@
+//! Authorization with regorus. The entrypoint (e.g. `data.airlock.authz.allow`) is compiled to
+//! the RVM and evaluated on a per-thread VM; on a denial, the optional `reason` and `rule_id`
+//! rules of the same package explain it. Decisions are cached with a TTL and a size bound, keyed
+//! by the whole input (so per tenant and subject). The policy reloads on SIGHUP or the admin
+//! endpoint from the mounted modules; a policy that fails to compile leaves the
+//! last-known-good one serving, and says so in a metric and the logs.
+
+use crate::metrics::Metrics;
+use airlock_schema::metrics as m;
+use airlock_schema::runtime::{PolicyConfig, PolicyModule};
+use arc_swap::ArcSwap;
+use regorus::Value;
+use regorus::languages::rego::compiler::Compiler;
+use regorus::rvm::program::Program;
+use regorus::rvm::vm::RegoVM;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The input document of every decision.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Input {
+    pub subject: String,
+    pub tenant: String,
+    pub groups: Vec<String>,
+    pub tool: String,
+    pub resource: String,
+    pub method: String,
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub allow: bool,
+    pub reason: Option<String>,
+    pub rule_id: Option<String>,
+    pub cached: bool,
+}
+
+/// A compiled policy generation.
+struct Compiled {
+    generation: u64,
+    program: Arc<Program>,
+    /// For the deny explanations (`reason`, `rule_id`), evaluated only on denials.
+    engine: Mutex<regorus::Engine>,
+    package: String,
+    sha256: String,
+}
+
+thread_local! {
+    static VM: RefCell<Option<(u64, RegoVM)>> = const { RefCell::new(None) };
+}
+
+static GENERATIONS: AtomicU64 = AtomicU64::new(1);
+
+/// `sha256:<hex>` of modules, as airlockc computes it.
+pub fn modules_hash(modules: &[PolicyModule]) -> String {
+    let mut hasher = Sha256::new();
+    for module in modules {
+        hasher.update(module.path.as_bytes());
+        hasher.update([0]);
+        hasher.update(module.source.as_bytes());
+        hasher.update([0]);
+    }
+    format!("sha256:{}", hex::encode(hasher.finalize()))
+}
+
+fn compile(entrypoint: &str, modules: &[PolicyModule]) -> Result<Compiled, String> {
+    let mut engine = regorus::Engine::new();
+    engine.set_strict_builtin_errors(true);
+    engine.set_gather_prints(true);
+    for module in modules {
+        engine
+            .add_policy(module.path.clone(), module.source.clone())
+            .map_err(|e| one_line(&e.to_string()))?;
+    }
+    let compiled = engine
+        .compile_with_entrypoint(&entrypoint.into())
+        .map_err(|e| one_line(&e.to_string()))?;
+    let program = Compiler::compile_from_policy(&compiled, &[entrypoint])
+        .map_err(|e| one_line(&e.to_string()))?;
+    let package = entrypoint
+        .rsplit_once('.')
+        .map_or(String::new(), |(p, _)| p.to_string());
+    Ok(Compiled {
+        generation: GENERATIONS.fetch_add(1, Ordering::Relaxed),
+        program,
+        engine: Mutex::new(engine),
+        package,
+        sha256: modules_hash(modules),
+    })
+}
+
+/// regorus errors are multi-line excerpts; logs and responses get the location and the message.
+fn one_line(text: &str) -> String {
+    let location = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("--> "))
+        .unwrap_or("");
+    let message = text
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("error: "))
+        .unwrap_or(text.trim());
+    if location.is_empty() {
+        message.to_string()
+    } else {
+        format!("{location}: {message}")
+    }
+}
+
+struct CacheEntry {
+    decision: Decision,
+    at: Instant,
+    generation: u64,
+}
+
+pub struct Authorizer {
+    entrypoint: String,
+    reload_dir: Option<String>,
+    module_paths: Vec<String>,
+    current: ArcSwap<Compiled>,
+    lkg: AtomicBool,
+    ttl: Duration,
+    capacity: usize,
+    cache: Mutex<HashMap<String, CacheEntry>>,
+    metrics: Arc<Metrics>,
+    reload_lock: Mutex<()>,
+}
+
+/// The outcome of a reload, for the admin endpoint and logs.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReloadOutcome {
+    pub result: &'static str,
+    pub policy_sha256: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub last_known_good: bool,
+}
+
+impl Authorizer {
+    pub fn new(config: &PolicyConfig, metrics: Arc<Metrics>) -> Result<Self, String> {
+        let compiled = compile(&config.entrypoint, &config.modules)?;
+        metrics.set(m::POLICY_LKG_ACTIVE, &[], 0);
+        Ok(Self {
+            entrypoint: config.entrypoint.clone(),
+            reload_dir: config.reload_dir.clone(),
+            module_paths: config.modules.iter().map(|m| m.path.clone()).collect(),
+            current: ArcSwap::from_pointee(compiled),
+            lkg: AtomicBool::new(false),
+            ttl: Duration::from_millis(config.cache_ttl_ms),
+            capacity: config.cache_size as usize,
+            cache: Mutex::new(HashMap::new()),
+            metrics,
+            reload_lock: Mutex::new(()),
+        })
+    }
+
+    pub fn sha256(&self) -> String {
+        self.current.load().sha256.clone()
+    }
+    pub fn last_known_good(&self) -> bool {
+        self.lkg.load(Ordering::Relaxed)
+    }
+
+    /// Decides one request.
+    pub fn decide(&self, input: &Input) -> Decision {
+        let policy = self.current.load();
+        let key = serde_json::to_string(input).expect("input serializes");
+        if !self.ttl.is_zero() {
+            let cache = self.cache.lock().expect("decision cache lock");
+            if let Some(entry) = cache
+                .get(&key)
+                .filter(|e| e.generation == policy.generation && e.at.elapsed() < self.ttl)
+            {
+                let decision = Decision {
+                    cached: true,
+                    ..entry.decision.clone()
+                };
+                drop(cache);
+                self.count(&decision);
+                return decision;
+            }
+        }
+        let decision = self.evaluate(&policy, input);
+        if !self.ttl.is_zero() && self.capacity > 0 {
+            let mut cache = self.cache.lock().expect("decision cache lock");
+            if cache.len() >= self.capacity {
+                cache.retain(|_, e| e.generation == policy.generation && e.at.elapsed() < self.ttl);
+                if cache.len() >= self.capacity {
+                    cache.clear();
+                }
+            }
+            cache.insert(
+                key,
+                CacheEntry {
+                    decision: decision.clone(),
+                    at: Instant::now(),
+                    generation: policy.generation,
+                },
+            );
+        }
+        self.count(&decision);
+        decision
+    }
+
+    fn count(&self, decision: &Decision) {
+        let verdict = if decision.allow { "allow" } else { "deny" };
+        let cache = if decision.cached { "hit" } else { "miss" };
+        self.metrics.inc(
+            m::POLICY_DECISIONS_TOTAL,
+            &[("decision", verdict), ("cache", cache)],
+        );
+    }
+
+    fn evaluate(&self, policy: &Compiled, input: &Input) -> Decision {
+        let value = Value::from(serde_json::to_value(input).expect("input serializes"));
+        let result = VM.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            if slot
+                .as_ref()
+                .is_none_or(|(generation, _)| *generation != policy.generation)
+            {
+                let mut vm = RegoVM::new();
+                vm.load_program(policy.program.clone());
+                *slot = Some((policy.generation, vm));
+            }
+            let (_, vm) = slot.as_mut().expect("vm just set");
+            vm.set_input(value.clone());
+            vm.execute_entry_point_by_name(&self.entrypoint)
+        });
+        let allow = match result {
+            Ok(Value::Bool(allow)) => allow,
+            Ok(_) => false,
+            Err(error) => {
+                tracing::error!(error = %one_line(&error.to_string()), "policy evaluation failed; denying");
+                return Decision {
+                    allow: false,
+                    reason: Some("the policy could not be evaluated".into()),
+                    rule_id: None,
+                    cached: false,
+                };
+            }
+        };
+        if allow {
+            return Decision {
+                allow,
+                reason: None,
+                rule_id: None,
+                cached: false,
+            };
+        }
+        let (reason, rule_id) = self.explain(policy, value);
+        Decision {
+            allow,
+            reason,
+            rule_id,
+            cached: false,
+        }
+    }
+
+    /// The `reason` and `rule_id` rules, when the policy defines them.
+    fn explain(&self, policy: &Compiled, input: Value) -> (Option<String>, Option<String>) {
+        let mut engine = policy.engine.lock().expect("policy engine lock");
+        engine.set_input(input);
+        let mut text = |rule: &str| match engine.eval_rule(format!("{}.{rule}", policy.package)) {
+            Ok(Value::String(s)) => Some(s.to_string()),
+            _ => None,
+        };
+        (text("reason"), text("rule_id"))
+    }
+
+    /// Re-reads the policy modules and swaps them in if they compile; otherwise keeps the
+    /// last-known-good policy. In-flight decisions finish on the policy they started with.
+    pub fn reload(&self) -> ReloadOutcome {
+        let _serial = self.reload_lock.lock().expect("reload lock");
+        let modules = match self.read_modules() {
+            Ok(modules) => modules,
+            Err(error) => return self.reload_failed(error),
+        };
+        match compile(&self.entrypoint, &modules) {
+            Ok(compiled) => {
+                let sha256 = compiled.sha256.clone();
+                self.current.store(Arc::new(compiled));
+                self.cache.lock().expect("decision cache lock").clear();
+                self.lkg.store(false, Ordering::Relaxed);
+                self.metrics.set(m::POLICY_LKG_ACTIVE, &[], 0);
+                self.metrics
+                    .inc(m::POLICY_RELOADS_TOTAL, &[("result", "success")]);
+                tracing::info!(policy_sha256 = %sha256, "policy reloaded");
+                ReloadOutcome {
+                    result: "reloaded",
+                    policy_sha256: sha256,
+                    error: None,
+                    last_known_good: false,
+                }
+            }
+            Err(error) => self.reload_failed(error),
+        }
+    }
+
+    fn reload_failed(&self, error: String) -> ReloadOutcome {
+        self.lkg.store(true, Ordering::Relaxed);
+        self.metrics.set(m::POLICY_LKG_ACTIVE, &[], 1);
+        self.metrics
+            .inc(m::POLICY_RELOADS_TOTAL, &[("result", "failure")]);
+        let sha256 = self.sha256();
+        tracing::error!(error = %error, policy_sha256 = %sha256, error_type = "policy_reload_failed", "policy reload failed; the last-known-good policy keeps serving");
+        ReloadOutcome {
+            result: "failed",
+            policy_sha256: sha256,
+            error: Some(error),
+            last_known_good: true,
+        }
+    }
+
+    fn read_modules(&self) -> Result<Vec<PolicyModule>, String> {
+        let dir = self
+            .reload_dir
+            .as_ref()
+            .ok_or("this config has no policy reload directory")?;
+        self.module_paths
+            .iter()
+            .map(|path| {
+                let file = std::path::Path::new(dir).join(path);
+                std::fs::read_to_string(&file)
+                    .map(|source| PolicyModule {
+                        path: path.clone(),
+                        source,
+                    })
+                    .map_err(|e| format!("cannot read {}: {e}", file.display()))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POLICY: &str = r#"package airlock.authz
+import rego.v1
+default allow := false
+allow if {
+    "mcp.users" in input.groups
+    input.tool in {"search_docs", "read_file"}
+}
+reason := sprintf("tool %v is not allowed", [input.tool]) if not allow
+rule_id := "deny-tool" if not allow
+"#;
+
+    fn config(dir: Option<String>, source: &str) -> PolicyConfig {
+        let modules = vec![PolicyModule {
+            path: "policy.rego".into(),
+            source: source.into(),
+        }];
+        PolicyConfig {
+            entrypoint: "data.airlock.authz.allow".into(),
+            sha256: modules_hash(&modules),
+            modules,
+            reload_dir: dir,
+            cache_ttl_ms: 60_000,
+            cache_size: 100,
+        }
+    }
+
+    fn input(tool: &str) -> Input {
+        Input {
+            subject: "alice".into(),
+            tenant: "t1".into(),
+            groups: vec!["mcp.users".into()],
+            tool: tool.into(),
+            resource: String::new(),
+            method: "tools/call".into(),
+            metadata: Default::default(),
+        }
+    }
+
+    #[test]
+    fn decides_explains_and_caches() {
+        let authz = Authorizer::new(&config(None, POLICY), Arc::new(Metrics::default())).unwrap();
+        let allowed = authz.decide(&input("read_file"));
+        assert!(allowed.allow && !allowed.cached);
+        assert!(authz.decide(&input("read_file")).cached);
+        let denied = authz.decide(&input("rm_rf"));
+        assert_eq!(
+            (
+                denied.allow,
+                denied.reason.as_deref(),
+                denied.rule_id.as_deref()
+            ),
+            (false, Some("tool rm_rf is not allowed"), Some("deny-tool"))
+        );
+    }
+
+    #[test]
+    fn a_broken_reload_keeps_the_last_known_good() {
+        let dir = std::env::temp_dir().join(format!("airlock-authz-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("policy.rego"), POLICY).unwrap();
+        let authz = Authorizer::new(
+            &config(Some(dir.display().to_string()), POLICY),
+            Arc::new(Metrics::default()),
+        )
+        .unwrap();
+        std::fs::write(dir.join("policy.rego"), "package airlock.authz\nallow if {").unwrap();
+        let outcome = authz.reload();
+        assert_eq!((outcome.result, outcome.last_known_good), ("failed", true));
+        assert!(
+            authz.decide(&input("read_file")).allow,
+            "the last-known-good policy still decides"
+        );
+        std::fs::write(
+            dir.join("policy.rego"),
+            POLICY.replace("\"read_file\"", "\"write_file\""),
+        )
+        .unwrap();
+        assert_eq!(authz.reload().result, "reloaded");
+        assert!(!authz.last_known_good());
+        assert!(
+            !authz.decide(&input("read_file")).allow,
+            "the new policy decides and the cache was cleared"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

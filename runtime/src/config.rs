@@ -1,0 +1,90 @@
+//! Loading the frozen runtime config: the only input of the runtime. A config written by
+//! another format version, or whose content no longer matches its hash, is refused with a
+//! one-line reason — the runtime never guesses.
+
+use airlock_schema::runtime::{FORMAT_VERSION, FrozenConfig, SECRETS_DIR};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// Why a config cannot be used.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Reads and verifies `airlock.json`.
+pub fn load(path: &Path) -> Result<FrozenConfig, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
+    parse(&text).map_err(|ConfigError(reason)| ConfigError(format!("{}: {reason}", path.display())))
+}
+
+/// Parses and verifies the text of a frozen config.
+pub fn parse(text: &str) -> Result<FrozenConfig, ConfigError> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| ConfigError(format!("not valid JSON ({e})")))?;
+    match value
+        .get("formatVersion")
+        .and_then(serde_json::Value::as_u64)
+    {
+        Some(v) if v == u64::from(FORMAT_VERSION) => {}
+        Some(v) => {
+            return Err(ConfigError(format!(
+                "format version {v} is not supported by this airlock (it reads version {FORMAT_VERSION}); rebuild with a matching airlockc"
+            )));
+        }
+        None => {
+            return Err(ConfigError(
+                "no formatVersion: this is not a config written by airlockc build".into(),
+            ));
+        }
+    }
+    let config: FrozenConfig = serde_json::from_value(value).map_err(|e| {
+        ConfigError(format!(
+            "does not match format version {FORMAT_VERSION} ({e})"
+        ))
+    })?;
+    let actual = format!(
+        "sha256:{}",
+        hex::encode(Sha256::digest(config.hashed_text().as_bytes()))
+    );
+    if actual != config.content_hash {
+        return Err(ConfigError(format!(
+            "content hash mismatch (declared {}, actual {actual}): the file was edited after airlockc built it; rebuild it instead",
+            if config.content_hash.is_empty() {
+                "none"
+            } else {
+                &config.content_hash
+            }
+        )));
+    }
+    Ok(config)
+}
+
+/// Where mounted Secret files live: `/var/run/secrets/airlock`, or `AIRLOCK_SECRETS_DIR`
+/// outside Kubernetes (local runs and tests).
+pub fn secret_path(path: &str) -> PathBuf {
+    match std::env::var_os("AIRLOCK_SECRETS_DIR") {
+        Some(dir) => match path.strip_prefix(SECRETS_DIR) {
+            Some(rest) => PathBuf::from(dir).join(rest.trim_start_matches('/')),
+            None => PathBuf::from(path),
+        },
+        None => PathBuf::from(path),
+    }
+}
+
+/// Reads a mounted Secret value (trailing newline removed, as `kubectl create secret` leaves one).
+pub fn read_secret(path: &str) -> Result<String, ConfigError> {
+    let resolved = secret_path(path);
+    let text = std::fs::read_to_string(&resolved).map_err(|e| {
+        ConfigError(format!(
+            "cannot read secret file {}: {e}",
+            resolved.display()
+        ))
+    })?;
+    Ok(text.trim_end_matches(['\n', '\r']).to_string())
+}

@@ -1,0 +1,263 @@
+//! The error contract: every failure a client sees is an HTTP status and a JSON-RPC error
+//! object whose `data` carries a stable `error_type` and the request's `correlation_id`. A 500
+//! says nothing about internals.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+/// A stable error classification: the `error_type` of responses, logs and metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorType {
+    ParseError,
+    InvalidRequest,
+    MethodNotFound,
+    InvalidParams,
+    HeaderMismatch,
+    UnsupportedProtocolVersion,
+    SessionNotFound,
+    MissingToken,
+    MalformedToken,
+    InvalidToken,
+    TokenExpired,
+    TokenNotYetValid,
+    InvalidIssuer,
+    InvalidAudience,
+    InvalidSignature,
+    UnsupportedAlgorithm,
+    UnknownKey,
+    MissingGroup,
+    IdentityProviderUnavailable,
+    Forbidden,
+    NotAdmin,
+    OriginNotAllowed,
+    PathViolation,
+    RateLimited,
+    AuthThrottled,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    NotAcceptable,
+    Overloaded,
+    UpstreamUnavailable,
+    UpstreamError,
+    UpstreamTimeout,
+    RequestTimeout,
+    /// The client took too long to send its request body.
+    ReadTimeout,
+    AuditUnavailable,
+    /// A JSON-RPC error the upstream answered, relayed to the client.
+    UpstreamRpcError,
+    InternalError,
+}
+
+impl ErrorType {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::ParseError => "parse_error",
+            Self::InvalidRequest => "invalid_request",
+            Self::MethodNotFound => "method_not_found",
+            Self::InvalidParams => "invalid_params",
+            Self::HeaderMismatch => "header_mismatch",
+            Self::UnsupportedProtocolVersion => "unsupported_protocol_version",
+            Self::SessionNotFound => "session_not_found",
+            Self::MissingToken => "missing_token",
+            Self::MalformedToken => "malformed_token",
+            Self::InvalidToken => "invalid_token",
+            Self::TokenExpired => "token_expired",
+            Self::TokenNotYetValid => "token_not_yet_valid",
+            Self::InvalidIssuer => "invalid_issuer",
+            Self::InvalidAudience => "invalid_audience",
+            Self::InvalidSignature => "invalid_signature",
+            Self::UnsupportedAlgorithm => "unsupported_algorithm",
+            Self::UnknownKey => "unknown_key",
+            Self::MissingGroup => "missing_group",
+            Self::IdentityProviderUnavailable => "identity_provider_unavailable",
+            Self::Forbidden => "policy_denied",
+            Self::NotAdmin => "not_admin",
+            Self::OriginNotAllowed => "origin_not_allowed",
+            Self::PathViolation => "path_violation",
+            Self::RateLimited => "rate_limited",
+            Self::AuthThrottled => "auth_throttled",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::NotAcceptable => "not_acceptable",
+            Self::Overloaded => "overloaded",
+            Self::UpstreamUnavailable => "upstream_unavailable",
+            Self::UpstreamError => "upstream_error",
+            Self::UpstreamTimeout => "upstream_timeout",
+            Self::RequestTimeout => "request_timeout",
+            Self::ReadTimeout => "read_timeout",
+            Self::AuditUnavailable => "audit_unavailable",
+            Self::UpstreamRpcError => "upstream_rpc_error",
+            Self::InternalError => "internal_error",
+        }
+    }
+
+    /// The HTTP status of a failure, relayed codes included (the stateless revision maps
+    /// JSON-RPC codes to statuses).
+    pub fn status_of(failure: &Failure, modern: bool) -> StatusCode {
+        match (failure.kind, failure.code) {
+            (Self::UpstreamRpcError, Some(-32602 | -32600 | -32700)) if modern => {
+                StatusCode::BAD_REQUEST
+            }
+            (Self::UpstreamRpcError, Some(-32601)) if modern => StatusCode::NOT_FOUND,
+            (kind, _) => kind.status(modern),
+        }
+    }
+
+    /// The HTTP status of this error (`modern`: the 2026-07-28 revision maps JSON-RPC
+    /// errors to 4xx statuses; earlier revisions answer them with 200).
+    pub fn status(self, modern: bool) -> StatusCode {
+        use ErrorType::*;
+        match self {
+            ParseError | InvalidRequest | HeaderMismatch | UnsupportedProtocolVersion => {
+                StatusCode::BAD_REQUEST
+            }
+            InvalidParams if modern => StatusCode::BAD_REQUEST,
+            MethodNotFound if modern => StatusCode::NOT_FOUND,
+            MethodNotFound | InvalidParams => StatusCode::OK,
+            SessionNotFound => StatusCode::NOT_FOUND,
+            MissingToken | MalformedToken | InvalidToken | TokenExpired | TokenNotYetValid
+            | InvalidIssuer | InvalidAudience | InvalidSignature | UnsupportedAlgorithm
+            | UnknownKey => StatusCode::UNAUTHORIZED,
+            MissingGroup | Forbidden | NotAdmin | OriginNotAllowed | PathViolation => {
+                StatusCode::FORBIDDEN
+            }
+            RateLimited | AuthThrottled => StatusCode::TOO_MANY_REQUESTS,
+            PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            Overloaded | AuditUnavailable | IdentityProviderUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            UpstreamUnavailable | UpstreamError => StatusCode::BAD_GATEWAY,
+            UpstreamTimeout | RequestTimeout => StatusCode::GATEWAY_TIMEOUT,
+            ReadTimeout => StatusCode::REQUEST_TIMEOUT,
+            UpstreamRpcError => StatusCode::OK,
+            InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The JSON-RPC error code.
+    pub const fn code(self) -> i64 {
+        use ErrorType::*;
+        match self {
+            ParseError => -32700,
+            InvalidRequest => -32600,
+            MethodNotFound => -32601,
+            InvalidParams | PathViolation => -32602,
+            HeaderMismatch => -32020,
+            UnsupportedProtocolVersion => -32022,
+            InternalError => -32603,
+            // Server-defined errors (-32000 to -32099 are reserved for implementations).
+            SessionNotFound => -32001,
+            MissingToken | MalformedToken | InvalidToken | TokenExpired | TokenNotYetValid
+            | InvalidIssuer | InvalidAudience | InvalidSignature | UnsupportedAlgorithm
+            | UnknownKey => -32001,
+            MissingGroup | Forbidden | NotAdmin | OriginNotAllowed => -32003,
+            RateLimited | AuthThrottled => -32029,
+            PayloadTooLarge => -32013,
+            UnsupportedMediaType | NotAcceptable => -32600,
+            Overloaded | AuditUnavailable | IdentityProviderUnavailable => -32050,
+            UpstreamUnavailable | UpstreamError => -32052,
+            UpstreamTimeout | RequestTimeout | ReadTimeout => -32054,
+            UpstreamRpcError => -32603,
+        }
+    }
+
+    /// True for errors of authentication (the `auth_stage` logs and metrics care about).
+    pub fn is_auth(self) -> bool {
+        self.status(false) == StatusCode::UNAUTHORIZED || self == Self::MissingGroup
+    }
+}
+
+/// A failure on its way to the client (boxed: it travels in `Result`s through the request path).
+#[derive(Debug, Clone)]
+pub struct Failure(Box<FailureDetail>);
+
+impl std::ops::Deref for Failure {
+    type Target = FailureDetail;
+    fn deref(&self) -> &FailureDetail {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Failure {
+    fn deref_mut(&mut self) -> &mut FailureDetail {
+        &mut self.0
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct FailureDetail {
+    pub kind: ErrorType,
+    /// Safe to show the client. Never a token, a stack trace or an internal detail.
+    pub message: String,
+    /// Extra `data` fields (e.g. the policy's reason and rule id, `retry_after`).
+    pub data: serde_json::Map<String, Value>,
+    pub retry_after: Option<u64>,
+    /// The JSON-RPC code to send instead of the kind's (relayed upstream errors).
+    pub code: Option<i64>,
+}
+
+impl Failure {
+    pub fn new(kind: ErrorType, message: impl Into<String>) -> Self {
+        Self(Box::new(FailureDetail {
+            kind,
+            message: message.into(),
+            data: serde_json::Map::new(),
+            retry_after: None,
+            code: None,
+        }))
+    }
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.data.insert(key.to_string(), value.into());
+        self
+    }
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self.data
+            .insert("retry_after".into(), seconds.max(1).into());
+        self
+    }
+    /// An internal error: the detail is logged by the caller, the client sees a generic text.
+    pub fn internal() -> Self {
+        Self::new(
+            ErrorType::InternalError,
+            "internal error; the correlation id identifies it in the gateway's logs",
+        )
+    }
+
+    /// The JSON-RPC error response for request `id`.
+    pub fn to_jsonrpc(&self, id: &Value, correlation_id: &str) -> Value {
+        let mut data = self.data.clone();
+        data.insert("error_type".into(), self.kind.as_str().into());
+        data.insert("correlation_id".into(), correlation_id.into());
+        json!({ "jsonrpc": "2.0", "id": id, "error": { "code": self.code.unwrap_or(self.kind.code()), "message": self.message, "data": data } })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_follow_the_contract() {
+        assert_eq!(ErrorType::Forbidden.status(false), StatusCode::FORBIDDEN);
+        assert_eq!(ErrorType::MethodNotFound.status(false), StatusCode::OK);
+        assert_eq!(
+            ErrorType::MethodNotFound.status(true),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            ErrorType::UpstreamTimeout.status(false),
+            StatusCode::GATEWAY_TIMEOUT
+        );
+        let body = Failure::new(ErrorType::RateLimited, "slow down")
+            .retry_after(3)
+            .to_jsonrpc(&json!(7), "abc");
+        assert_eq!(body["error"]["data"]["error_type"], "rate_limited");
+        assert_eq!(body["error"]["data"]["correlation_id"], "abc");
+        assert_eq!(body["error"]["data"]["retry_after"], 3);
+        assert_eq!(body["id"], 7);
+    }
+}

@@ -1,0 +1,448 @@
+//! The MCP methods, served behind authentication: aggregation of the upstreams' tools,
+//! resources and prompts (filtered by each upstream's `allowTools` and by policy), routing of
+//! calls to the owning upstream, and DLP on everything returned. Transport concerns (HTTP,
+//! headers, status codes) live in `http`.
+
+use crate::app::App;
+use crate::auth::Principal;
+use crate::authz::{Decision, Input};
+use crate::dlp::Counts;
+use crate::errors::{ErrorType, Failure};
+use crate::jsonrpc::Message;
+use crate::protocol::{self, Era};
+use crate::upstream::{Upstream, UpstreamError};
+use airlock_schema::metrics as m;
+use serde_json::{Map, Value, json};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// One authenticated call, and what it did (for logs, metrics and audit).
+pub struct Call<'a> {
+    pub app: &'a App,
+    pub principal: &'a Principal,
+    pub ip: IpAddr,
+    pub era: Era,
+    pub tool: Option<String>,
+    pub resource: Option<String>,
+    pub upstream: Option<String>,
+    pub decision: Option<Decision>,
+    pub redactions: u64,
+    /// A session created by `initialize`, for the `Mcp-Session-Id` header.
+    pub new_session: Option<String>,
+}
+
+/// A tool as clients see it: its gateway name and where it lives.
+struct Route {
+    name: String,
+    upstream: Arc<Upstream>,
+    original: String,
+    definition: Value,
+}
+
+impl<'a> Call<'a> {
+    pub fn new(app: &'a App, principal: &'a Principal, ip: IpAddr, era: Era) -> Self {
+        Self {
+            app,
+            principal,
+            ip,
+            era,
+            tool: None,
+            resource: None,
+            upstream: None,
+            decision: None,
+            redactions: 0,
+            new_session: None,
+        }
+    }
+
+    fn input(
+        &self,
+        method: &str,
+        tool: &str,
+        resource: &str,
+        metadata: Map<String, Value>,
+    ) -> Input {
+        let mut metadata = metadata;
+        metadata.insert("client_ip".into(), self.ip.to_string().into());
+        metadata.insert("protocol_version".into(), self.era.version().into());
+        Input {
+            subject: self.principal.subject.clone(),
+            tenant: self.principal.tenant.clone(),
+            groups: self.principal.groups.clone(),
+            tool: tool.into(),
+            resource: resource.into(),
+            method: method.into(),
+            metadata,
+        }
+    }
+
+    fn allowed(
+        &self,
+        method: &str,
+        tool: &str,
+        resource: &str,
+        metadata: Map<String, Value>,
+    ) -> Decision {
+        self.app
+            .authz
+            .decide(&self.input(method, tool, resource, metadata))
+    }
+
+    fn authorize(
+        &mut self,
+        method: &str,
+        tool: &str,
+        resource: &str,
+        metadata: Map<String, Value>,
+    ) -> Result<(), Failure> {
+        let decision = self.allowed(method, tool, resource, metadata);
+        let allow = decision.allow;
+        let reason = decision
+            .reason
+            .clone()
+            .unwrap_or_else(|| "denied by policy".into());
+        let rule_id = decision.rule_id.clone();
+        self.decision = Some(decision);
+        if allow {
+            return Ok(());
+        }
+        let mut failure = Failure::new(ErrorType::Forbidden, format!("forbidden: {reason}"))
+            .with("reason", reason);
+        if let Some(rule_id) = rule_id {
+            failure = failure.with("rule_id", rule_id);
+        }
+        Err(failure)
+    }
+
+    fn redact(&mut self, value: &mut Value) {
+        let mut counts = Counts::new();
+        self.app.dlp.redact_json(value, &mut counts);
+        for (pattern, n) in self.app.dlp.summarize(&counts) {
+            self.app
+                .metrics
+                .add(m::DLP_REDACTIONS_TOTAL, &[("pattern", pattern)], n);
+            self.redactions += n;
+        }
+    }
+
+    /// Serves one request. Notifications are handled by the caller.
+    pub async fn dispatch(&mut self, message: &Message) -> Result<Value, Failure> {
+        let modern = self.era.is_modern();
+        let result = match message.method.as_str() {
+            "initialize" if !modern => self.initialize(message),
+            "ping" if !modern => Ok(json!({})),
+            "server/discover" => Ok(protocol::discover_result()),
+            "tools/list" => Ok(self.list_tools()),
+            "tools/call" => self.call_tool(message).await,
+            "resources/list" => Ok(self.list_resources()),
+            "resources/templates/list" => Ok(self.list_templates()),
+            "resources/read" => self.read_resource(message).await,
+            "prompts/list" => Ok(self.list_prompts()),
+            "prompts/get" => self.get_prompt(message).await,
+            other => Err(Failure::new(
+                ErrorType::MethodNotFound,
+                format!("method `{other}` is not supported by this gateway"),
+            )),
+        }?;
+        Ok(protocol::finish(&message.method, result, &self.era))
+    }
+
+    fn initialize(&mut self, message: &Message) -> Result<Value, Failure> {
+        let requested = message.param("protocolVersion").and_then(Value::as_str);
+        let version = protocol::negotiate(requested);
+        self.new_session = Some(self.app.sessions.create(&self.principal.subject, version));
+        Ok(json!({
+            "protocolVersion": version,
+            "capabilities": protocol::capabilities(),
+            "serverInfo": protocol::server_info(),
+            "instructions": format!("Airlock gateway `{}`: tools, resources and prompts of its upstream MCP servers, filtered by policy.", self.app.config.name),
+        }))
+    }
+
+    fn routes(&self) -> Vec<Route> {
+        let mut routes: Vec<Route> = Vec::new();
+        for upstream in &self.app.upstreams {
+            let allow = upstream.config.allow_tools.as_ref();
+            for tool in upstream.catalog().tools {
+                let Some(original) = tool.get("name").and_then(Value::as_str).map(str::to_string)
+                else {
+                    continue;
+                };
+                if allow.is_some_and(|list| !list.contains(&original)) {
+                    continue;
+                }
+                let name = format!("{}{original}", upstream.config.tool_prefix);
+                if routes.iter().any(|r| r.name == name) {
+                    continue;
+                }
+                routes.push(Route {
+                    name,
+                    upstream: upstream.clone(),
+                    original,
+                    definition: tool,
+                });
+            }
+        }
+        routes
+    }
+
+    fn upstream_meta(upstream: &Upstream) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("upstream".into(), upstream.name().into());
+        map
+    }
+
+    fn list_tools(&mut self) -> Value {
+        let mut tools = Vec::new();
+        for route in self.routes() {
+            if self
+                .allowed(
+                    "tools/call",
+                    &route.name,
+                    "",
+                    Self::upstream_meta(&route.upstream),
+                )
+                .allow
+            {
+                let mut definition = route.definition;
+                definition["name"] = route.name.into();
+                tools.push(definition);
+            }
+        }
+        let mut result = json!({ "tools": tools });
+        self.redact(&mut result);
+        result
+    }
+
+    async fn call_tool(&mut self, message: &Message) -> Result<Value, Failure> {
+        let name = message
+            .param("name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Failure::new(ErrorType::InvalidParams, "tools/call needs `name`"))?;
+        let arguments = match message.param("arguments") {
+            None | Some(Value::Null) => Value::Object(Map::new()),
+            Some(args @ Value::Object(_)) => args.clone(),
+            Some(_) => {
+                return Err(Failure::new(
+                    ErrorType::InvalidParams,
+                    "`arguments` must be an object",
+                ));
+            }
+        };
+        self.tool = Some(name.to_string());
+        let route = self
+            .routes()
+            .into_iter()
+            .find(|r| r.name == name)
+            .ok_or_else(|| {
+                Failure::new(ErrorType::InvalidParams, format!("unknown tool `{name}`"))
+            })?;
+        self.upstream = Some(route.upstream.name().to_string());
+        let resource = ["uri", "path", "resource"]
+            .iter()
+            .find_map(|k| arguments.get(*k).and_then(Value::as_str))
+            .unwrap_or("")
+            .to_string();
+        self.resource = (!resource.is_empty()).then(|| resource.clone());
+        self.authorize(
+            "tools/call",
+            name,
+            &resource,
+            Self::upstream_meta(&route.upstream),
+        )?;
+        let mut params = json!({ "name": route.original, "arguments": arguments });
+        if let Some(token) = message.param("_meta").and_then(|m| m.get("progressToken")) {
+            params["_meta"] = json!({ "progressToken": token });
+        }
+        let mut result = self.forward(&route.upstream, "tools/call", params).await?;
+        self.redact(&mut result);
+        Ok(result)
+    }
+
+    async fn forward(
+        &mut self,
+        upstream: &Upstream,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, Failure> {
+        upstream.call(method, params).await.map_err(|error| {
+            let name = upstream.name();
+            match error {
+                UpstreamError::Timeout => Failure::new(
+                    ErrorType::UpstreamTimeout,
+                    format!(
+                        "upstream `{name}` did not answer within {} ms",
+                        upstream.config.timeout_ms
+                    ),
+                ),
+                UpstreamError::Unavailable(_) | UpstreamError::SessionExpired => Failure::new(
+                    ErrorType::UpstreamUnavailable,
+                    format!("upstream `{name}` is unavailable"),
+                ),
+                UpstreamError::Protocol(_) => Failure::new(
+                    ErrorType::UpstreamError,
+                    format!("upstream `{name}` answered something that is not MCP"),
+                ),
+                UpstreamError::Rpc(error) => {
+                    let mut error = error;
+                    self.redact(&mut error);
+                    let message = error
+                        .get("message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("upstream error")
+                        .to_string();
+                    let mut failure = Failure::new(ErrorType::UpstreamRpcError, message);
+                    failure.code = error.get("code").and_then(Value::as_i64);
+                    if let Some(data) = error.get("data") {
+                        failure = failure.with("upstream_data", data.clone());
+                    }
+                    failure
+                }
+            }
+        })
+    }
+
+    fn resource_owner(&self, uri: &str) -> Option<Arc<Upstream>> {
+        let catalogs: Vec<_> = self
+            .app
+            .upstreams
+            .iter()
+            .map(|u| (u.clone(), u.catalog()))
+            .collect();
+        catalogs
+            .iter()
+            .find(|(_, c)| {
+                c.resources
+                    .iter()
+                    .any(|r| r.get("uri").and_then(Value::as_str) == Some(uri))
+            })
+            .or_else(|| {
+                catalogs.iter().find(|(_, c)| {
+                    c.resource_templates.iter().any(|t| {
+                        t.get("uriTemplate")
+                            .and_then(Value::as_str)
+                            .is_some_and(|template| {
+                                let prefix = template.split('{').next().unwrap_or(template);
+                                !prefix.is_empty() && uri.starts_with(prefix)
+                            })
+                    })
+                })
+            })
+            .map(|(u, _)| u.clone())
+    }
+
+    fn list_resources(&mut self) -> Value {
+        let mut resources = Vec::new();
+        for upstream in &self.app.upstreams {
+            for resource in upstream.catalog().resources {
+                let uri = resource
+                    .get("uri")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                if self
+                    .allowed("resources/read", "", &uri, Self::upstream_meta(upstream))
+                    .allow
+                {
+                    resources.push(resource);
+                }
+            }
+        }
+        let mut result = json!({ "resources": resources });
+        self.redact(&mut result);
+        result
+    }
+
+    fn list_templates(&mut self) -> Value {
+        let templates: Vec<Value> = self
+            .app
+            .upstreams
+            .iter()
+            .flat_map(|u| u.catalog().resource_templates)
+            .collect();
+        let mut result = json!({ "resourceTemplates": templates });
+        self.redact(&mut result);
+        result
+    }
+
+    async fn read_resource(&mut self, message: &Message) -> Result<Value, Failure> {
+        let uri = message
+            .param("uri")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Failure::new(ErrorType::InvalidParams, "resources/read needs `uri`"))?
+            .to_string();
+        self.resource = Some(uri.clone());
+        let upstream = self.resource_owner(&uri).ok_or_else(|| {
+            Failure::new(
+                ErrorType::InvalidParams,
+                format!("unknown resource `{uri}`"),
+            )
+        })?;
+        self.upstream = Some(upstream.name().to_string());
+        self.authorize("resources/read", "", &uri, Self::upstream_meta(&upstream))?;
+        let mut result = self
+            .forward(&upstream, "resources/read", json!({ "uri": uri }))
+            .await?;
+        self.redact(&mut result);
+        Ok(result)
+    }
+
+    fn prompt_meta(upstream: &Upstream, name: &str) -> Map<String, Value> {
+        let mut map = Self::upstream_meta(upstream);
+        map.insert("prompt".into(), name.into());
+        map
+    }
+
+    fn list_prompts(&mut self) -> Value {
+        let mut prompts = Vec::new();
+        for upstream in &self.app.upstreams {
+            for prompt in upstream.catalog().prompts {
+                let name = prompt
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                if self
+                    .allowed("prompts/get", "", "", Self::prompt_meta(upstream, &name))
+                    .allow
+                {
+                    prompts.push(prompt);
+                }
+            }
+        }
+        let mut result = json!({ "prompts": prompts });
+        self.redact(&mut result);
+        result
+    }
+
+    async fn get_prompt(&mut self, message: &Message) -> Result<Value, Failure> {
+        let name = message
+            .param("name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Failure::new(ErrorType::InvalidParams, "prompts/get needs `name`"))?
+            .to_string();
+        let upstream = self
+            .app
+            .upstreams
+            .iter()
+            .find(|u| {
+                u.catalog()
+                    .prompts
+                    .iter()
+                    .any(|p| p.get("name").and_then(Value::as_str) == Some(name.as_str()))
+            })
+            .cloned()
+            .ok_or_else(|| {
+                Failure::new(ErrorType::InvalidParams, format!("unknown prompt `{name}`"))
+            })?;
+        self.upstream = Some(upstream.name().to_string());
+        self.authorize("prompts/get", "", "", Self::prompt_meta(&upstream, &name))?;
+        let mut params = json!({ "name": name });
+        if let Some(arguments) = message.param("arguments") {
+            params["arguments"] = arguments.clone();
+        }
+        let mut result = self.forward(&upstream, "prompts/get", params).await?;
+        self.redact(&mut result);
+        Ok(result)
+    }
+}

@@ -1,0 +1,462 @@
+//! `POST /mcp`, the one request path, in order: concurrency limit, origin, media types, size,
+//! brute-force throttle, per-IP limit, authentication, per-token and per-tenant limits, body,
+//! JSON-RPC, protocol revision and session, then the method (policy, upstream, DLP) within the
+//! request timeout. Every outcome is metered and logged once; every error is a JSON-RPC error
+//! with a stable `error_type` and the request id as `correlation_id`.
+
+use super::log::RequestLog;
+use crate::app::App;
+use crate::auth::{AuthError, Authenticator, Principal, www_authenticate};
+use crate::errors::{ErrorType, Failure};
+use crate::gateway::Call;
+use crate::jsonrpc::{self, Parsed};
+use crate::protocol;
+use airlock_schema::metrics as m;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, Limited};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What the handler decided, before it becomes an HTTP response.
+struct Outcome {
+    status: StatusCode,
+    body: Option<Value>,
+    headers: Vec<(header::HeaderName, String)>,
+}
+
+impl Outcome {
+    fn json(status: StatusCode, body: Value) -> Self {
+        Self {
+            status,
+            body: Some(body),
+            headers: Vec::new(),
+        }
+    }
+    fn accepted() -> Self {
+        Self {
+            status: StatusCode::ACCEPTED,
+            body: None,
+            headers: Vec::new(),
+        }
+    }
+}
+
+struct Request<'a> {
+    app: &'a App,
+    headers: &'a HeaderMap,
+    peer: SocketAddr,
+    log: RequestLog,
+}
+
+impl Request<'_> {
+    fn fail(&mut self, id: &Value, failure: Failure, modern: bool) -> Outcome {
+        self.log.error_type = Some(failure.kind.as_str());
+        let status = ErrorType::status_of(&failure, modern);
+        let mut outcome = Outcome::json(status, failure.to_jsonrpc(id, &self.log.request_id));
+        if let Some(seconds) = failure.retry_after {
+            outcome
+                .headers
+                .push((header::RETRY_AFTER, seconds.to_string()));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            let host = self.headers.get(header::HOST).and_then(|h| h.to_str().ok());
+            let url = self.app.resource_metadata_url(host);
+            outcome.headers.push((
+                header::WWW_AUTHENTICATE,
+                www_authenticate(&url, Some(&failure)),
+            ));
+        }
+        outcome
+    }
+
+    fn limited(&mut self, limit: &'static str, seconds: u64) -> Failure {
+        self.app
+            .metrics
+            .inc(m::RATE_LIMITED_TOTAL, &[("limit", limit)]);
+        let kind = if limit == "failed_auth" {
+            ErrorType::AuthThrottled
+        } else {
+            ErrorType::RateLimited
+        };
+        Failure::new(
+            kind,
+            format!("rate limit exceeded ({limit}); retry in {seconds} s"),
+        )
+        .retry_after(seconds)
+    }
+
+    fn origin_allowed(&self) -> bool {
+        let Some(origin) = self
+            .headers
+            .get(header::ORIGIN)
+            .and_then(|o| o.to_str().ok())
+        else {
+            return true;
+        };
+        let origin = origin.trim_end_matches('/');
+        let config = &self.app.config.server;
+        config.allowed_origins.iter().any(|o| o == origin)
+            || config
+                .public_base_url
+                .as_deref()
+                .is_some_and(|base| url_origin(base) == origin)
+    }
+
+    /// Authenticates the caller; every failure is counted toward the brute-force throttle.
+    async fn authenticate(&mut self) -> Result<Principal, Failure> {
+        self.app.metrics.inc(m::AUTH_ATTEMPTS_TOTAL, &[]);
+        let result = match Authenticator::extract(self.headers) {
+            Ok(token) => self.app.auth.validate(token).await,
+            Err(error) => Err(error),
+        };
+        match result {
+            Ok(principal) => {
+                self.app.metrics.inc(m::AUTH_SUCCESS_TOTAL, &[]);
+                Ok(principal)
+            }
+            Err(AuthError { stage, failure }) => {
+                self.log.auth_stage = Some(stage.as_str());
+                self.app.metrics.inc(
+                    m::AUTH_FAILURES_TOTAL,
+                    &[("error_type", failure.kind.as_str())],
+                );
+                let counts = !matches!(
+                    failure.kind,
+                    ErrorType::MissingToken | ErrorType::IdentityProviderUnavailable
+                );
+                if counts
+                    && self
+                        .app
+                        .limits
+                        .failed_auth
+                        .failed(self.peer.ip(), Instant::now())
+                {
+                    tracing::warn!(request_id = %self.log.request_id, client_ip = %self.peer.ip(), error_type = "auth_throttled", "too many failed authentications; the client IP is throttled");
+                }
+                Err(failure)
+            }
+        }
+    }
+
+    async fn read_body(&mut self, body: Body) -> Result<bytes::Bytes, Failure> {
+        let max = self.app.config.server.max_request_bytes as usize;
+        let timeout = Duration::from_millis(self.app.config.server.read_timeout_ms.max(1));
+        let collected = tokio::time::timeout(timeout, Limited::new(body, max).collect()).await;
+        match collected {
+            Err(_) => Err(Failure::new(
+                ErrorType::ReadTimeout,
+                "the request body did not arrive in time",
+            )),
+            Ok(Err(_)) => Err(Failure::new(
+                ErrorType::PayloadTooLarge,
+                format!("the request body is larger than {max} bytes"),
+            )),
+            Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        }
+    }
+
+    async fn handle(&mut self, body: Body) -> Outcome {
+        let app = self.app;
+        let null = Value::Null;
+        let Ok(_permit) = app.concurrency.clone().try_acquire_owned() else {
+            return self.fail(
+                &null,
+                Failure::new(
+                    ErrorType::Overloaded,
+                    "the gateway is at capacity; retry shortly",
+                )
+                .retry_after(1),
+                false,
+            );
+        };
+        if !self.origin_allowed() {
+            return self.fail(
+                &null,
+                Failure::new(
+                    ErrorType::OriginNotAllowed,
+                    "this Origin may not call the gateway",
+                ),
+                false,
+            );
+        }
+        let content_type = self
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !content_type
+            .to_ascii_lowercase()
+            .starts_with("application/json")
+        {
+            return self.fail(
+                &null,
+                Failure::new(
+                    ErrorType::UnsupportedMediaType,
+                    "send the JSON-RPC message as `Content-Type: application/json`",
+                ),
+                false,
+            );
+        }
+        let accept = self
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("*/*")
+            .to_ascii_lowercase();
+        if ![
+            "application/json",
+            "text/event-stream",
+            "*/*",
+            "application/*",
+        ]
+        .iter()
+        .any(|t| accept.contains(t))
+        {
+            return self.fail(
+                &null,
+                Failure::new(
+                    ErrorType::NotAcceptable,
+                    "accept `application/json` (or `text/event-stream`)",
+                ),
+                false,
+            );
+        }
+        let max = app.config.server.max_request_bytes;
+        let declared = self
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > max) {
+            return self.fail(
+                &null,
+                Failure::new(
+                    ErrorType::PayloadTooLarge,
+                    format!("the request body is larger than {max} bytes"),
+                ),
+                false,
+            );
+        }
+        let now = Instant::now();
+        let ip = self.peer.ip();
+        if let Err(seconds) = app.limits.failed_auth.check(ip, now) {
+            let failure = self.limited("failed_auth", seconds);
+            return self.fail(&null, failure, false);
+        }
+        if let Some(limiter) = &app.limits.per_ip
+            && let Err(seconds) = limiter.check(&ip, now)
+        {
+            let failure = self.limited("ip", seconds);
+            return self.fail(&null, failure, false);
+        }
+        let principal = match self.authenticate().await {
+            Ok(principal) => principal,
+            Err(failure) => return self.fail(&null, failure, false),
+        };
+        self.log.subject = Some(principal.subject.clone());
+        self.log.tenant = (!principal.tenant.is_empty()).then(|| principal.tenant.clone());
+        if let Some(limiter) = &app.limits.per_token
+            && let Err(seconds) = limiter.check(&principal.subject, now)
+        {
+            let failure = self.limited("token", seconds);
+            return self.fail(&null, failure, false);
+        }
+        if let Some(limiter) = &app.limits.per_tenant
+            && let Err(seconds) = limiter.check(&principal.tenant, now)
+        {
+            let failure = self.limited("tenant", seconds);
+            return self.fail(&null, failure, false);
+        }
+        let bytes = match self.read_body(body).await {
+            Ok(bytes) => bytes,
+            Err(failure) => return self.fail(&null, failure, false),
+        };
+        let message = match jsonrpc::parse(&bytes) {
+            Ok(Parsed::Message(message)) => message,
+            Ok(Parsed::Response) => return Outcome::accepted(),
+            Err((id, failure)) => return self.fail(&id, failure, false),
+        };
+        self.log.mcp_method = Some(message.method.clone());
+        let id = message.reply_id();
+        let era = match protocol::classify(self.headers, &message) {
+            Ok(era) => era,
+            Err(failure) => return self.fail(&id, failure, true),
+        };
+        let modern = era.is_modern();
+        if !modern
+            && message.method != "initialize"
+            && let Some(session) = self
+                .headers
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok())
+            && app.sessions.touch(session, &principal.subject).is_none()
+        {
+            return self.fail(
+                &id,
+                Failure::new(
+                    ErrorType::SessionNotFound,
+                    "unknown or expired session; initialize again",
+                ),
+                false,
+            );
+        }
+        if message.is_notification() {
+            return Outcome::accepted();
+        }
+        let mut call = Call::new(app, &principal, ip, era);
+        let timeout = Duration::from_millis(app.config.server.request_timeout_ms.max(1));
+        let result = tokio::time::timeout(timeout, call.dispatch(&message)).await;
+        self.log.tool = call.tool.clone();
+        self.log.resource = call.resource.clone();
+        self.log.upstream = call.upstream.clone();
+        self.log.redactions = call.redactions;
+        if let Some(decision) = &call.decision {
+            self.log.decision = Some(if decision.allow { "allow" } else { "deny" });
+            self.log.rule_id = decision.rule_id.clone();
+        }
+        match result {
+            Err(_) => self.fail(
+                &id,
+                Failure::new(
+                    ErrorType::RequestTimeout,
+                    "the request took longer than the gateway's request timeout",
+                ),
+                modern,
+            ),
+            Ok(Err(failure)) => self.fail(&id, failure, modern),
+            Ok(Ok(result)) => {
+                let mut outcome = Outcome::json(StatusCode::OK, jsonrpc::result(&id, result));
+                if let Some(session) = call.new_session {
+                    outcome
+                        .headers
+                        .push((header::HeaderName::from_static("mcp-session-id"), session));
+                }
+                outcome
+            }
+        }
+    }
+}
+
+fn url_origin(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        Some(i) => &url[..after_scheme + i],
+        None => url,
+    }
+}
+
+fn respond(app: &App, mut log: RequestLog, outcome: Outcome, started: Instant) -> Response {
+    log.status = outcome.status.as_u16();
+    log.latency_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
+    let status = outcome.status.as_u16().to_string();
+    let method = log.mcp_method.clone().unwrap_or_else(|| "none".into());
+    app.metrics.inc(
+        m::REQUESTS_TOTAL,
+        &[("status", &status), ("mcp_method", &method)],
+    );
+    app.metrics.observe(
+        m::REQUEST_DURATION_SECONDS,
+        &[("mcp_method", &method)],
+        started.elapsed().as_secs_f64(),
+    );
+    if outcome.status.as_u16() >= 400 {
+        app.metrics.inc(
+            m::REQUESTS_FAILED_TOTAL,
+            &[
+                ("status", &status),
+                ("error_type", log.error_type.unwrap_or("unknown")),
+            ],
+        );
+    }
+    log.emit();
+    let mut response = match outcome.body {
+        Some(body) => (outcome.status, axum::Json(body)).into_response(),
+        None => outcome.status.into_response(),
+    };
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&log.request_id) {
+        headers.insert("x-request-id", value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    for (name, value) in outcome.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+    response
+}
+
+fn new_log(method: &'static str, peer: SocketAddr) -> RequestLog {
+    RequestLog {
+        request_id: uuid::Uuid::new_v4().to_string(),
+        method,
+        uri: "/mcp".into(),
+        client_ip: Some(peer.ip()),
+        ..RequestLog::default()
+    }
+}
+
+/// `POST /mcp`.
+pub async fn post(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    app.metrics.gauge_add(m::IN_FLIGHT_REQUESTS, 1);
+    let mut request = Request {
+        app: &app,
+        headers: &headers,
+        peer,
+        log: new_log("POST", peer),
+    };
+    let outcome = request.handle(body).await;
+    app.metrics.gauge_add(m::IN_FLIGHT_REQUESTS, -1);
+    respond(&app, request.log, outcome, started)
+}
+
+/// `DELETE /mcp`: ends the caller's session.
+pub async fn delete(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let started = Instant::now();
+    let mut request = Request {
+        app: &app,
+        headers: &headers,
+        peer,
+        log: new_log("DELETE", peer),
+    };
+    let outcome = match request.authenticate().await {
+        Err(failure) => request.fail(&Value::Null, failure, false),
+        Ok(principal) => match headers.get("mcp-session-id").and_then(|v| v.to_str().ok()) {
+            Some(session) if app.sessions.remove(session, &principal.subject) => Outcome {
+                status: StatusCode::NO_CONTENT,
+                body: None,
+                headers: Vec::new(),
+            },
+            _ => request.fail(
+                &Value::Null,
+                Failure::new(ErrorType::SessionNotFound, "unknown session"),
+                false,
+            ),
+        },
+    };
+    respond(&app, request.log, outcome, started)
+}
+
+/// `GET /mcp`: the gateway opens no server-to-client stream.
+pub async fn get() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        [(header::ALLOW, "POST, DELETE")],
+    )
+        .into_response()
+}

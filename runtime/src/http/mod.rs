@@ -1,0 +1,42 @@
+//! The HTTP surface: `POST /mcp` (and `DELETE`/`GET` answers), operations endpoints, the
+//! protected-resource metadata, the admin reload, and a metrics-only listener.
+
+mod log;
+pub mod mcp;
+mod ops;
+
+use crate::app::App;
+use axum::Router;
+use axum::routing::{get, post};
+use std::sync::Arc;
+
+/// The gateway's routes on the main port.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/mcp", post(mcp::post).delete(mcp::delete).get(mcp::get))
+        .route("/live", get(ops::live))
+        .route("/health/live", get(ops::live))
+        .route("/ready", get(ops::ready))
+        .route("/health/ready", get(ops::ready))
+        .route("/info", get(ops::info))
+        .route("/metrics", get(ops::metrics))
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(ops::protected_resource),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/mcp",
+            get(ops::protected_resource),
+        )
+        .route("/admin/policy/reload", post(ops::reload_policy))
+        .fallback(ops::not_found)
+        .with_state(app)
+}
+
+/// The metrics listener's routes.
+pub fn metrics_router(app: Arc<App>, path: &str) -> Router {
+    Router::new()
+        .route(path, get(ops::metrics))
+        .route("/live", get(ops::live))
+        .with_state(app)
+}

@@ -1,0 +1,171 @@
+//! Operations endpoints: `/live`, `/ready` (and the `/health/*` aliases), `/info`, `/metrics`,
+//! the OAuth protected-resource metadata (RFC 9728), and the admin policy reload.
+
+use super::log::RequestLog;
+use crate::app::App;
+use crate::auth::{AuthError, Authenticator, www_authenticate};
+use crate::errors::{ErrorType, Failure};
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub async fn live() -> Response {
+    Json(json!({"status": "ok"})).into_response()
+}
+
+pub async fn ready(State(app): State<Arc<App>>) -> Response {
+    let waiting = app.readiness();
+    if waiting.is_empty() {
+        Json(json!({"status": "ready"})).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "not_ready", "waiting": waiting})),
+        )
+            .into_response()
+    }
+}
+
+pub async fn info(State(app): State<Arc<App>>) -> Response {
+    let upstreams: Vec<Value> = app
+        .upstreams
+        .iter()
+        .map(|u| {
+            let state = u.state();
+            let transport = match &u.config.transport {
+                airlock_schema::runtime::Transport::Http { .. } => "http",
+                airlock_schema::runtime::Transport::Unix { .. } => "unix",
+                airlock_schema::runtime::Transport::Stdio { .. } => "stdio",
+            };
+            json!({
+                "name": u.name(),
+                "transport": transport,
+                "status": state.status,
+                "tools": state.catalog.tools.len(),
+                "resources": state.catalog.resources.len(),
+                "prompts": state.catalog.prompts.len(),
+                "restarts": state.restarts,
+                "last_error": state.last_error,
+            })
+        })
+        .collect();
+    Json(json!({
+        "name": app.config.name,
+        "version": env!("CARGO_PKG_VERSION"),
+        "config_hash": app.config.content_hash,
+        "policy_hash": app.authz.sha256(),
+        "policy_last_known_good": app.authz.last_known_good(),
+        "uptime_seconds": app.started.elapsed().as_secs(),
+        "ready": app.readiness().is_empty(),
+        "sessions": app.sessions.len(),
+        "jwks": app.auth.jwks.info(),
+        "upstreams": upstreams,
+    }))
+    .into_response()
+}
+
+pub async fn metrics(State(app): State<Arc<App>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        app.metrics.render(),
+    )
+        .into_response()
+}
+
+/// OAuth 2.0 Protected Resource Metadata (RFC 9728): where to get tokens for this gateway.
+pub async fn protected_resource(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let base = app.base_url(host);
+    Json(json!({
+        "resource": format!("{base}/mcp"),
+        "authorization_servers": [app.config.auth.issuer],
+        "bearer_methods_supported": ["header"],
+        "resource_name": format!("Airlock MCP gateway {}", app.config.name),
+    }))
+    .into_response()
+}
+
+pub async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, Json(json!({"error": "not found"}))).into_response()
+}
+
+/// `POST /admin/policy/reload`: members of the admin groups reload the policy.
+pub async fn reload_policy(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let mut log = RequestLog {
+        request_id: request_id.clone(),
+        method: "POST",
+        uri: "/admin/policy/reload".into(),
+        client_ip: Some(peer.ip()),
+        ..RequestLog::default()
+    };
+    let refuse = |log: &mut RequestLog, failure: Failure| {
+        log.error_type = Some(failure.kind.as_str());
+        let status = failure.kind.status(false);
+        log.status = status.as_u16();
+        log.emit();
+        let mut response =
+            (status, Json(failure.to_jsonrpc(&Value::Null, &request_id))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            let url =
+                app.resource_metadata_url(headers.get(header::HOST).and_then(|h| h.to_str().ok()));
+            if let Ok(value) = www_authenticate(&url, Some(&failure)).parse() {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
+            }
+        }
+        response
+    };
+    let principal = match Authenticator::extract(&headers) {
+        Ok(token) => app.auth.validate(token).await,
+        Err(error) => Err(error),
+    };
+    let principal = match principal {
+        Ok(principal) => principal,
+        Err(AuthError { stage, failure }) => {
+            log.auth_stage = Some(stage.as_str());
+            return refuse(&mut log, failure);
+        }
+    };
+    log.subject = Some(principal.subject.clone());
+    if !app.auth.is_admin(&principal) {
+        return refuse(
+            &mut log,
+            Failure::new(
+                ErrorType::NotAdmin,
+                "only members of the admin groups may reload the policy",
+            ),
+        );
+    }
+    let outcome = tokio::task::spawn_blocking({
+        let app = app.clone();
+        move || app.authz.reload()
+    })
+    .await
+    .unwrap_or_else(|_| crate::authz::ReloadOutcome {
+        result: "failed",
+        policy_sha256: app.authz.sha256(),
+        error: Some("the reload task failed".into()),
+        last_known_good: true,
+    });
+    log.status = if outcome.result == "reloaded" {
+        200
+    } else {
+        422
+    };
+    log.emit();
+    let status = StatusCode::from_u16(log.status).unwrap_or(StatusCode::OK);
+    (status, [("x-request-id", request_id)], Json(outcome)).into_response()
+}

@@ -1,0 +1,219 @@
+//! A small Prometheus registry: counters, gauges and histograms with labels, exposed in the
+//! text format on `/metrics`. Names come from `airlock_schema::metrics`, the contract with the
+//! alerts and dashboard `airlockc` emits.
+
+use airlock_schema::metrics as m;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Histogram bucket bounds, seconds: sub-millisecond gateway work to minute-long upstream calls.
+const BUCKETS: [f64; 16] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    60.0,
+];
+
+#[derive(Default)]
+struct Histogram {
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+/// One series: a metric name with its rendered label set (`{a="b"}`), the map key.
+type SeriesKey = (&'static str, String);
+
+#[derive(Default)]
+pub struct Metrics {
+    counters: RwLock<BTreeMap<SeriesKey, AtomicU64>>,
+    gauges: RwLock<BTreeMap<SeriesKey, AtomicU64>>,
+    histograms: RwLock<BTreeMap<SeriesKey, Histogram>>,
+}
+
+fn render_labels(labels: &[(&str, &str)]) -> String {
+    if labels.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("{");
+    for (i, (k, v)) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(k);
+        out.push_str("=\"");
+        for c in v.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '"' => out.push_str("\\\""),
+                '\n' => out.push_str("\\n"),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+    out.push('}');
+    out
+}
+
+fn with_series<T: Default>(
+    map: &RwLock<BTreeMap<SeriesKey, T>>,
+    key: SeriesKey,
+    f: impl FnOnce(&T),
+) {
+    if let Some(series) = map.read().expect("metrics lock").get(&key) {
+        return f(series);
+    }
+    let mut write = map.write().expect("metrics lock");
+    f(write.entry(key).or_default());
+}
+
+impl Metrics {
+    pub fn inc(&self, name: &'static str, labels: &[(&str, &str)]) {
+        self.add(name, labels, 1);
+    }
+    pub fn add(&self, name: &'static str, labels: &[(&str, &str)], n: u64) {
+        with_series(&self.counters, (name, render_labels(labels)), |c| {
+            c.fetch_add(n, Ordering::Relaxed);
+        });
+    }
+    pub fn set(&self, name: &'static str, labels: &[(&str, &str)], value: i64) {
+        with_series(&self.gauges, (name, render_labels(labels)), |g| {
+            g.store(value as u64, Ordering::Relaxed)
+        });
+    }
+    pub fn gauge_add(&self, name: &'static str, delta: i64) {
+        with_series(&self.gauges, (name, String::new()), |g| {
+            g.fetch_add(delta as u64, Ordering::Relaxed);
+        });
+    }
+    pub fn observe(&self, name: &'static str, labels: &[(&str, &str)], seconds: f64) {
+        with_series(&self.histograms, (name, render_labels(labels)), |h| {
+            for (bound, bucket) in BUCKETS.iter().zip(&h.buckets) {
+                if seconds <= *bound {
+                    bucket.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            h.count.fetch_add(1, Ordering::Relaxed);
+            h.sum_micros
+                .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+        });
+    }
+    /// The current value of a counter series (tests and `/info`).
+    pub fn counter(&self, name: &'static str, labels: &[(&str, &str)]) -> u64 {
+        self.counters
+            .read()
+            .expect("metrics lock")
+            .get(&(name, render_labels(labels)))
+            .map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+
+    /// The Prometheus text exposition (format 0.0.4).
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let header = |out: &mut String, name: &str, kind: &str, seen: &mut Option<String>| {
+            if seen.as_deref() != Some(name) {
+                let _ = writeln!(out, "# HELP {name} {}", help(name));
+                let _ = writeln!(out, "# TYPE {name} {kind}");
+                *seen = Some(name.to_string());
+            }
+        };
+        let mut seen = None;
+        for ((name, labels), value) in self.counters.read().expect("metrics lock").iter() {
+            header(&mut out, name, "counter", &mut seen);
+            let _ = writeln!(out, "{name}{labels} {}", value.load(Ordering::Relaxed));
+        }
+        for ((name, labels), value) in self.gauges.read().expect("metrics lock").iter() {
+            header(&mut out, name, "gauge", &mut seen);
+            let _ = writeln!(
+                out,
+                "{name}{labels} {}",
+                value.load(Ordering::Relaxed) as i64
+            );
+        }
+        for ((name, labels), h) in self.histograms.read().expect("metrics lock").iter() {
+            header(&mut out, name, "histogram", &mut seen);
+            let inner = labels.trim_start_matches('{').trim_end_matches('}');
+            let sep = if inner.is_empty() { "" } else { "," };
+            for (bound, bucket) in BUCKETS.iter().zip(&h.buckets) {
+                let _ = writeln!(
+                    out,
+                    "{name}_bucket{{{inner}{sep}le=\"{bound}\"}} {}",
+                    bucket.load(Ordering::Relaxed)
+                );
+            }
+            let count = h.count.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{{inner}{sep}le=\"+Inf\"}} {count}");
+            let _ = writeln!(
+                out,
+                "{name}_sum{labels} {}",
+                h.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
+            );
+            let _ = writeln!(out, "{name}_count{labels} {count}");
+        }
+        out
+    }
+}
+
+fn help(name: &str) -> &'static str {
+    match name {
+        m::REQUESTS_TOTAL => "Requests served, by HTTP status and MCP method.",
+        m::REQUEST_DURATION_SECONDS => "Request latency in seconds, by MCP method.",
+        m::REQUESTS_FAILED_TOTAL => "Requests that failed, by status and error type.",
+        m::AUTH_ATTEMPTS_TOTAL => "Authentication attempts.",
+        m::AUTH_SUCCESS_TOTAL => "Successful authentications.",
+        m::AUTH_FAILURES_TOTAL => "Failed authentications, by error type.",
+        m::POLICY_DECISIONS_TOTAL => "Policy decisions, by decision and cache use.",
+        m::POLICY_RELOADS_TOTAL => "Policy reloads, by result.",
+        m::POLICY_LKG_ACTIVE => "1 while the last-known-good policy serves after a failed reload.",
+        m::RATE_LIMITED_TOTAL => "Requests refused by a rate limit, by limit.",
+        m::DLP_REDACTIONS_TOTAL => "DLP redactions, by pattern.",
+        m::UPSTREAM_ERRORS_TOTAL => "Failed upstream calls, by upstream and error type.",
+        m::UPSTREAM_UP => "1 when the upstream answered its last check.",
+        m::UPSTREAM_DURATION_SECONDS => "Upstream call latency in seconds, by upstream.",
+        m::AUDIT_ERRORS_TOTAL => "Audit events not written to the store, by reason.",
+        m::AUDIT_EVENTS_TOTAL => "Audit events written.",
+        m::AUDIT_BUFFERED_EVENTS => "Audit events waiting in memory.",
+        m::SECURITY_VIOLATIONS_TOTAL => "Sandbox and scheme violations on virtual roots.",
+        m::IN_FLIGHT_REQUESTS => "Requests in flight.",
+        _ => "Airlock metric.",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_the_text_format() {
+        let metrics = Metrics::default();
+        metrics.inc(
+            m::REQUESTS_TOTAL,
+            &[("status", "200"), ("mcp_method", "tools/call")],
+        );
+        metrics.inc(
+            m::REQUESTS_TOTAL,
+            &[("status", "200"), ("mcp_method", "tools/call")],
+        );
+        metrics.set(m::POLICY_LKG_ACTIVE, &[], 1);
+        metrics.observe(
+            m::REQUEST_DURATION_SECONDS,
+            &[("mcp_method", "ping")],
+            0.003,
+        );
+        let text = metrics.render();
+        assert!(text.contains("# TYPE airlock_requests_total counter\n"));
+        assert!(
+            text.contains("airlock_requests_total{status=\"200\",mcp_method=\"tools/call\"} 2\n")
+        );
+        assert!(text.contains("airlock_policy_lkg_active 1\n"));
+        assert!(text.contains(
+            "airlock_request_duration_seconds_bucket{mcp_method=\"ping\",le=\"0.0025\"} 0\n"
+        ));
+        assert!(text.contains(
+            "airlock_request_duration_seconds_bucket{mcp_method=\"ping\",le=\"0.005\"} 1\n"
+        ));
+        assert!(text.contains("airlock_request_duration_seconds_count{mcp_method=\"ping\"} 1\n"));
+        assert_eq!(render_labels(&[("a", "x\"y")]), "{a=\"x\\\"y\"}");
+    }
+}

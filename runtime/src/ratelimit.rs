@@ -1,0 +1,184 @@
+//! Rate limits: token buckets per token (subject), per client IP and per tenant, and the
+//! failed-authentication throttle per IP. Buckets live in this replica's memory (limits are
+//! per replica); idle ones are swept so memory stays bounded.
+
+use airlock_schema::runtime::{RateLimit, RateLimitConfig};
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Most keys a limiter tracks before it sweeps idle ones early.
+const MAX_KEYS: usize = 100_000;
+
+struct Bucket {
+    tokens: f64,
+    updated: Instant,
+}
+
+/// One token-bucket limiter keyed by `K`.
+pub struct Limiter<K> {
+    rate_per_sec: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<K, Bucket>>,
+}
+
+impl<K: Hash + Eq + Clone> Limiter<K> {
+    pub fn new(limit: RateLimit) -> Self {
+        Self {
+            rate_per_sec: f64::from(limit.count) / (limit.period_ms.max(1) as f64 / 1000.0),
+            burst: f64::from(limit.burst.max(1)),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes a token for `key`: `Ok`, or `Err(seconds to wait)`.
+    pub fn check(&self, key: &K, now: Instant) -> Result<(), u64> {
+        let mut buckets = self.buckets.lock().expect("limiter lock");
+        if buckets.len() >= MAX_KEYS {
+            let full = self.burst / self.rate_per_sec;
+            buckets.retain(|_, b| now.duration_since(b.updated).as_secs_f64() < full);
+        }
+        let bucket = buckets.entry(key.clone()).or_insert(Bucket {
+            tokens: self.burst,
+            updated: now,
+        });
+        let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * self.rate_per_sec).min(self.burst);
+        bucket.updated = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - bucket.tokens) / self.rate_per_sec).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+struct Failures {
+    window_start: Instant,
+    count: u32,
+    blocked_until: Option<Instant>,
+}
+
+/// Counts failed authentications per IP; after too many in a window, the IP is blocked.
+pub struct AuthThrottle {
+    max_attempts: u32,
+    window: Duration,
+    block: Duration,
+    ips: Mutex<HashMap<std::net::IpAddr, Failures>>,
+}
+
+impl AuthThrottle {
+    pub fn new(config: &RateLimitConfig) -> Self {
+        Self {
+            max_attempts: config.failed_auth_max_attempts.max(1),
+            window: Duration::from_millis(config.failed_auth_window_ms.max(1)),
+            block: Duration::from_millis(config.failed_auth_block_ms),
+            ips: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `Err(seconds)` while the IP is blocked.
+    pub fn check(&self, ip: std::net::IpAddr, now: Instant) -> Result<(), u64> {
+        let ips = self.ips.lock().expect("throttle lock");
+        match ips.get(&ip).and_then(|f| f.blocked_until) {
+            Some(until) if until > now => Err(until.duration_since(now).as_secs().max(1)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records a failure; true when it blocked the IP.
+    pub fn failed(&self, ip: std::net::IpAddr, now: Instant) -> bool {
+        let mut ips = self.ips.lock().expect("throttle lock");
+        if ips.len() >= MAX_KEYS {
+            let horizon = self.window.max(self.block);
+            ips.retain(|_, f| {
+                now.duration_since(f.window_start) < horizon
+                    || f.blocked_until.is_some_and(|u| u > now)
+            });
+        }
+        let entry = ips.entry(ip).or_insert(Failures {
+            window_start: now,
+            count: 0,
+            blocked_until: None,
+        });
+        if now.duration_since(entry.window_start) > self.window {
+            entry.window_start = now;
+            entry.count = 0;
+        }
+        entry.count += 1;
+        if entry.count >= self.max_attempts {
+            entry.blocked_until = Some(now + self.block);
+            entry.count = 0;
+            entry.window_start = now;
+            return true;
+        }
+        false
+    }
+}
+
+/// The limiters of one gateway.
+pub struct RateLimits {
+    pub per_token: Option<Limiter<String>>,
+    pub per_ip: Option<Limiter<std::net::IpAddr>>,
+    pub per_tenant: Option<Limiter<String>>,
+    pub failed_auth: AuthThrottle,
+}
+
+impl RateLimits {
+    pub fn new(config: &RateLimitConfig) -> Self {
+        Self {
+            per_token: config.per_token.map(Limiter::new),
+            per_ip: config.per_ip.map(Limiter::new),
+            per_tenant: config.per_tenant.map(Limiter::new),
+            failed_auth: AuthThrottle::new(config),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_allows_burst_then_refills() {
+        let limiter = Limiter::new(RateLimit {
+            count: 60,
+            period_ms: 60_000,
+            burst: 3,
+        });
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert!(limiter.check(&"a", t0).is_ok());
+        }
+        assert_eq!(limiter.check(&"a", t0), Err(1));
+        assert!(limiter.check(&"b", t0).is_ok(), "keys are independent");
+        assert!(
+            limiter
+                .check(&"a", t0 + Duration::from_millis(1100))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn failed_auth_blocks_after_the_threshold() {
+        let config = RateLimitConfig {
+            per_token: None,
+            per_ip: None,
+            per_tenant: None,
+            failed_auth_max_attempts: 3,
+            failed_auth_window_ms: 60_000,
+            failed_auth_block_ms: 300_000,
+        };
+        let throttle = AuthThrottle::new(&config);
+        let ip = "10.0.0.1".parse().unwrap();
+        let t0 = Instant::now();
+        assert!(!throttle.failed(ip, t0));
+        assert!(!throttle.failed(ip, t0));
+        assert!(throttle.check(ip, t0).is_ok());
+        assert!(throttle.failed(ip, t0));
+        assert_eq!(throttle.check(ip, t0), Err(300));
+        assert!(throttle.check(ip, t0 + Duration::from_secs(301)).is_ok());
+    }
+}

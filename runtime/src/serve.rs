@@ -1,0 +1,121 @@
+//! `airlock serve`: loads the frozen config, starts the background tasks and the listeners,
+//! and shuts down gracefully on SIGTERM or Ctrl-C (in-flight requests get up to the shutdown
+//! timeout; stdio upstreams are stopped).
+
+use crate::app::App;
+use crate::http;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Listens and serves until a termination signal. `listen` overrides the config's port (and
+/// turns the separate metrics listener off).
+pub async fn run(app: Arc<App>, listen: Option<SocketAddr>) -> Result<(), String> {
+    let config = &app.config.server;
+    let address = listen.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], config.port)));
+    let listener = TcpListener::bind(address)
+        .await
+        .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+    let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
+    if let Some(port) = config.metrics_port.filter(|_| listen.is_none()) {
+        let metrics_address = SocketAddr::from(([0, 0, 0, 0], port));
+        let metrics_listener = TcpListener::bind(metrics_address)
+            .await
+            .map_err(|e| format!("cannot listen on {metrics_address}: {e}"))?;
+        let router = http::metrics_router(app.clone(), &config.metrics_path);
+        let mut stopped = stop.subscribe();
+        tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.recv().await;
+            };
+            let _ = axum::serve(metrics_listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await;
+        });
+    }
+    let signalled = async move {
+        shutdown_signal().await;
+        let _ = stop.send(());
+    };
+    serve(app, listener, signalled).await
+}
+
+/// Serves on a bound listener until `shutdown` completes, then gives in-flight requests the
+/// configured grace period.
+pub async fn serve(
+    app: Arc<App>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    app.start();
+    tracing::info!(listen = %address, config_hash = %app.config.content_hash, policy_hash = %app.authz.sha256(), upstreams = app.upstreams.len(), "airlock listening");
+    let grace = Duration::from_millis(app.config.server.shutdown_timeout_ms);
+    let (signal_tx, signal_rx) = tokio::sync::oneshot::channel::<()>();
+    let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!(
+            grace_ms = grace.as_millis() as u64,
+            "shutting down: finishing in-flight requests"
+        );
+        let _ = drain_tx.send(());
+        let _ = signal_tx.send(());
+    });
+    let service = http::router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum::serve(listener, service).with_graceful_shutdown(async move {
+        let _ = drain_rx.await;
+    });
+    tokio::select! {
+        result = server => result.map_err(|e| e.to_string())?,
+        () = async move {
+            if signal_rx.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        } => tracing::warn!("the shutdown grace period ended with requests still in flight"),
+    }
+    app.shutdown();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+/// Reloads the policy on every SIGHUP.
+pub fn reload_on_sighup(app: Arc<App>) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let Ok(mut hangups) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            let app = app.clone();
+            let _ = tokio::task::spawn_blocking(move || app.authz.reload()).await;
+        }
+    });
+}

@@ -1,0 +1,24 @@
+//! Logging: JSON lines (one object per event, fields at the top level) or text, at the level of
+//! the config; `AIRLOCK_LOG` (an env-filter directive) overrides it for debugging.
+
+use tracing_subscriber::EnvFilter;
+
+pub fn init(level: &str, format: &str) {
+    let filter = EnvFilter::try_from_env("AIRLOCK_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(format!("{level},hyper=warn,reqwest=warn,h2=warn")));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let result = if format == "json" {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .try_init()
+    } else {
+        builder.compact().with_ansi(false).try_init()
+    };
+    let _ = result;
+}

@@ -1,0 +1,240 @@
+//! MCP streamable HTTP to an upstream, over TCP (with TLS for https) or a unix socket. One
+//! POST per message; the answer is JSON or an SSE stream whose events are scanned for the
+//! response with the request's id. The upstream's `Mcp-Session-Id` is kept and sent back; a 404
+//! means the session ended, so the caller re-initializes.
+
+use super::UpstreamError;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The largest upstream response read (a resource or tool result).
+pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+
+pub enum Connector {
+    Tcp {
+        client: reqwest::Client,
+        url: String,
+    },
+    Unix {
+        socket: PathBuf,
+    },
+}
+
+pub struct HttpTransport {
+    connector: Connector,
+    headers: Vec<(String, String)>,
+    session: Mutex<Option<String>>,
+    protocol_version: Mutex<Option<String>>,
+}
+
+/// What an upstream answered to one POST.
+pub enum Reply {
+    /// The JSON-RPC response to the request.
+    Response(Value),
+    /// 202: a notification was accepted.
+    Accepted,
+}
+
+impl HttpTransport {
+    pub fn new(connector: Connector, headers: Vec<(String, String)>) -> Self {
+        Self {
+            connector,
+            headers,
+            session: Mutex::new(None),
+            protocol_version: Mutex::new(None),
+        }
+    }
+
+    pub fn reset_session(&self) {
+        *self.session.lock().expect("session lock") = None;
+    }
+
+    pub fn set_protocol_version(&self, version: &str) {
+        *self.protocol_version.lock().expect("version lock") = Some(version.to_string());
+    }
+
+    pub fn has_session(&self) -> bool {
+        self.session.lock().expect("session lock").is_some()
+    }
+
+    /// POSTs one message; `id` is the request id to wait for (none for notifications).
+    pub async fn post(
+        &self,
+        message: &Value,
+        id: Option<&Value>,
+        timeout: Duration,
+    ) -> Result<Reply, UpstreamError> {
+        let body = serde_json::to_vec(message).expect("messages serialize");
+        let mut headers = vec![
+            ("content-type".to_string(), "application/json".to_string()),
+            (
+                "accept".to_string(),
+                "application/json, text/event-stream".to_string(),
+            ),
+        ];
+        if let Some(session) = self.session.lock().expect("session lock").clone() {
+            headers.push(("mcp-session-id".into(), session));
+        }
+        if let Some(version) = self.protocol_version.lock().expect("version lock").clone() {
+            headers.push(("mcp-protocol-version".into(), version));
+        }
+        headers.extend(self.headers.iter().cloned());
+        let exchange = self.exchange(headers, body);
+        let (status, content_type, session, bytes) = tokio::time::timeout(timeout, exchange)
+            .await
+            .map_err(|_| UpstreamError::Timeout)??;
+        if let Some(session) = session {
+            *self.session.lock().expect("session lock") = Some(session);
+        }
+        match status {
+            202 => return Ok(Reply::Accepted),
+            404 if self.has_session() => return Err(UpstreamError::SessionExpired),
+            200..=299 => {}
+            _ => return Err(UpstreamError::Protocol(format!("HTTP {status}"))),
+        }
+        let Some(id) = id else {
+            return Ok(Reply::Accepted);
+        };
+        if content_type.starts_with("text/event-stream") {
+            sse_response(&bytes, id).map(Reply::Response)
+        } else {
+            serde_json::from_slice(&bytes)
+                .map(Reply::Response)
+                .map_err(|e| UpstreamError::Protocol(format!("the response is not JSON: {e}")))
+        }
+    }
+
+    async fn exchange(
+        &self,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> Result<(u16, String, Option<String>, Bytes), UpstreamError> {
+        match &self.connector {
+            Connector::Tcp { client, url } => {
+                let mut request = client.post(url).body(body);
+                for (name, value) in &headers {
+                    request = request.header(name, value);
+                }
+                let response = request
+                    .send()
+                    .await
+                    .map_err(|e| UpstreamError::Unavailable(crate::auth::error_chain(&e)))?;
+                let status = response.status().as_u16();
+                let content_type = header_text(response.headers(), "content-type");
+                let session = response
+                    .headers()
+                    .get("mcp-session-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                if response
+                    .content_length()
+                    .is_some_and(|n| n as usize > MAX_RESPONSE_BYTES)
+                {
+                    return Err(UpstreamError::Protocol("the response is too large".into()));
+                }
+                let mut bytes = Vec::new();
+                let mut stream = response;
+                while let Some(chunk) = stream
+                    .chunk()
+                    .await
+                    .map_err(|e| UpstreamError::Unavailable(e.to_string()))?
+                {
+                    if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                        return Err(UpstreamError::Protocol("the response is too large".into()));
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                Ok((status, content_type, session, Bytes::from(bytes)))
+            }
+            Connector::Unix { socket } => {
+                let stream = tokio::net::UnixStream::connect(socket).await.map_err(|e| {
+                    UpstreamError::Unavailable(format!("connect {}: {e}", socket.display()))
+                })?;
+                let (mut sender, connection) =
+                    hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                        .await
+                        .map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
+                tokio::spawn(connection);
+                // Servers check Host; a socket has no host, so name a conventional one with a port.
+                let mut request = hyper::Request::post("/mcp").header("host", "localhost:80");
+                for (name, value) in &headers {
+                    request = request.header(name.as_str(), value.as_str());
+                }
+                let request = request
+                    .body(Full::new(Bytes::from(body)))
+                    .map_err(|e| UpstreamError::Protocol(e.to_string()))?;
+                let response = sender
+                    .send_request(request)
+                    .await
+                    .map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
+                let status = response.status().as_u16();
+                let content_type = header_text(response.headers(), "content-type");
+                let session = response
+                    .headers()
+                    .get("mcp-session-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                let bytes = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
+                    .collect()
+                    .await
+                    .map_err(|e| UpstreamError::Protocol(format!("reading the response: {e}")))?
+                    .to_bytes();
+                Ok((status, content_type, session, bytes))
+            }
+        }
+    }
+}
+
+fn header_text(headers: &axum::http::HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+/// The JSON-RPC response with `id` among the `data:` events of an SSE body.
+fn sse_response(body: &[u8], id: &Value) -> Result<Value, UpstreamError> {
+    let text = String::from_utf8_lossy(body);
+    let mut data = String::new();
+    let mut events = Vec::new();
+    for line in text.lines().chain(std::iter::once("")) {
+        if line.is_empty() {
+            if !data.is_empty() {
+                events.push(std::mem::take(&mut data));
+            }
+        } else if let Some(rest) = line.strip_prefix("data:") {
+            if !data.is_empty() {
+                data.push('\n');
+            }
+            data.push_str(rest.strip_prefix(' ').unwrap_or(rest));
+        }
+    }
+    events
+        .iter()
+        .filter_map(|event| serde_json::from_str::<Value>(event).ok())
+        .find(|message| {
+            message.get("id") == Some(id)
+                && (message.get("result").is_some() || message.get("error").is_some())
+        })
+        .ok_or_else(|| UpstreamError::Protocol("the event stream ended without a response".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_response_among_events() {
+        let body = b"event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\"}\n\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"ok\":true}}\n\n";
+        assert_eq!(
+            sse_response(body, &Value::from(7)).unwrap()["result"]["ok"],
+            true
+        );
+        assert!(sse_response(b"data: {}\n\n", &Value::from(7)).is_err());
+    }
+}

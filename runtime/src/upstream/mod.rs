@@ -1,0 +1,431 @@
+//! The upstream MCP servers. Each [`Upstream`] is an MCP client session to one server over its
+//! transport: the initialize handshake, the tool/resource/prompt listings the gateway
+//! aggregates, calls with the upstream's own timeout, health checks, and (for stdio) a
+//! supervisor that restarts the process. A failing upstream fails only its own calls.
+
+mod http;
+mod stdio;
+
+use crate::config::read_secret;
+use crate::metrics::Metrics;
+use airlock_schema::metrics as m;
+use airlock_schema::runtime::{NamedValue, Transport, UpstreamConfig};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The protocol revision the gateway speaks to upstreams.
+pub const UPSTREAM_PROTOCOL_VERSION: &str = "2025-06-18";
+/// Most pages of a listing read from one upstream (a cursor cycle must not loop forever).
+const MAX_PAGES: usize = 100;
+
+#[derive(Debug, Clone)]
+pub enum UpstreamError {
+    /// No answer within the upstream's timeout.
+    Timeout,
+    /// Not reachable, not running, or the connection broke.
+    Unavailable(String),
+    /// Answered something that is not MCP.
+    Protocol(String),
+    /// The upstream's HTTP session ended; re-initialize.
+    SessionExpired,
+    /// A JSON-RPC error object from the upstream, relayed as is.
+    Rpc(Value),
+}
+
+impl UpstreamError {
+    pub fn describe(&self) -> String {
+        match self {
+            UpstreamError::Timeout => "no answer within the timeout".into(),
+            UpstreamError::Unavailable(why) => format!("unavailable: {why}"),
+            UpstreamError::Protocol(why) => format!("protocol error: {why}"),
+            UpstreamError::SessionExpired => "the session expired".into(),
+            UpstreamError::Rpc(error) => format!(
+                "error {}",
+                error.get("message").and_then(Value::as_str).unwrap_or("")
+            ),
+        }
+    }
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            UpstreamError::Timeout => "upstream_timeout",
+            UpstreamError::Unavailable(_) | UpstreamError::SessionExpired => "upstream_unavailable",
+            UpstreamError::Protocol(_) => "upstream_error",
+            UpstreamError::Rpc(_) => "upstream_rpc_error",
+        }
+    }
+}
+
+enum Link {
+    Http(http::HttpTransport),
+    Stdio(Arc<stdio::StdioTransport>),
+}
+
+/// What the gateway knows about an upstream's offer.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Catalog {
+    pub tools: Vec<Value>,
+    pub resources: Vec<Value>,
+    pub resource_templates: Vec<Value>,
+    pub prompts: Vec<Value>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Starting,
+    Up,
+    Down,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct UpstreamState {
+    pub status: Status,
+    pub last_error: Option<String>,
+    /// True once the first initialize attempt finished, successfully or not (readiness).
+    pub attempted: bool,
+    pub restarts: u64,
+    #[serde(skip)]
+    pub catalog: Catalog,
+    #[serde(skip)]
+    pub capabilities: Value,
+}
+
+pub struct Upstream {
+    pub config: UpstreamConfig,
+    link: Link,
+    next_id: AtomicU64,
+    state: Mutex<UpstreamState>,
+    handshake: tokio::sync::Mutex<()>,
+    metrics: Arc<Metrics>,
+}
+
+fn resolve(values: &[NamedValue]) -> Result<Vec<(String, String)>, String> {
+    values
+        .iter()
+        .map(|v| match (&v.value, &v.value_file) {
+            (Some(value), _) => Ok((v.name.clone(), value.clone())),
+            (None, Some(file)) => read_secret(file)
+                .map(|value| (v.name.clone(), value))
+                .map_err(|e| e.to_string()),
+            (None, None) => Ok((v.name.clone(), String::new())),
+        })
+        .collect()
+}
+
+impl Upstream {
+    pub fn new(
+        config: &UpstreamConfig,
+        client: reqwest::Client,
+        metrics: Arc<Metrics>,
+    ) -> Result<Arc<Self>, String> {
+        let link = match &config.transport {
+            Transport::Http { url, headers } => {
+                let headers =
+                    resolve(headers).map_err(|e| format!("upstream {}: {e}", config.name))?;
+                Link::Http(http::HttpTransport::new(
+                    http::Connector::Tcp {
+                        client,
+                        url: url.clone(),
+                    },
+                    headers,
+                ))
+            }
+            Transport::Unix { socket } => Link::Http(http::HttpTransport::new(
+                http::Connector::Unix {
+                    socket: socket.into(),
+                },
+                Vec::new(),
+            )),
+            Transport::Stdio {
+                command,
+                env,
+                working_dir,
+            } => {
+                let env = resolve(env).map_err(|e| format!("upstream {}: {e}", config.name))?;
+                Link::Stdio(Arc::new(stdio::StdioTransport::new(
+                    &config.name,
+                    command.clone(),
+                    env,
+                    working_dir.clone(),
+                )))
+            }
+        };
+        metrics.set(m::UPSTREAM_UP, &[("upstream", &config.name)], 0);
+        Ok(Arc::new(Self {
+            config: config.clone(),
+            link,
+            next_id: AtomicU64::new(1),
+            state: Mutex::new(UpstreamState {
+                status: Status::Starting,
+                last_error: None,
+                attempted: false,
+                restarts: 0,
+                catalog: Catalog::default(),
+                capabilities: Value::Null,
+            }),
+            handshake: tokio::sync::Mutex::new(()),
+            metrics,
+        }))
+    }
+
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.config.timeout_ms.max(1))
+    }
+    pub fn state(&self) -> UpstreamState {
+        self.state.lock().expect("upstream state lock").clone()
+    }
+    pub fn catalog(&self) -> Catalog {
+        self.state
+            .lock()
+            .expect("upstream state lock")
+            .catalog
+            .clone()
+    }
+
+    fn set_status(&self, status: Status, error: Option<String>) {
+        let up = matches!(status, Status::Up);
+        let mut state = self.state.lock().expect("upstream state lock");
+        state.status = status;
+        state.attempted = true;
+        if error.is_some() || up {
+            state.last_error = error;
+        }
+        self.metrics.set(
+            m::UPSTREAM_UP,
+            &[("upstream", &self.config.name)],
+            i64::from(up),
+        );
+    }
+
+    /// Sends one JSON-RPC request and returns its `result`.
+    async fn send(
+        &self,
+        method: &str,
+        params: Option<Value>,
+        timeout: Duration,
+    ) -> Result<Value, UpstreamError> {
+        let id = Value::from(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let mut message = json!({"jsonrpc": "2.0", "id": id, "method": method});
+        if let Some(params) = params {
+            message["params"] = params;
+        }
+        let response = match &self.link {
+            Link::Http(http) => match http.post(&message, Some(&id), timeout).await? {
+                http::Reply::Response(response) => response,
+                http::Reply::Accepted => {
+                    return Err(UpstreamError::Protocol(
+                        "a request was answered 202 Accepted".into(),
+                    ));
+                }
+            },
+            Link::Stdio(stdio) => stdio.request(&id, &message, timeout).await?,
+        };
+        if let Some(error) = response.get("error") {
+            return Err(UpstreamError::Rpc(error.clone()));
+        }
+        response
+            .get("result")
+            .cloned()
+            .ok_or_else(|| UpstreamError::Protocol("a response without result or error".into()))
+    }
+
+    async fn notify(&self, method: &str) -> Result<(), UpstreamError> {
+        let message = json!({"jsonrpc": "2.0", "method": method});
+        match &self.link {
+            Link::Http(http) => http.post(&message, None, self.timeout()).await.map(|_| ()),
+            Link::Stdio(stdio) => stdio.notify(&message).await,
+        }
+    }
+
+    /// The MCP handshake and the listings; marks the upstream up or down.
+    pub async fn connect(&self) -> Result<(), UpstreamError> {
+        let _serial = self.handshake.lock().await;
+        let result = self.handshake_and_list().await;
+        match &result {
+            Ok(()) => {
+                let catalog = self.catalog();
+                tracing::info!(upstream = %self.config.name, tools = catalog.tools.len(), resources = catalog.resources.len(), prompts = catalog.prompts.len(), "upstream initialized");
+                self.set_status(Status::Up, None);
+            }
+            Err(error) => {
+                tracing::warn!(upstream = %self.config.name, error = %error.describe(), error_type = error.error_type(), "upstream initialize failed");
+                self.set_status(Status::Down, Some(error.describe()));
+            }
+        }
+        result
+    }
+
+    async fn handshake_and_list(&self) -> Result<(), UpstreamError> {
+        if let Link::Http(http) = &self.link {
+            http.reset_session();
+        }
+        let params = json!({
+            "protocolVersion": UPSTREAM_PROTOCOL_VERSION,
+            "capabilities": {},
+            "clientInfo": {"name": "airlock", "version": env!("CARGO_PKG_VERSION")}
+        });
+        let init = self
+            .send("initialize", Some(params), self.timeout())
+            .await?;
+        if let Link::Http(http) = &self.link {
+            let version = init
+                .get("protocolVersion")
+                .and_then(Value::as_str)
+                .unwrap_or(UPSTREAM_PROTOCOL_VERSION);
+            http.set_protocol_version(version);
+        }
+        self.notify("notifications/initialized").await?;
+        let capabilities = init.get("capabilities").cloned().unwrap_or(Value::Null);
+        let mut catalog = Catalog::default();
+        if capabilities.get("tools").is_some() {
+            catalog.tools = self.list("tools/list", "tools").await?;
+        }
+        if capabilities.get("resources").is_some() {
+            catalog.resources = self
+                .list("resources/list", "resources")
+                .await
+                .unwrap_or_default();
+            catalog.resource_templates = self
+                .list("resources/templates/list", "resourceTemplates")
+                .await
+                .unwrap_or_default();
+        }
+        if capabilities.get("prompts").is_some() {
+            catalog.prompts = self
+                .list("prompts/list", "prompts")
+                .await
+                .unwrap_or_default();
+        }
+        let mut state = self.state.lock().expect("upstream state lock");
+        state.catalog = catalog;
+        state.capabilities = capabilities;
+        Ok(())
+    }
+
+    async fn list(&self, method: &str, key: &str) -> Result<Vec<Value>, UpstreamError> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let params = cursor.as_ref().map(|c| json!({"cursor": c}));
+            let page = self.send(method, params, self.timeout()).await?;
+            if let Some(Value::Array(found)) = page.get(key) {
+                items.extend(found.iter().cloned());
+            }
+            match page.get("nextCursor").and_then(Value::as_str) {
+                Some(next) if Some(next) != cursor.as_deref() => cursor = Some(next.to_string()),
+                _ => return Ok(items),
+            }
+        }
+        Ok(items)
+    }
+
+    /// Calls the upstream for a client: one retry after a re-initialize when its session ended.
+    pub async fn call(&self, method: &str, params: Value) -> Result<Value, UpstreamError> {
+        let started = Instant::now();
+        let mut result = self
+            .send(method, Some(params.clone()), self.timeout())
+            .await;
+        if matches!(result, Err(UpstreamError::SessionExpired)) && self.connect().await.is_ok() {
+            result = self.send(method, Some(params), self.timeout()).await;
+        }
+        self.metrics.observe(
+            m::UPSTREAM_DURATION_SECONDS,
+            &[("upstream", &self.config.name)],
+            started.elapsed().as_secs_f64(),
+        );
+        if let Err(error) = &result {
+            self.metrics.inc(
+                m::UPSTREAM_ERRORS_TOTAL,
+                &[
+                    ("upstream", &self.config.name),
+                    ("error_type", error.error_type()),
+                ],
+            );
+            if matches!(error, UpstreamError::Unavailable(_)) {
+                self.set_status(Status::Down, Some(error.describe()));
+            }
+        }
+        result
+    }
+
+    /// Keeps the upstream connected: for stdio, restarts the process with backoff when it
+    /// exits; for HTTP, retries a failed handshake; both re-list on health-check intervals.
+    pub async fn run(self: Arc<Self>) {
+        match &self.link {
+            Link::Stdio(stdio) => self.clone().supervise_stdio(stdio.clone()).await,
+            Link::Http(_) => self.clone().supervise_http().await,
+        }
+    }
+
+    async fn supervise_stdio(self: Arc<Self>, process: Arc<stdio::StdioTransport>) {
+        let mut backoff = Duration::from_millis(250);
+        loop {
+            let started = Instant::now();
+            match process.spawn() {
+                Ok(()) => {
+                    let _ = self.connect().await;
+                    let watcher = self.clone().refresh_on_list_changed(process.clone());
+                    tokio::select! {
+                        () = process.wait_exit() => {}
+                        () = watcher => {}
+                    }
+                    self.set_status(Status::Down, Some("the process exited".into()));
+                }
+                Err(error) => self.set_status(Status::Down, Some(error.describe())),
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                backoff = Duration::from_millis(250);
+            }
+            self.state.lock().expect("upstream state lock").restarts += 1;
+            tracing::info!(upstream = %self.config.name, backoff_ms = backoff.as_millis() as u64, "restarting upstream process");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(30));
+        }
+    }
+
+    async fn refresh_on_list_changed(self: Arc<Self>, process: Arc<stdio::StdioTransport>) {
+        loop {
+            process.list_changed.notified().await;
+            let _ = self.connect().await;
+        }
+    }
+
+    async fn supervise_http(self: Arc<Self>) {
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            let up = matches!(self.state().status, Status::Up);
+            if up {
+                backoff = Duration::from_millis(500);
+                let interval = self
+                    .config
+                    .health_check
+                    .as_ref()
+                    .map_or(Duration::from_secs(30), |h| {
+                        Duration::from_millis(h.interval_ms.max(1000))
+                    });
+                tokio::time::sleep(interval).await;
+                if self.config.health_check.is_some() {
+                    let _ = self.connect().await;
+                }
+            } else {
+                let _ = self.connect().await;
+                if !matches!(self.state().status, Status::Up) {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+
+    pub fn shutdown(&self) {
+        if let Link::Stdio(stdio) = &self.link {
+            stdio.shutdown();
+        }
+    }
+}

@@ -1,0 +1,558 @@
+//! The request path end to end against a real (local) OIDC issuer and an MCP upstream over
+//! HTTP: authentication, the MCP methods, policy, DLP, the error contract, sessions, the
+//! stateless protocol revision, rate limits and upstream failures.
+
+mod common;
+
+use common::{assert_error, start};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn unauthenticated_requests_get_401_with_resource_metadata() {
+    let h = start("").await;
+    let response = h
+        .post(
+            None,
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+            &[],
+        )
+        .await;
+    assert_error(&response, 401, "missing_token");
+    let challenge = response.1["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.starts_with("Bearer resource_metadata=\"http://127.0.0.1:"),
+        "{challenge}"
+    );
+    assert!(
+        challenge.ends_with("/.well-known/oauth-protected-resource\""),
+        "{challenge}"
+    );
+    let metadata: Value = h
+        .client
+        .get(format!(
+            "{}/.well-known/oauth-protected-resource",
+            h.gateway
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metadata["authorization_servers"][0], h.idp.issuer);
+    assert!(metadata["resource"].as_str().unwrap().ends_with("/mcp"));
+}
+
+#[tokio::test]
+async fn handshake_listing_and_calls() {
+    let h = start("").await;
+    let token = h.user();
+    let (status, headers, body) = h.rpc(&token, "initialize", json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["protocolVersion"], "2025-06-18");
+    let session = headers["mcp-session-id"].to_str().unwrap().to_string();
+    let with_session = [
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", "2025-06-18"),
+    ];
+    let (status, _, _) = h
+        .post(
+            Some(&token),
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+            &with_session,
+        )
+        .await;
+    assert_eq!(status, 202);
+    let (_, _, body) = h
+        .post(
+            Some(&token),
+            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+            &with_session,
+        )
+        .await;
+    let names: Vec<&str> = body["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["echo", "leak", "slow", "fail"],
+        "allowTools hides `hidden`, policy hides `denied_tool`"
+    );
+    let (status, _, body) = h.post(Some(&token), json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "hi"}}}), &with_session).await;
+    assert_eq!(
+        (status, body["result"]["content"][0]["text"].as_str()),
+        (200, Some("hi"))
+    );
+    assert!(
+        h.seen.lock().unwrap().authorization.is_empty(),
+        "the client's token never reaches the upstream"
+    );
+    let (status, _, _) = h
+        .post(
+            Some(&token),
+            json!({"jsonrpc": "2.0", "id": 4, "method": "ping"}),
+            &with_session,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let other = h.idp.token("mallory@example.com", &["mcp.users"]);
+    let stolen = h
+        .post(
+            Some(&other),
+            json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list"}),
+            &with_session,
+        )
+        .await;
+    assert_error(&stolen, 404, "session_not_found");
+    let deleted = h
+        .client
+        .delete(format!("{}/mcp", h.gateway))
+        .bearer_auth(&token)
+        .header("mcp-session-id", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    assert_error(
+        &h.post(
+            Some(&token),
+            json!({"jsonrpc": "2.0", "id": 6, "method": "tools/list"}),
+            &with_session,
+        )
+        .await,
+        404,
+        "session_not_found",
+    );
+}
+
+#[tokio::test]
+async fn policy_denials_say_why() {
+    let h = start("").await;
+    let response = h
+        .rpc(
+            &h.user(),
+            "tools/call",
+            json!({"name": "denied_tool", "arguments": {}}),
+        )
+        .await;
+    assert_error(&response, 403, "policy_denied");
+    let data = &response.2["error"]["data"];
+    assert_eq!(
+        (data["reason"].as_str(), data["rule_id"].as_str()),
+        (Some("this tool is reserved"), Some("deny-tool"))
+    );
+    assert!(
+        h.seen.lock().unwrap().calls.is_empty(),
+        "a denied call never reaches the upstream"
+    );
+    let resource = h
+        .rpc(
+            &h.user(),
+            "resources/read",
+            json!({"uri": "docs://secret/plan"}),
+        )
+        .await;
+    assert_error(&resource, 403, "policy_denied");
+    let admins_only = h
+        .rpc(
+            &h.token(&["airlock.admins"]),
+            "tools/call",
+            json!({"name": "echo", "arguments": {"text": "x"}}),
+        )
+        .await;
+    assert_eq!(admins_only.2["error"]["data"]["rule_id"], "deny-group");
+}
+
+#[tokio::test]
+async fn dlp_redacts_results_and_resources() {
+    let h = start("").await;
+    let token = h.user();
+    let (_, _, body) = h
+        .rpc(
+            &token,
+            "tools/call",
+            json!({"name": "leak", "arguments": {}}),
+        )
+        .await;
+    assert_eq!(
+        body["result"]["content"][0]["text"],
+        "the key is [redacted-aws-key], mail [redacted-email]"
+    );
+    let (_, _, body) = h
+        .rpc(&token, "resources/read", json!({"uri": "docs://readme"}))
+        .await;
+    assert_eq!(
+        body["result"]["contents"][0]["text"],
+        "contact [redacted-email]"
+    );
+    let metrics = h
+        .client
+        .get(format!("{}/metrics", h.gateway))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("airlock_dlp_redactions_total{pattern=\"aws-key\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("airlock_dlp_redactions_total{pattern=\"email\"} 2"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn json_rpc_errors() {
+    let h = start("").await;
+    let token = h.user();
+    let raw = |body: &str| {
+        h.client
+            .post(format!("{}/mcp", h.gateway))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+    };
+    let parse = raw("{not json").await.unwrap();
+    assert_eq!(parse.status(), 400);
+    assert_eq!(
+        parse.json::<Value>().await.unwrap()["error"]["code"],
+        -32700
+    );
+    let batch = raw(r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#)
+        .await
+        .unwrap();
+    assert_eq!(
+        batch.json::<Value>().await.unwrap()["error"]["data"]["error_type"],
+        "invalid_request"
+    );
+    assert_error(
+        &h.rpc(&token, "no/such/method", json!({})).await,
+        200,
+        "method_not_found",
+    );
+    assert_error(
+        &h.rpc(&token, "tools/call", json!({"name": "nope"})).await,
+        200,
+        "invalid_params",
+    );
+    assert_error(
+        &h.rpc(
+            &token,
+            "tools/call",
+            json!({"name": "echo", "arguments": [1]}),
+        )
+        .await,
+        200,
+        "invalid_params",
+    );
+    let relayed = h
+        .rpc(
+            &token,
+            "tools/call",
+            json!({"name": "fail", "arguments": {}}),
+        )
+        .await;
+    assert_eq!(
+        (
+            relayed.0,
+            relayed.2["error"]["code"].as_i64(),
+            relayed.2["error"]["message"].as_str()
+        ),
+        (200, Some(-32602), Some("bad input for fail"))
+    );
+    let text = h
+        .client
+        .post(format!("{}/mcp", h.gateway))
+        .bearer_auth(&token)
+        .header("content-type", "text/plain")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(text.status(), 415);
+}
+
+#[tokio::test]
+async fn oversized_bodies_get_413_unread() {
+    let h = start("").await;
+    let token = h.user();
+    let huge = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "x".repeat(300 * 1024)}}});
+    assert_error(
+        &h.post(Some(&token), huge.clone(), &[]).await,
+        413,
+        "payload_too_large",
+    );
+    let stream = futures_util::stream::iter(
+        (0..40).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b' '; 10 * 1024]))),
+    );
+    let chunked = h
+        .client
+        .post(format!("{}/mcp", h.gateway))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        chunked.status(),
+        413,
+        "a body without Content-Length is cut at the limit too"
+    );
+}
+
+#[tokio::test]
+async fn rate_limits_answer_429_with_retry_after() {
+    let h = start("rateLimiting: {perToken: 2/min, burst: 2}\n").await;
+    let token = h.user();
+    for _ in 0..2 {
+        assert_eq!(h.rpc(&token, "tools/list", json!({})).await.0, 200);
+    }
+    let limited = h.rpc(&token, "tools/list", json!({})).await;
+    assert_error(&limited, 429, "rate_limited");
+    let retry: u64 = limited.1["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_eq!(
+        h.rpc(
+            &h.idp.token("bob@example.com", &["mcp.users"]),
+            "tools/list",
+            json!({})
+        )
+        .await
+        .0,
+        200,
+        "limits are per token"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_or_dead_upstream_fails_only_its_calls() {
+    let mut h = start("").await;
+    let token = h.user();
+    let started = std::time::Instant::now();
+    let (slow, fast) = tokio::join!(
+        h.rpc(
+            &token,
+            "tools/call",
+            json!({"name": "slow", "arguments": {}})
+        ),
+        h.rpc(
+            &token,
+            "tools/call",
+            json!({"name": "echo", "arguments": {"text": "still here"}})
+        ),
+    );
+    assert_error(&slow, 504, "upstream_timeout");
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(2500),
+        "the upstream timeout (1s) bounds the wait"
+    );
+    assert_eq!(fast.2["result"]["content"][0]["text"], "still here");
+    h.stop_upstream();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_error(
+        &h.rpc(
+            &token,
+            "tools/call",
+            json!({"name": "echo", "arguments": {"text": "x"}}),
+        )
+        .await,
+        502,
+        "upstream_unavailable",
+    );
+    let live = h
+        .client
+        .get(format!("{}/live", h.gateway))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), 200, "the gateway itself stays up");
+}
+
+#[tokio::test]
+async fn stateless_protocol_revision() {
+    let h = start("").await;
+    let token = h.user();
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
+    let modern = |method: &'static str| {
+        [
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", method),
+        ]
+    };
+    let (status, _, body) = h.post(Some(&token), json!({"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": meta}}), &modern("server/discover")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["result"]["supportedVersions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("2026-07-28"))
+    );
+    assert_eq!(body["result"]["resultType"], "complete");
+    let (_, _, body) = h
+        .post(
+            Some(&token),
+            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"_meta": meta}}),
+            &modern("tools/list"),
+        )
+        .await;
+    assert_eq!(
+        (
+            body["result"]["cacheScope"].as_str(),
+            body["result"]["resultType"].as_str()
+        ),
+        (Some("private"), Some("complete"))
+    );
+    let mut call_headers = modern("tools/call").to_vec();
+    call_headers.push(("mcp-name", "echo"));
+    let (_, _, body) = h.post(Some(&token), json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "modern"}, "_meta": meta}}), &call_headers).await;
+    assert_eq!(body["result"]["content"][0]["text"], "modern");
+    let mismatch = h
+        .post(
+            Some(&token),
+            json!({"jsonrpc": "2.0", "id": 4, "method": "tools/list", "params": {"_meta": meta}}),
+            &modern("tools/call"),
+        )
+        .await;
+    assert_error(&mismatch, 400, "header_mismatch");
+    assert_eq!(mismatch.2["error"]["code"], -32020);
+    let future = json!({"io.modelcontextprotocol/protocolVersion": "2099-01-01", "io.modelcontextprotocol/clientCapabilities": {}});
+    let unsupported = h.post(Some(&token), json!({"jsonrpc": "2.0", "id": 5, "method": "server/discover", "params": {"_meta": future}}), &[("mcp-protocol-version", "2099-01-01"), ("mcp-method", "server/discover")]).await;
+    assert_error(&unsupported, 400, "unsupported_protocol_version");
+    assert_eq!(unsupported.2["error"]["code"], -32022);
+    let missing = h
+        .post(
+            Some(&token),
+            json!({"jsonrpc": "2.0", "id": 6, "method": "nope", "params": {"_meta": meta}}),
+            &modern("nope"),
+        )
+        .await;
+    assert_error(&missing, 404, "method_not_found");
+}
+
+#[tokio::test]
+async fn operations_endpoints() {
+    let h = start("").await;
+    let token = h.user();
+    h.rpc(&token, "tools/list", json!({})).await;
+    let info: Value = h
+        .client
+        .get(format!("{}/info", h.gateway))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["config_hash"], h.app.config.content_hash);
+    assert!(info["policy_hash"].as_str().unwrap().starts_with("sha256:"));
+    assert_eq!(info["upstreams"][0]["status"], "up");
+    assert_eq!(info["upstreams"][0]["tools"], 6);
+    for path in ["/live", "/ready", "/health/live", "/health/ready"] {
+        assert_eq!(
+            h.client
+                .get(format!("{}{path}", h.gateway))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200,
+            "{path}"
+        );
+    }
+    let metrics = h
+        .client
+        .get(format!("{}/metrics", h.gateway))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in [
+        "airlock_requests_total{status=\"200\",mcp_method=\"tools/list\"} 1",
+        "airlock_auth_attempts_total 1",
+        "airlock_auth_success_total 1",
+        "airlock_request_duration_seconds_bucket",
+        "airlock_upstream_up{upstream=\"fake\"} 1",
+        "airlock_policy_decisions_total",
+    ] {
+        assert!(metrics.contains(name), "missing {name} in\n{metrics}");
+    }
+}
+
+#[tokio::test]
+async fn admin_reload_keeps_the_last_known_good_policy() {
+    let h = start("").await;
+    let reload = |token: String| {
+        h.client
+            .post(format!("{}/admin/policy/reload", h.gateway))
+            .bearer_auth(token)
+            .send()
+    };
+    assert_eq!(
+        reload(h.user()).await.unwrap().status(),
+        403,
+        "only admins reload"
+    );
+    std::fs::write(
+        h.policy_dir.join("policy.rego"),
+        "package airlock.authz\nallow if {",
+    )
+    .unwrap();
+    let admin = h.token(&["airlock.admins", "mcp.users"]);
+    let response = reload(admin.clone()).await.unwrap();
+    assert_eq!(response.status(), 422);
+    let outcome: Value = response.json().await.unwrap();
+    assert_eq!(
+        (
+            outcome["result"].as_str(),
+            outcome["last_known_good"].as_bool()
+        ),
+        (Some("failed"), Some(true))
+    );
+    assert_eq!(
+        h.rpc(
+            &h.user(),
+            "tools/call",
+            json!({"name": "echo", "arguments": {"text": "lkg"}})
+        )
+        .await
+        .0,
+        200,
+        "the last-known-good policy keeps serving"
+    );
+    let metrics = h
+        .client
+        .get(format!("{}/metrics", h.gateway))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("airlock_policy_lkg_active 1"));
+    std::fs::write(
+        h.policy_dir.join("policy.rego"),
+        common::POLICY.replace("input.tool == \"denied_tool\"", "input.tool == \"echo\""),
+    )
+    .unwrap();
+    assert_eq!(reload(admin).await.unwrap().status(), 200);
+    assert_error(
+        &h.rpc(
+            &h.user(),
+            "tools/call",
+            json!({"name": "echo", "arguments": {"text": "x"}}),
+        )
+        .await,
+        403,
+        "policy_denied",
+    );
+}

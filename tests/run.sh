@@ -36,4 +36,9 @@ tests/validators/install.sh
 cargo build --quiet -p airlockc
 "$tools/venv/bin/python" tests/validators/check.py target/debug/airlockc "$tools" examples/*/airlock.yaml tests/build/*/airlock.yaml
 
+step "end-to-end: the official MCP Python SDK (2.x and 1.x) through the gateway to SDK servers"
+tests/e2e/install.sh
+cargo build --quiet -p airlock -p airlockc
+(cd tests/e2e && "$tools/e2e-mcp2/bin/pytest" && "$tools/e2e-mcp1/bin/pytest" -W ignore::DeprecationWarning)
+
 printf '\nall tests passed\n'

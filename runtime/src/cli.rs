@@ -26,24 +26,85 @@ pub enum Command {
         /// Listen here instead of 0.0.0.0:<server.port> (the metrics listener is then off).
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// Reload the policy from this directory instead of the config's (outside Kubernetes).
+        #[arg(long)]
+        policy_dir: Option<PathBuf>,
+    },
+    /// DEVELOPMENT ONLY: an OIDC issuer on loopback that signs tokens for anyone who asks
+    /// (`POST /token {"sub": "...", "groups": [...]}`). Never expose it.
+    DevIdp {
+        /// The loopback address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: SocketAddr,
+        /// The audience of the tokens it signs (the gateway's `auth.oidc.audience`).
+        #[arg(long, default_value = "mcp-airlock")]
+        audience: String,
     },
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { config, listen } => serve(&config, listen),
+        Command::Serve {
+            config,
+            listen,
+            policy_dir,
+        } => serve(&config, listen, policy_dir),
+        Command::DevIdp { listen, audience } => dev_idp(listen, &audience),
     }
 }
 
-fn serve(path: &std::path::Path, listen: Option<SocketAddr>) -> ExitCode {
-    let config = match crate::config::load(path) {
+fn dev_idp(listen: SocketAddr, audience: &str) -> ExitCode {
+    if !listen.ip().is_loopback() {
+        eprintln!(
+            "airlock dev-idp: refusing to listen on {listen}: the development issuer signs tokens for anyone and only listens on loopback (127.0.0.1 or ::1)"
+        );
+        return ExitCode::from(2);
+    }
+    let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+    else {
+        return ExitCode::from(70);
+    };
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(listen).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                eprintln!("airlock dev-idp: cannot listen on {listen}: {error}");
+                return ExitCode::from(1);
+            }
+        };
+        let issuer = format!("http://{}", listener.local_addr().map_or(listen, |a| a));
+        let idp = crate::devidp::DevIdp::new(&issuer, audience);
+        eprintln!("airlock dev-idp: DEVELOPMENT ONLY issuer {issuer} (audience {audience})");
+        eprintln!("  token: curl -s -X POST {issuer}/token -H 'content-type: application/json' -d '{{\"sub\":\"alice\",\"groups\":[\"mcp.users\"]}}'");
+        match axum::serve(listener, idp.router()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("airlock dev-idp: {error}");
+                ExitCode::from(1)
+            }
+        }
+    })
+}
+
+fn serve(
+    path: &std::path::Path,
+    listen: Option<SocketAddr>,
+    policy_dir: Option<PathBuf>,
+) -> ExitCode {
+    let mut config = match crate::config::load(path) {
         Ok(config) => config,
         Err(error) => {
             eprintln!("airlock: {error}");
             return ExitCode::from(78);
         }
     };
+    if let Some(dir) = policy_dir {
+        config.policy.reload_dir = Some(dir.display().to_string());
+    }
     crate::telemetry::init(
         &config.observability.log_level,
         &config.observability.log_format,

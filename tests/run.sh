@@ -36,6 +36,10 @@ tests/validators/install.sh
 cargo build --quiet -p airlockc
 "$tools/venv/bin/python" tests/validators/check.py target/debug/airlockc "$tools" examples/*/airlock.yaml tests/build/*/airlock.yaml
 
+step "editor support: the real yaml-language-server validates and completes airlock.yaml"
+tests/editor/install.sh
+python3 tests/editor/lsp_check.py
+
 step "end-to-end: the official MCP Python SDK (2.x and 1.x) through the gateway to SDK servers"
 tests/e2e/install.sh
 cargo build --quiet -p airlock -p airlockc

@@ -24,6 +24,7 @@ pub struct App {
     pub sessions: Sessions,
     pub concurrency: Arc<Semaphore>,
     pub started: Instant,
+    pub tracer: Option<crate::traces::Tracer>,
 }
 
 /// The HTTP client for the identity provider and HTTP upstreams: TLS verified against the
@@ -65,7 +66,13 @@ impl App {
             .iter()
             .map(|u| Upstream::new(u, client.clone(), metrics.clone()))
             .collect::<Result<Vec<_>, _>>()?;
+        let tracer = config
+            .observability
+            .tracing
+            .as_ref()
+            .map(|t| crate::traces::Tracer::start(t, client.clone()));
         Ok(Arc::new(Self {
+            tracer,
             limits: RateLimits::new(&config.rate_limits),
             concurrency: Arc::new(Semaphore::new(
                 config.server.max_concurrent_requests.max(1) as usize

@@ -29,6 +29,9 @@ pub enum Command {
         /// Reload the policy from this directory instead of the config's (outside Kubernetes).
         #[arg(long)]
         policy_dir: Option<PathBuf>,
+        /// Worker threads (default: the CPUs available to the container).
+        #[arg(long, env = "AIRLOCK_WORKER_THREADS")]
+        threads: Option<usize>,
     },
     /// DEVELOPMENT ONLY: an OIDC issuer on loopback that signs tokens for anyone who asks
     /// (`POST /token {"sub": "...", "groups": [...]}`). Never expose it.
@@ -49,7 +52,8 @@ pub fn main() -> ExitCode {
             config,
             listen,
             policy_dir,
-        } => serve(&config, listen, policy_dir),
+            threads,
+        } => serve(&config, listen, policy_dir, threads),
         Command::DevIdp { listen, audience } => dev_idp(listen, &audience),
     }
 }
@@ -94,6 +98,7 @@ fn serve(
     path: &std::path::Path,
     listen: Option<SocketAddr>,
     policy_dir: Option<PathBuf>,
+    threads: Option<usize>,
 ) -> ExitCode {
     let mut config = match crate::config::load(path) {
         Ok(config) => config,
@@ -109,10 +114,11 @@ fn serve(
         &config.observability.log_level,
         &config.observability.log_format,
     );
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = threads.filter(|t| *t > 0) {
+        builder.worker_threads(threads);
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("airlock: cannot start the async runtime: {error}");

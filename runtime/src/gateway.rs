@@ -10,6 +10,7 @@ use crate::dlp::Counts;
 use crate::errors::{ErrorType, Failure};
 use crate::jsonrpc::Message;
 use crate::protocol::{self, Era};
+use crate::traces::{KIND_CLIENT, KIND_INTERNAL, Timeline, now_ns};
 use crate::upstream::{Upstream, UpstreamError};
 use airlock_schema::metrics as m;
 use serde_json::{Map, Value, json};
@@ -29,14 +30,37 @@ pub struct Call<'a> {
     pub redactions: u64,
     /// A session created by `initialize`, for the `Mcp-Session-Id` header.
     pub new_session: Option<String>,
+    /// Child spans (policy, upstream, DLP) for the trace of this request.
+    pub timeline: Timeline,
 }
 
 /// A tool as clients see it: its gateway name and where it lives.
 struct Route {
     name: String,
     upstream: Arc<Upstream>,
-    original: String,
     definition: Value,
+}
+
+/// The upstream serving the tool clients call `name`, and the tool's own name there: the
+/// first upstream (in configuration order) whose prefix, allow-list and catalog fit.
+fn route_of<'a>(upstreams: &'a [Arc<Upstream>], name: &str) -> Option<(&'a Arc<Upstream>, String)> {
+    upstreams.iter().find_map(|upstream| {
+        let original = name.strip_prefix(upstream.config.tool_prefix.as_str())?;
+        if upstream
+            .config
+            .allow_tools
+            .as_ref()
+            .is_some_and(|list| !list.iter().any(|t| t == original))
+        {
+            return None;
+        }
+        let catalog = upstream.catalog();
+        let listed = catalog
+            .tools
+            .iter()
+            .any(|t| t.get("name").and_then(Value::as_str) == Some(original));
+        listed.then(|| (upstream, original.to_string()))
+    })
 }
 
 impl<'a> Call<'a> {
@@ -52,6 +76,7 @@ impl<'a> Call<'a> {
             decision: None,
             redactions: 0,
             new_session: None,
+            timeline: Timeline::default(),
         }
     }
 
@@ -95,7 +120,17 @@ impl<'a> Call<'a> {
         resource: &str,
         metadata: Map<String, Value>,
     ) -> Result<(), Failure> {
+        let start = now_ns();
         let decision = self.allowed(method, tool, resource, metadata);
+        let verdict = if decision.allow { "allow" } else { "deny" };
+        let attributes = vec![
+            ("decision", verdict.into()),
+            ("tool", tool.into()),
+            ("tenant", self.principal.tenant.clone().into()),
+            ("cache_hit", decision.cached.into()),
+        ];
+        self.timeline
+            .mark("policy", KIND_INTERNAL, start, attributes, !decision.allow);
         let allow = decision.allow;
         let reason = decision
             .reason
@@ -115,8 +150,17 @@ impl<'a> Call<'a> {
     }
 
     fn redact(&mut self, value: &mut Value) {
+        let start = now_ns();
         let mut counts = Counts::new();
         self.app.dlp.redact_json(value, &mut counts);
+        let found: u64 = counts.iter().sum();
+        self.timeline.mark(
+            "dlp",
+            KIND_INTERNAL,
+            start,
+            vec![("redactions", found.into())],
+            false,
+        );
         for (pattern, n) in self.app.dlp.summarize(&counts) {
             self.app
                 .metrics
@@ -163,7 +207,7 @@ impl<'a> Call<'a> {
         let mut routes: Vec<Route> = Vec::new();
         for upstream in &self.app.upstreams {
             let allow = upstream.config.allow_tools.as_ref();
-            for tool in upstream.catalog().tools {
+            for tool in upstream.catalog().tools.iter().cloned() {
                 let Some(original) = tool.get("name").and_then(Value::as_str).map(str::to_string)
                 else {
                     continue;
@@ -178,7 +222,6 @@ impl<'a> Call<'a> {
                 routes.push(Route {
                     name,
                     upstream: upstream.clone(),
-                    original,
                     definition: tool,
                 });
             }
@@ -230,14 +273,11 @@ impl<'a> Call<'a> {
             }
         };
         self.tool = Some(name.to_string());
-        let route = self
-            .routes()
-            .into_iter()
-            .find(|r| r.name == name)
-            .ok_or_else(|| {
-                Failure::new(ErrorType::InvalidParams, format!("unknown tool `{name}`"))
-            })?;
-        self.upstream = Some(route.upstream.name().to_string());
+        let (upstream, original) = route_of(&self.app.upstreams, name).ok_or_else(|| {
+            Failure::new(ErrorType::InvalidParams, format!("unknown tool `{name}`"))
+        })?;
+        let upstream = upstream.clone();
+        self.upstream = Some(upstream.name().to_string());
         let resource = ["uri", "path", "resource"]
             .iter()
             .find_map(|k| arguments.get(*k).and_then(Value::as_str))
@@ -248,13 +288,13 @@ impl<'a> Call<'a> {
             "tools/call",
             name,
             &resource,
-            Self::upstream_meta(&route.upstream),
+            Self::upstream_meta(&upstream),
         )?;
-        let mut params = json!({ "name": route.original, "arguments": arguments });
+        let mut params = json!({ "name": original, "arguments": arguments });
         if let Some(token) = message.param("_meta").and_then(|m| m.get("progressToken")) {
             params["_meta"] = json!({ "progressToken": token });
         }
-        let mut result = self.forward(&route.upstream, "tools/call", params).await?;
+        let mut result = self.forward(&upstream, "tools/call", params).await?;
         self.redact(&mut result);
         Ok(result)
     }
@@ -265,7 +305,17 @@ impl<'a> Call<'a> {
         method: &str,
         params: Value,
     ) -> Result<Value, Failure> {
-        upstream.call(method, params).await.map_err(|error| {
+        let start = now_ns();
+        let result = upstream.call(method, params).await;
+        let latency_ms = (now_ns().saturating_sub(start)) as f64 / 1e6;
+        let attributes = vec![
+            ("upstream", upstream.name().into()),
+            ("mcp.method", method.into()),
+            ("latency_ms", latency_ms.into()),
+        ];
+        self.timeline
+            .mark("upstream", KIND_CLIENT, start, attributes, result.is_err());
+        result.map_err(|error| {
             let name = upstream.name();
             match error {
                 UpstreamError::Timeout => Failure::new(
@@ -334,7 +384,7 @@ impl<'a> Call<'a> {
     fn list_resources(&mut self) -> Value {
         let mut resources = Vec::new();
         for upstream in &self.app.upstreams {
-            for resource in upstream.catalog().resources {
+            for resource in upstream.catalog().resources.iter().cloned() {
                 let uri = resource
                     .get("uri")
                     .and_then(Value::as_str)
@@ -358,7 +408,7 @@ impl<'a> Call<'a> {
             .app
             .upstreams
             .iter()
-            .flat_map(|u| u.catalog().resource_templates)
+            .flat_map(|u| u.catalog().resource_templates.clone())
             .collect();
         let mut result = json!({ "resourceTemplates": templates });
         self.redact(&mut result);
@@ -396,7 +446,7 @@ impl<'a> Call<'a> {
     fn list_prompts(&mut self) -> Value {
         let mut prompts = Vec::new();
         for upstream in &self.app.upstreams {
-            for prompt in upstream.catalog().prompts {
+            for prompt in upstream.catalog().prompts.iter().cloned() {
                 let name = prompt
                     .get("name")
                     .and_then(Value::as_str)

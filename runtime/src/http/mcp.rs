@@ -11,6 +11,7 @@ use crate::errors::{ErrorType, Failure};
 use crate::gateway::Call;
 use crate::jsonrpc::{self, Parsed};
 use crate::protocol;
+use crate::traces::{KIND_INTERNAL, KIND_SERVER, Mark, Timeline, TraceContext, now_ns};
 use airlock_schema::metrics as m;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
@@ -51,6 +52,7 @@ struct Request<'a> {
     headers: &'a HeaderMap,
     peer: SocketAddr,
     log: RequestLog,
+    timeline: Timeline,
 }
 
 impl Request<'_> {
@@ -110,10 +112,20 @@ impl Request<'_> {
     /// Authenticates the caller; every failure is counted toward the brute-force throttle.
     async fn authenticate(&mut self) -> Result<Principal, Failure> {
         self.app.metrics.inc(m::AUTH_ATTEMPTS_TOTAL, &[]);
+        let start = now_ns();
         let result = match Authenticator::extract(self.headers) {
             Ok(token) => self.app.auth.validate(token).await,
             Err(error) => Err(error),
         };
+        let attributes = match &result {
+            Ok(p) => vec![("tenant", Value::from(p.tenant.clone()))],
+            Err(e) => vec![
+                ("auth_stage", e.stage.as_str().into()),
+                ("error_type", e.failure.kind.as_str().into()),
+            ],
+        };
+        self.timeline
+            .mark("auth", KIND_INTERNAL, start, attributes, result.is_err());
         match result {
             Ok(principal) => {
                 self.app.metrics.inc(m::AUTH_SUCCESS_TOTAL, &[]);
@@ -315,6 +327,7 @@ impl Request<'_> {
         self.log.resource = call.resource.clone();
         self.log.upstream = call.upstream.clone();
         self.log.redactions = call.redactions;
+        self.timeline.marks.append(&mut call.timeline.marks);
         if let Some(decision) = &call.decision {
             self.log.decision = Some(if decision.allow { "allow" } else { "deny" });
             self.log.rule_id = decision.rule_id.clone();
@@ -350,7 +363,55 @@ fn url_origin(url: &str) -> &str {
     }
 }
 
-fn respond(app: &App, mut log: RequestLog, outcome: Outcome, started: Instant) -> Response {
+/// Sends the request's spans when it is traced.
+fn trace(app: &App, headers: &HeaderMap, log: &RequestLog, timeline: Timeline, start_ns: u64) {
+    let Some(tracer) = &app.tracer else { return };
+    let context = TraceContext::from_traceparent(
+        headers.get("traceparent").and_then(|v| v.to_str().ok()),
+        tracer.ratio,
+    );
+    if !context.sampled {
+        return;
+    }
+    let mut attributes: Vec<(&'static str, Value)> = vec![
+        ("http.request.method", log.method.into()),
+        ("url.path", log.uri.clone().into()),
+        ("http.response.status_code", log.status.into()),
+        ("request_id", log.request_id.clone().into()),
+        ("latency_ms", log.latency_ms.into()),
+    ];
+    let optional = [
+        ("mcp.method", &log.mcp_method),
+        ("tenant", &log.tenant),
+        ("tool", &log.tool),
+        ("upstream", &log.upstream),
+    ];
+    attributes.extend(
+        optional
+            .into_iter()
+            .filter_map(|(k, v)| v.clone().map(|v| (k, Value::from(v)))),
+    );
+    if let Some(decision) = log.decision {
+        attributes.push(("decision", decision.into()));
+    }
+    if let Some(error_type) = log.error_type {
+        attributes.push(("error_type", error_type.into()));
+    }
+    let server = Mark {
+        name: "POST /mcp",
+        kind: KIND_SERVER,
+        start_ns,
+        end_ns: now_ns(),
+        attributes,
+        error: log.status >= 500,
+    };
+    for span in timeline.spans(&context, server) {
+        tracer.record(span);
+    }
+}
+
+/// Meters, logs and renders an outcome.
+fn respond(app: &App, log: &mut RequestLog, outcome: Outcome, started: Instant) -> Response {
     log.status = outcome.status.as_u16();
     log.latency_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
     let status = outcome.status.as_u16().to_string();
@@ -391,13 +452,25 @@ fn respond(app: &App, mut log: RequestLog, outcome: Outcome, started: Instant) -
     response
 }
 
-fn new_log(method: &'static str, peer: SocketAddr) -> RequestLog {
-    RequestLog {
-        request_id: uuid::Uuid::new_v4().to_string(),
+fn new_request<'a>(
+    app: &'a App,
+    headers: &'a HeaderMap,
+    method: &'static str,
+    peer: SocketAddr,
+) -> Request<'a> {
+    let log = RequestLog {
+        request_id: crate::ids::request_id(),
         method,
         uri: "/mcp".into(),
         client_ip: Some(peer.ip()),
         ..RequestLog::default()
+    };
+    Request {
+        app,
+        headers,
+        peer,
+        log,
+        timeline: Timeline::default(),
     }
 }
 
@@ -409,16 +482,14 @@ pub async fn post(
     body: Body,
 ) -> Response {
     let started = Instant::now();
+    let start_ns = now_ns();
     app.metrics.gauge_add(m::IN_FLIGHT_REQUESTS, 1);
-    let mut request = Request {
-        app: &app,
-        headers: &headers,
-        peer,
-        log: new_log("POST", peer),
-    };
+    let mut request = new_request(&app, &headers, "POST", peer);
     let outcome = request.handle(body).await;
     app.metrics.gauge_add(m::IN_FLIGHT_REQUESTS, -1);
-    respond(&app, request.log, outcome, started)
+    let response = respond(&app, &mut request.log, outcome, started);
+    trace(&app, &headers, &request.log, request.timeline, start_ns);
+    response
 }
 
 /// `DELETE /mcp`: ends the caller's session.
@@ -428,12 +499,7 @@ pub async fn delete(
     headers: HeaderMap,
 ) -> Response {
     let started = Instant::now();
-    let mut request = Request {
-        app: &app,
-        headers: &headers,
-        peer,
-        log: new_log("DELETE", peer),
-    };
+    let mut request = new_request(&app, &headers, "DELETE", peer);
     let outcome = match request.authenticate().await {
         Err(failure) => request.fail(&Value::Null, failure, false),
         Ok(principal) => match headers.get("mcp-session-id").and_then(|v| v.to_str().ok()) {
@@ -449,7 +515,7 @@ pub async fn delete(
             ),
         },
     };
-    respond(&app, request.log, outcome, started)
+    respond(&app, &mut request.log, outcome, started)
 }
 
 /// `GET /mcp`: the gateway opens no server-to-client stream.

@@ -102,7 +102,7 @@ pub async fn reload_policy(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let request_id = crate::ids::request_id();
     let mut log = RequestLog {
         request_id: request_id.clone(),
         method: "POST",

@@ -15,9 +15,10 @@ use std::time::Duration;
 pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 
 pub enum Connector {
+    /// The URL is parsed once, not on every request.
     Tcp {
         client: reqwest::Client,
-        url: String,
+        url: reqwest::Url,
     },
     Unix {
         socket: PathBuf,
@@ -115,7 +116,7 @@ impl HttpTransport {
     ) -> Result<(u16, String, Option<String>, Bytes), UpstreamError> {
         match &self.connector {
             Connector::Tcp { client, url } => {
-                let mut request = client.post(url).body(body);
+                let mut request = client.post(url.clone()).body(body);
                 for (name, value) in &headers {
                     request = request.header(name, value);
                 }

@@ -88,7 +88,7 @@ pub struct UpstreamState {
     pub attempted: bool,
     pub restarts: u64,
     #[serde(skip)]
-    pub catalog: Catalog,
+    pub catalog: Arc<Catalog>,
     #[serde(skip)]
     pub capabilities: Value,
 }
@@ -125,11 +125,10 @@ impl Upstream {
             Transport::Http { url, headers } => {
                 let headers =
                     resolve(headers).map_err(|e| format!("upstream {}: {e}", config.name))?;
+                let url = reqwest::Url::parse(url)
+                    .map_err(|e| format!("upstream {}: invalid URL {url}: {e}", config.name))?;
                 Link::Http(http::HttpTransport::new(
-                    http::Connector::Tcp {
-                        client,
-                        url: url.clone(),
-                    },
+                    http::Connector::Tcp { client, url },
                     headers,
                 ))
             }
@@ -163,7 +162,7 @@ impl Upstream {
                 last_error: None,
                 attempted: false,
                 restarts: 0,
-                catalog: Catalog::default(),
+                catalog: Arc::default(),
                 capabilities: Value::Null,
             }),
             handshake: tokio::sync::Mutex::new(()),
@@ -180,7 +179,7 @@ impl Upstream {
     pub fn state(&self) -> UpstreamState {
         self.state.lock().expect("upstream state lock").clone()
     }
-    pub fn catalog(&self) -> Catalog {
+    pub fn catalog(&self) -> Arc<Catalog> {
         self.state
             .lock()
             .expect("upstream state lock")
@@ -303,7 +302,7 @@ impl Upstream {
                 .unwrap_or_default();
         }
         let mut state = self.state.lock().expect("upstream state lock");
-        state.catalog = catalog;
+        state.catalog = Arc::new(catalog);
         state.capabilities = capabilities;
         Ok(())
     }

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Gateway benchmark: `tools/call` through the gateway (JWT validation, policy, DLP on) versus
+direct to the same upstream, in the same run, with Debian's wrk driving the load; reports
+requests/s, p50/p99 latency and the gateway's peak RSS.
+
+    tests/bench/install.sh && tests/bench/gateway.py [--duration 10] [--connections 16]
+
+The upstream is a fixed-result responder (runtime/examples/fixed_upstream.rs), so the gateway's
+own cost shows. Client, gateway and upstream share this machine's cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RELEASE = ROOT / "target" / "release"
+WRK = ROOT / ".tools" / "wrk" / "wrk"
+
+LUA = """
+wrk.method = "POST"
+wrk.body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json, text/event-stream"
+%s
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration,
+    e.connect + e.read + e.write + e.status + e.timeout, latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+POLICY = """package airlock.authz
+import rego.v1
+default allow := false
+allow if {
+    "mcp.users" in input.groups
+    input.tool in {"echo", "search"}
+}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, method: str = "GET") -> None:
+    for _ in range(400):
+        try:
+            request = urllib.request.Request(url, method=method, data=b"{}" if method == "POST" else None, headers={"content-type": "application/json"})
+            with urllib.request.urlopen(request, timeout=1):
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(url)
+
+
+def wrk(url: str, connections: int, duration: int, headers: str, threads: int = 1) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(LUA % headers)
+    out = subprocess.run([WRK, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "-s", script.name, url], capture_output=True, text=True, check=True).stdout
+    os.unlink(script.name)
+    line = next(l for l in out.splitlines() if l.startswith("RESULT "))
+    requests, micros, errors, p50, p99 = map(int, line.split()[1:])
+    return {"rps": requests / (micros / 1e6), "errors": errors, "p50_ms": p50 / 1000, "p99_ms": p99 / 1000, "requests": requests}
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak_kib, self.running = pid, 0, True
+
+    def run(self) -> None:
+        while self.running:
+            try:
+                for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        self.peak_kib = max(self.peak_kib, int(line.split()[1]))
+            except OSError:
+                return
+            time.sleep(0.05)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--moderate", type=int, default=2, help="connections for the latency comparison at moderate load")
+    parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--profile", metavar="FILE", help="also sample the gateway with `perf record -e cpu-clock` into FILE")
+    args = parser.parse_args()
+    if not args.no_build:
+        subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "airlock", "-p", "airlockc", "--bins", "--examples"], cwd=ROOT, check=True)
+    work = Path(tempfile.mkdtemp(prefix="airlock-bench-"))
+    processes = []
+    try:
+        upstream_port, idp_port, gateway_port = free_port(), free_port(), free_port()
+        processes.append(subprocess.Popen([RELEASE / "examples" / "fixed_upstream", f"127.0.0.1:{upstream_port}"]))
+        processes.append(subprocess.Popen([RELEASE / "airlock", "dev-idp", "--listen", f"127.0.0.1:{idp_port}", "--audience", "bench"], stderr=subprocess.DEVNULL))
+        wait_for(f"http://127.0.0.1:{idp_port}/.well-known/openid-configuration")
+        (work / "policy.rego").write_text(POLICY)
+        (work / "airlock.yaml").write_text(f"""
+version: 1
+name: bench
+image: {{repository: ghcr.io/acme/airlock, digest: "sha256:{'0' * 64}"}}
+auth: {{oidc: {{issuer: "http://127.0.0.1:{idp_port}", audience: bench, requiredGroups: [mcp.users]}}}}
+policy: {{file: policy.rego}}
+rateLimiting: {{perToken: 1000000/s, burst: 1000000}}
+server: {{maxConcurrentRequests: 4096}}
+dlp:
+  patterns:
+    - {{name: aws-key, regex: 'AKIA[0-9A-Z]{{16}}', examples: {{match: [AKIAABCDEFGHIJKLMNOP]}}}}
+    - {{name: email, regex: '(?i)[a-z0-9._%+-]{{1,64}}@[a-z0-9.-]+\\.[a-z]{{2,}}', examples: {{match: [a@example.com]}}}}
+    - {{name: bearer, regex: '(?i)\\bbearer\\s+[a-z0-9._~+/-]{{16,}}', examples: {{match: [Bearer abcdefghijklmnopqrst]}}}}
+    - {{name: private-key, regex: '-----BEGIN [A-Z ]*PRIVATE KEY-----', examples: {{match: ["-----BEGIN RSA PRIVATE KEY-----"]}}}}
+upstreams:
+  - {{name: fixed, type: http, url: "http://127.0.0.1:{upstream_port}/mcp", timeout: 10s}}
+""")
+        subprocess.run([RELEASE / "airlockc", "build", "airlock.yaml", "-o", "deploy"], cwd=work, check=True, capture_output=True)
+        log = open(work / "gateway.log", "w")
+        gateway = subprocess.Popen([RELEASE / "airlock", "serve", "--config", work / "deploy/runtime/airlock.json", "--listen", f"127.0.0.1:{gateway_port}"], stderr=log)
+        processes.append(gateway)
+        wait_for(f"http://127.0.0.1:{gateway_port}/ready")
+        request = urllib.request.Request(f"http://127.0.0.1:{idp_port}/token", data=json.dumps({"sub": "bench", "groups": ["mcp.users"]}).encode(), headers={"content-type": "application/json"})
+        token = json.load(urllib.request.urlopen(request))["access_token"]
+        auth = f'wrk.headers["Authorization"] = "Bearer {token}"'
+        direct_url, gateway_url = f"http://127.0.0.1:{upstream_port}/mcp", f"http://127.0.0.1:{gateway_port}/mcp"
+        wrk(gateway_url, 4, 2, auth)
+        wrk(direct_url, 4, 2, "")
+        results = {}
+        results["direct"] = wrk(direct_url, args.connections, args.duration, "")
+        sampler = RssSampler(gateway.pid)
+        sampler.start()
+        perf = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", "2000", "-o", args.profile, "-p", str(gateway.pid)], stderr=subprocess.DEVNULL) if args.profile else None
+        results["gateway"] = wrk(gateway_url, args.connections, args.duration, auth)
+        if perf:
+            perf.send_signal(2)
+            perf.wait()
+        sampler.running = False
+        results["direct_moderate"] = wrk(direct_url, args.moderate, args.duration, "")
+        results["gateway_moderate"] = wrk(gateway_url, args.moderate, args.duration, auth)
+        d, g, dm, gm = results["direct"], results["gateway"], results["direct_moderate"], results["gateway_moderate"]
+        print(f"\ntools/call, {args.duration}s per run, wrk on the same {os.cpu_count()}-core machine")
+        print(f"{'':34} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+        for name, r in [(f"direct, c={args.connections}", d), (f"gateway, c={args.connections}", g), (f"direct, c={args.moderate}", dm), (f"gateway, c={args.moderate}", gm)]:
+            print(f"{name:34} {r['rps']:>10.0f} {r['p50_ms']:>8.3f} {r['p99_ms']:>8.3f} {r['errors']:>7}")
+        print(f"\ngateway throughput: {100 * g['rps'] / d['rps']:.0f} % of direct at c={args.connections}")
+        print(f"added latency at c={args.moderate}: p50 +{gm['p50_ms'] - dm['p50_ms']:.3f} ms, p99 +{gm['p99_ms'] - dm['p99_ms']:.3f} ms")
+        print(f"gateway peak RSS under load: {sampler.peak_kib / 1024:.1f} MiB")
+        print(json.dumps(results))
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -15,6 +15,13 @@ if ! command -v cargo-insta >/dev/null 2>&1; then
   cargo install cargo-insta --locked --version 1.49.0 --root "$tools/cargo" --quiet
 fi
 
+step "the local PostgreSQL service (the audit tests create throwaway databases in it)"
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+  for _ in $(seq 50); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 0.2; done
+fi
+pg_isready -h 127.0.0.1 -p 5432
+
 step "Rust tests (unit, CLI cases, snapshots: cargo insta test --check)"
 # --check fails on any changed or new snapshot without writing it; --unreferenced=reject fails on
 # snapshot files no test uses. Stray .snap.new files are an error too.

@@ -25,6 +25,7 @@ pub struct App {
     pub concurrency: Arc<Semaphore>,
     pub started: Instant,
     pub tracer: Option<crate::traces::Tracer>,
+    pub audit: Arc<crate::audit::AuditLog>,
 }
 
 /// The HTTP client for the identity provider and HTTP upstreams: TLS verified against the
@@ -71,7 +72,9 @@ impl App {
             .tracing
             .as_ref()
             .map(|t| crate::traces::Tracer::start(t, client.clone()));
+        let audit = crate::audit::AuditLog::start(&config.audit, metrics.clone());
         Ok(Arc::new(Self {
+            audit,
             tracer,
             limits: RateLimits::new(&config.rate_limits),
             concurrency: Arc::new(Semaphore::new(
@@ -94,6 +97,45 @@ impl App {
         for upstream in &self.upstreams {
             tokio::spawn(upstream.clone().run());
         }
+        if let Some(schedule) = &self.config.audit.cleanup_schedule {
+            tokio::spawn(crate::audit::retention::run(
+                self.audit.clone(),
+                schedule.clone(),
+                self.config.audit.retention_ms,
+            ));
+        }
+    }
+
+    /// Reloads the policy and records the reload in the audit trail.
+    pub async fn reload_policy(
+        self: &Arc<Self>,
+        trigger: &str,
+        subject: Option<&str>,
+    ) -> crate::authz::ReloadOutcome {
+        let app = self.clone();
+        let outcome = tokio::task::spawn_blocking(move || app.authz.reload())
+            .await
+            .unwrap_or_else(|_| crate::authz::ReloadOutcome {
+                result: "failed",
+                policy_sha256: self.authz.sha256(),
+                error: Some("the reload task failed".into()),
+                last_known_good: true,
+            });
+        let event = crate::audit::Event::new("policy_reload")
+            .set("trigger", trigger)
+            .maybe("subject", subject)
+            .set(
+                "outcome",
+                if outcome.result == "reloaded" {
+                    "success"
+                } else {
+                    "failure"
+                },
+            )
+            .set("policy_sha256", outcome.policy_sha256.clone())
+            .maybe("reason", outcome.error.clone());
+        self.audit.record(event.into_value()).await;
+        outcome
     }
 
     /// Ready: keys fetched, policy compiled, every upstream's first handshake done.

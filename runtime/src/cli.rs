@@ -33,6 +33,11 @@ pub enum Command {
         #[arg(long, env = "AIRLOCK_WORKER_THREADS")]
         threads: Option<usize>,
     },
+    /// The audit trail: verify its hash chain, record a subject erasure.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// DEVELOPMENT ONLY: an OIDC issuer on loopback that signs tokens for anyone who asks
     /// (`POST /token {"sub": "...", "groups": [...]}`). Never expose it.
     DevIdp {
@@ -42,6 +47,43 @@ pub enum Command {
         /// The audience of the tokens it signs (the gateway's `auth.oidc.audience`).
         #[arg(long, default_value = "mcp-airlock")]
         audience: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Verify the chain: every event's hash and link, in the configured store or an exported
+    /// segment. Exit 0 when intact, 1 with the first broken link.
+    Verify {
+        /// The frozen config naming the audit store.
+        #[arg(
+            long,
+            env = "AIRLOCK_CONFIG",
+            default_value = "/etc/airlock/airlock.json",
+            conflicts_with = "file"
+        )]
+        config: PathBuf,
+        /// An exported JSONL segment to verify offline instead.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record the erasure of a subject: a tombstone event (events are never deleted out of the chain).
+    Erase {
+        #[arg(
+            long,
+            env = "AIRLOCK_CONFIG",
+            default_value = "/etc/airlock/airlock.json"
+        )]
+        config: PathBuf,
+        /// The subject to erase.
+        #[arg(long)]
+        subject: String,
+        /// Why (e.g. the request reference).
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -55,6 +97,7 @@ pub fn main() -> ExitCode {
             threads,
         } => serve(&config, listen, policy_dir, threads),
         Command::DevIdp { listen, audience } => dev_idp(listen, &audience),
+        Command::Audit { command } => crate::audit_cli::run(command),
     }
 }
 

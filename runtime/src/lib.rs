@@ -7,6 +7,8 @@
 //! `metrics` and structured logs around it.
 
 pub mod app;
+pub mod audit;
+pub mod audit_cli;
 pub mod auth;
 pub mod authz;
 pub mod cli;

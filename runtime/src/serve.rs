@@ -79,6 +79,13 @@ pub async fn serve(
         } => tracing::warn!("the shutdown grace period ended with requests still in flight"),
     }
     app.shutdown();
+    if !app.audit.flush(grace.max(Duration::from_secs(1))).await {
+        tracing::error!(
+            buffered = app.audit.buffered(),
+            error_type = "audit_events_lost",
+            "stopping with audit events that could not be written"
+        );
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -114,8 +121,7 @@ pub fn reload_on_sighup(app: Arc<App>) {
             return;
         };
         while hangups.recv().await.is_some() {
-            let app = app.clone();
-            let _ = tokio::task::spawn_blocking(move || app.authz.reload()).await;
+            app.reload_policy("sighup", None).await;
         }
     });
 }

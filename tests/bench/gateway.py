@@ -118,6 +118,7 @@ name: bench
 image: {{repository: ghcr.io/acme/airlock, digest: "sha256:{'0' * 64}"}}
 auth: {{oidc: {{issuer: "http://127.0.0.1:{idp_port}", audience: bench, requiredGroups: [mcp.users]}}}}
 policy: {{file: policy.rego}}
+audit: {{sqlite: {{path: "{work / 'audit.db'}"}}}}
 rateLimiting: {{perToken: 1000000/s, burst: 1000000}}
 server: {{maxConcurrentRequests: 4096}}
 dlp:

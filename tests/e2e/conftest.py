@@ -126,6 +126,7 @@ auth:
     requiredGroups: [mcp.users, airlock.admins]
   adminGroups: [airlock.admins]
 policy: {{file: policy.rego}}
+audit: {{sqlite: {{path: "{work / 'audit.db'}"}}}}
 rateLimiting: {{perToken: 120/min, burst: 10, failedAuth: {{maxAttempts: 1000}}}}
 dlp:
   patterns:

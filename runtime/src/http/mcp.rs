@@ -53,6 +53,7 @@ struct Request<'a> {
     peer: SocketAddr,
     log: RequestLog,
     timeline: Timeline,
+    input_digest: Option<String>,
 }
 
 impl Request<'_> {
@@ -186,6 +187,17 @@ impl Request<'_> {
                 false,
             );
         };
+        if !app.audit.admits() {
+            return self.fail(
+                &null,
+                Failure::new(
+                    ErrorType::AuditUnavailable,
+                    "the audit trail cannot record more requests right now; retry shortly",
+                )
+                .retry_after(5),
+                false,
+            );
+        }
         if !self.origin_allowed() {
             return self.fail(
                 &null,
@@ -288,6 +300,7 @@ impl Request<'_> {
             Ok(bytes) => bytes,
             Err(failure) => return self.fail(&null, failure, false),
         };
+        self.input_digest = Some(crate::audit::digest(&bytes));
         let message = match jsonrpc::parse(&bytes) {
             Ok(Parsed::Message(message)) => message,
             Ok(Parsed::Response) => return Outcome::accepted(),
@@ -410,6 +423,40 @@ fn trace(app: &App, headers: &HeaderMap, log: &RequestLog, timeline: Timeline, s
     }
 }
 
+/// The audit event of a request: what was asked, by whom, what was decided and what happened.
+fn audit_event(log: &RequestLog, input_digest: Option<String>) -> serde_json::Value {
+    let action = match (log.auth_stage, &log.mcp_method) {
+        (Some(_), _) => "authentication".to_string(),
+        (None, Some(method)) => method.clone(),
+        (None, None) => format!("{} {}", log.method, log.uri),
+    };
+    crate::audit::Event::new(&action)
+        .set("request_id", log.request_id.clone())
+        .maybe("subject", log.subject.clone())
+        .maybe("tenant", log.tenant.clone())
+        .maybe("tool", log.tool.clone())
+        .maybe("resource", log.resource.clone())
+        .maybe("decision", log.decision)
+        .maybe("rule_id", log.rule_id.clone())
+        .set(
+            "outcome",
+            if log.status < 400 {
+                "success"
+            } else {
+                "failure"
+            },
+        )
+        .set("status", log.status)
+        .maybe("error_type", log.error_type)
+        .maybe("auth_stage", log.auth_stage)
+        .maybe("upstream", log.upstream.clone())
+        .set("redactions", log.redactions)
+        .set("latency_ms", log.latency_ms)
+        .maybe("client_ip", log.client_ip.map(|ip| ip.to_string()))
+        .maybe("input_digest", input_digest)
+        .into_value()
+}
+
 /// Meters, logs and renders an outcome.
 fn respond(app: &App, log: &mut RequestLog, outcome: Outcome, started: Instant) -> Response {
     log.status = outcome.status.as_u16();
@@ -471,6 +518,7 @@ fn new_request<'a>(
         peer,
         log,
         timeline: Timeline::default(),
+        input_digest: None,
     }
 }
 
@@ -488,6 +536,9 @@ pub async fn post(
     let outcome = request.handle(body).await;
     app.metrics.gauge_add(m::IN_FLIGHT_REQUESTS, -1);
     let response = respond(&app, &mut request.log, outcome, started);
+    app.audit
+        .record(audit_event(&request.log, request.input_digest.take()))
+        .await;
     trace(&app, &headers, &request.log, request.timeline, start_ns);
     response
 }
@@ -515,7 +566,9 @@ pub async fn delete(
             ),
         },
     };
-    respond(&app, &mut request.log, outcome, started)
+    let response = respond(&app, &mut request.log, outcome, started);
+    app.audit.record(audit_event(&request.log, None)).await;
+    response
 }
 
 /// `GET /mcp`: the gateway opens no server-to-client stream.

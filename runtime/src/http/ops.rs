@@ -149,17 +149,9 @@ pub async fn reload_policy(
             ),
         );
     }
-    let outcome = tokio::task::spawn_blocking({
-        let app = app.clone();
-        move || app.authz.reload()
-    })
-    .await
-    .unwrap_or_else(|_| crate::authz::ReloadOutcome {
-        result: "failed",
-        policy_sha256: app.authz.sha256(),
-        error: Some("the reload task failed".into()),
-        last_known_good: true,
-    });
+    let outcome = app
+        .reload_policy("admin_endpoint", Some(&principal.subject))
+        .await;
     log.status = if outcome.result == "reloaded" {
         200
     } else {

@@ -210,6 +210,9 @@ upstreams:
     std::fs::create_dir_all(&policy_dir).unwrap();
     std::fs::write(policy_dir.join("policy.rego"), POLICY).unwrap();
     config.policy.reload_dir = Some(policy_dir.display().to_string());
+    config.audit.store = airlock_schema::runtime::AuditStore::Sqlite {
+        path: policy_dir.join("audit.db").display().to_string(),
+    };
     let app = App::new(config).expect("the gateway starts");
     let (listener, address) = listen().await;
     tokio::spawn(airlock::serve::serve(

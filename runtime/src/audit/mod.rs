@@ -1,0 +1,95 @@
+//! The tamper-evident audit trail. Every authentication attempt, policy decision, tool call,
+//! resource access, security violation, policy reload and admin action becomes an event (never a
+//! token or a payload: a digest of the input instead), chained by hash (`chain`), written in
+//! batches to SQLite or PostgreSQL (`store`) by a background writer (`writer`), trimmed by
+//! retention from a checkpoint, and exported as sealed JSONL segments to S3 (`export`).
+
+pub mod chain;
+pub mod retention;
+pub mod store;
+pub mod verify;
+mod writer;
+
+pub use writer::{AuditLog, open};
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// The current time as RFC 3339 UTC with milliseconds (sortable as text).
+pub fn timestamp() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    rfc3339(now.as_millis() as i64)
+}
+
+/// RFC 3339 UTC with milliseconds of a time in milliseconds since the epoch.
+pub fn rfc3339(millis: i64) -> String {
+    let days = millis.div_euclid(86_400_000);
+    let rest = millis.rem_euclid(86_400_000);
+    let (year, month, day) = airlock_schema::types::civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rest / 3_600_000,
+        rest / 60_000 % 60,
+        rest / 1000 % 60,
+        rest % 1000
+    )
+}
+
+/// `sha256:<hex>` of a request's bytes: proves what was sent without keeping it.
+pub fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// Builds an event; empty fields are left out.
+pub struct Event(Map<String, Value>);
+
+impl Event {
+    pub fn new(action: &str) -> Self {
+        let mut map = Map::new();
+        map.insert("time".into(), timestamp().into());
+        map.insert("action".into(), action.into());
+        Event(map)
+    }
+    pub fn set(mut self, key: &str, value: impl Into<Value>) -> Self {
+        let value = value.into();
+        let empty = match &value {
+            Value::Null => true,
+            Value::String(s) => s.is_empty(),
+            Value::Object(o) => o.is_empty(),
+            _ => false,
+        };
+        if !empty {
+            self.0.insert(key.into(), value);
+        }
+        self
+    }
+    pub fn maybe(self, key: &str, value: Option<impl Into<Value>>) -> Self {
+        match value {
+            Some(v) => self.set(key, v),
+            None => self,
+        }
+    }
+    pub fn into_value(self) -> Value {
+        Value::Object(self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_795_394_460_123), "2026-11-23T00:41:00.123Z");
+        let event = Event::new("tools/call")
+            .set("subject", "alice")
+            .set("reason", "")
+            .maybe("tool", None::<String>)
+            .into_value();
+        assert_eq!(event["subject"], "alice");
+        assert!(event.get("reason").is_none() && event.get("tool").is_none());
+    }
+}

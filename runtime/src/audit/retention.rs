@@ -1,0 +1,52 @@
+//! Retention: on the cleanup schedule, events older than `audit.retention` are deleted and the
+//! hash of the last one deleted becomes the checkpoint the chain verifies from. The deletion is
+//! itself an audit event.
+
+use super::{AuditLog, Event, rfc3339};
+use airlock_schema::types::Cron;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Deletes what is older than the retention now; returns how many events went.
+pub async fn apply(log: &AuditLog, retention_ms: u64) -> Result<u64, String> {
+    let store = log.store.get().ok_or("the audit store is not connected")?;
+    let cutoff = rfc3339(now_secs() * 1000 - retention_ms as i64);
+    let deleted = store.delete_before(&cutoff).await?;
+    if deleted > 0 {
+        let checkpoint = store.checkpoint().await?;
+        tracing::info!(deleted, cutoff = %cutoff, "audit retention applied");
+        log.record(
+            Event::new("audit_retention")
+                .set("reason", format!("events before {cutoff} deleted"))
+                .set("deleted", deleted)
+                .maybe("checkpoint_seq", checkpoint.as_ref().map(|c| c.0))
+                .maybe("checkpoint_hash", checkpoint.map(|c| c.1))
+                .into_value(),
+        )
+        .await;
+    }
+    Ok(deleted)
+}
+
+/// Runs retention on its schedule, forever.
+pub async fn run(log: Arc<AuditLog>, schedule: String, retention_ms: u64) {
+    let Ok(cron) = schedule.parse::<Cron>() else {
+        tracing::error!(schedule = %schedule, "the audit cleanup schedule does not parse; retention is off");
+        return;
+    };
+    loop {
+        let Some(next) = cron.next_after(now_secs()) else {
+            return;
+        };
+        tokio::time::sleep(Duration::from_secs((next - now_secs()).max(1) as u64)).await;
+        if let Err(error) = apply(&log, retention_ms).await {
+            tracing::error!(error = %error, error_type = "audit_retention_failed", "audit retention failed; it runs again at the next schedule");
+        }
+    }
+}

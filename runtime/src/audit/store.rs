@@ -1,0 +1,434 @@
+//! Where audit events live: SQLite (default, WAL, on the persistent volume) or PostgreSQL
+//! (production, shared by replicas). One chain for the whole trail: an append takes the chain
+//! head row's lock (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite's write lock), seals the batch
+//! on top of the head, inserts it and moves the head, in one transaction. So replicas writing
+//! to one database never fork the chain, and a batch costs one lock and one commit.
+
+use super::chain::{self, GENESIS};
+use serde_json::Value;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Row, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub enum Store {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A stored event: its sealed JSON.
+pub type Stored = Value;
+
+const SQLITE_SCHEMA: [&str; 5] = [
+    "CREATE TABLE IF NOT EXISTS audit_events (seq INTEGER PRIMARY KEY, time TEXT NOT NULL, subject TEXT, action TEXT NOT NULL, event TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS audit_events_time ON audit_events (time)",
+    "CREATE TABLE IF NOT EXISTS audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS audit_checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS audit_exports (first_seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, first_hash TEXT NOT NULL, last_hash TEXT NOT NULL, object_key TEXT NOT NULL)",
+];
+
+const POSTGRES_SCHEMA: [&str; 5] = [
+    "CREATE TABLE IF NOT EXISTS audit_events (seq BIGINT PRIMARY KEY, time TEXT NOT NULL, subject TEXT, action TEXT NOT NULL, event TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS audit_events_time ON audit_events (time)",
+    "CREATE TABLE IF NOT EXISTS audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL, hash TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS audit_checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL, hash TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS audit_exports (first_seq BIGINT PRIMARY KEY, last_seq BIGINT NOT NULL, first_hash TEXT NOT NULL, last_hash TEXT NOT NULL, object_key TEXT NOT NULL)",
+];
+
+const INIT_HEAD: &str =
+    "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING";
+/// Rows per multi-row INSERT on SQLite (7 parameters each, far below SQLite's limit).
+const SQLITE_ROWS: usize = 500;
+
+fn err(error: sqlx::Error) -> String {
+    match &error {
+        sqlx::Error::Database(db) => format!("database error: {}", db.message()),
+        other => other.to_string(),
+    }
+}
+
+/// One event as the columns of `audit_events`.
+struct EventRow {
+    seq: i64,
+    time: String,
+    subject: Option<String>,
+    action: String,
+    json: String,
+    prev_hash: String,
+    hash: String,
+}
+
+/// A batch of rows, column-major, for PostgreSQL's `UNNEST` insert.
+#[derive(Default)]
+struct Columns {
+    seq: Vec<i64>,
+    time: Vec<String>,
+    subject: Vec<Option<String>>,
+    action: Vec<String>,
+    json: Vec<String>,
+    prev_hash: Vec<String>,
+    hash: Vec<String>,
+}
+
+impl Columns {
+    fn push(&mut self, row: EventRow) {
+        self.seq.push(row.seq);
+        self.time.push(row.time);
+        self.subject.push(row.subject);
+        self.action.push(row.action);
+        self.json.push(row.json);
+        self.prev_hash.push(row.prev_hash);
+        self.hash.push(row.hash);
+    }
+}
+
+fn row_parts(event: &Value) -> EventRow {
+    let text = |k: &str| {
+        event
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    EventRow {
+        seq: event["seq"].as_i64().unwrap_or_default(),
+        time: text("time"),
+        subject: event
+            .get("subject")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        action: text("action"),
+        json: serde_json::to_string(event).expect("events serialize"),
+        prev_hash: text("prev_hash"),
+        hash: text("hash"),
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) a SQLite database file.
+    pub async fn sqlite(path: &str) -> Result<Self, String> {
+        if let Some(dir) = std::path::Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
+            .map_err(err)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(err)?;
+        let store = Store::Sqlite(pool);
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects to PostgreSQL (the URL from the mounted Secret).
+    pub async fn postgres(url: &str) -> Result<Self, String> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|_| "the PostgreSQL URL is not valid".to_string())?;
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(err)?;
+        let store = Store::Postgres(pool);
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), String> {
+        match self {
+            Store::Sqlite(pool) => {
+                for statement in SQLITE_SCHEMA {
+                    sqlx::query(statement).execute(pool).await.map_err(err)?;
+                }
+                sqlx::query(INIT_HEAD)
+                    .bind(GENESIS)
+                    .execute(pool)
+                    .await
+                    .map_err(err)?;
+            }
+            Store::Postgres(pool) => {
+                // Replicas start together: one creates the tables, the others wait for it.
+                let mut tx = pool.begin().await.map_err(err)?;
+                sqlx::query("SELECT pg_advisory_xact_lock(424242)")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                for statement in POSTGRES_SCHEMA {
+                    sqlx::query(statement)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                }
+                sqlx::query(INIT_HEAD)
+                    .bind(GENESIS)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                tx.commit().await.map_err(err)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgresql",
+        }
+    }
+
+    /// Seals and appends a batch on top of the chain head; returns the new head.
+    pub async fn append(&self, events: &mut [Value]) -> Result<(i64, String), String> {
+        match self {
+            Store::Sqlite(pool) => {
+                let mut tx = pool.begin().await.map_err(err)?;
+                // Take the write lock first, so the head cannot move under us.
+                sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                let new_head = seal_all(events, head.get::<i64, _>(0), head.get::<String, _>(1));
+                for chunk in events.chunks(SQLITE_ROWS) {
+                    let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                        "INSERT INTO audit_events (seq, time, subject, action, event, prev_hash, hash) ",
+                    );
+                    insert.push_values(chunk, |mut row, event| {
+                        let parts = row_parts(event);
+                        row.push_bind(parts.seq)
+                            .push_bind(parts.time)
+                            .push_bind(parts.subject)
+                            .push_bind(parts.action)
+                            .push_bind(parts.json)
+                            .push_bind(parts.prev_hash)
+                            .push_bind(parts.hash);
+                    });
+                    insert.build().execute(&mut *tx).await.map_err(err)?;
+                }
+                sqlx::query("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1")
+                    .bind(new_head.0)
+                    .bind(&new_head.1)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                tx.commit().await.map_err(err)?;
+                Ok(new_head)
+            }
+            Store::Postgres(pool) => {
+                let mut tx: Transaction<'_, sqlx::Postgres> = pool.begin().await.map_err(err)?;
+                let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                let new_head = seal_all(events, head.get::<i64, _>(0), head.get::<String, _>(1));
+                let mut columns = Columns::default();
+                for event in events.iter() {
+                    columns.push(row_parts(event));
+                }
+                sqlx::query(
+                    "INSERT INTO audit_events (seq, time, subject, action, event, prev_hash, hash) \
+                     SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])",
+                )
+                .bind(columns.seq)
+                .bind(columns.time)
+                .bind(columns.subject)
+                .bind(columns.action)
+                .bind(columns.json)
+                .bind(columns.prev_hash)
+                .bind(columns.hash)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+                sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+                    .bind(new_head.0)
+                    .bind(&new_head.1)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                tx.commit().await.map_err(err)?;
+                Ok(new_head)
+            }
+        }
+    }
+
+    /// Events with `seq > after`, in order, at most `limit`.
+    pub async fn read(&self, after: i64, limit: i64) -> Result<Vec<Stored>, String> {
+        let texts: Vec<String> = match self {
+            Store::Sqlite(pool) => {
+                sqlx::query("SELECT event FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?")
+                    .bind(after)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await
+                    .map(|rows| rows.iter().map(|r| r.get(0)).collect())
+            }
+            Store::Postgres(pool) => {
+                sqlx::query("SELECT event FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2")
+                    .bind(after)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await
+                    .map(|rows| rows.iter().map(|r| r.get(0)).collect())
+            }
+        }
+        .map_err(err)?;
+        texts
+            .iter()
+            .map(|text| {
+                serde_json::from_str(text).map_err(|e| format!("a stored event is not JSON: {e}"))
+            })
+            .collect()
+    }
+
+    async fn pair(&self, sql: &'static str) -> Result<Option<(i64, String)>, String> {
+        match self {
+            Store::Sqlite(pool) => sqlx::query(sql)
+                .fetch_optional(pool)
+                .await
+                .map(|row| row.map(|r| (r.get::<i64, _>(0), r.get::<String, _>(1)))),
+            Store::Postgres(pool) => sqlx::query(sql)
+                .fetch_optional(pool)
+                .await
+                .map(|row| row.map(|r| (r.get::<i64, _>(0), r.get::<String, _>(1)))),
+        }
+        .map_err(err)
+    }
+
+    /// The chain head (seq 0 and the genesis hash when empty).
+    pub async fn head(&self) -> Result<(i64, String), String> {
+        Ok(self
+            .pair("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .await?
+            .unwrap_or((0, GENESIS.to_string())))
+    }
+
+    /// The retention checkpoint: the seq and hash of the last deleted event.
+    pub async fn checkpoint(&self) -> Result<Option<(i64, String)>, String> {
+        self.pair("SELECT seq, hash FROM audit_checkpoint WHERE id = 1")
+            .await
+    }
+
+    /// Deletes events older than `cutoff` (RFC 3339), keeping the hash of the last one deleted
+    /// as the checkpoint the chain verifies from. Returns how many were deleted.
+    pub async fn delete_before(&self, cutoff: &str) -> Result<u64, String> {
+        macro_rules! run {
+            ($pool:expr, $p1:literal, $p2:literal) => {{
+                let mut tx = $pool.begin().await.map_err(err)?;
+                let last = sqlx::query(concat!(
+                    "SELECT seq, hash FROM audit_events WHERE time < ",
+                    $p1,
+                    " ORDER BY seq DESC LIMIT 1"
+                ))
+                .bind(cutoff)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(err)?;
+                let Some(last) = last else { return Ok(0) };
+                let (seq, hash): (i64, String) = (last.get(0), last.get(1));
+                let deleted = sqlx::query(concat!("DELETE FROM audit_events WHERE seq <= ", $p1))
+                    .bind(seq)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?
+                    .rows_affected();
+                sqlx::query(concat!(
+                    "INSERT INTO audit_checkpoint (id, seq, hash) VALUES (1, ",
+                    $p1,
+                    ", ",
+                    $p2,
+                    ") ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash"
+                ))
+                .bind(seq)
+                .bind(hash)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+                tx.commit().await.map_err(err)?;
+                Ok(deleted)
+            }};
+        }
+        match self {
+            Store::Sqlite(pool) => run!(pool, "?", "?"),
+            Store::Postgres(pool) => run!(pool, "$1", "$2"),
+        }
+    }
+
+    /// Whether the store answers (readiness, doctor).
+    pub async fn ping(&self) -> Result<(), String> {
+        match self {
+            Store::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()),
+            Store::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()),
+        }
+        .map_err(err)
+    }
+
+    /// Segments already exported: (first_seq, last_seq).
+    pub async fn exported_up_to(&self) -> Result<i64, String> {
+        Ok(self
+            .pair("SELECT COALESCE(MAX(last_seq), 0), '' FROM audit_exports")
+            .await?
+            .map_or(0, |(seq, _)| seq))
+    }
+
+    pub async fn record_export(
+        &self,
+        first: (i64, &str),
+        last: (i64, &str),
+        key: &str,
+    ) -> Result<(), String> {
+        let result = match self {
+            Store::Sqlite(pool) => {
+                sqlx::query("INSERT INTO audit_exports (first_seq, last_seq, first_hash, last_hash, object_key) VALUES (?, ?, ?, ?, ?) ON CONFLICT (first_seq) DO NOTHING")
+                    .bind(first.0)
+                    .bind(last.0)
+                    .bind(first.1)
+                    .bind(last.1)
+                    .bind(key)
+                    .execute(pool)
+                    .await
+                    .map(|_| ())
+            }
+            Store::Postgres(pool) => {
+                sqlx::query("INSERT INTO audit_exports (first_seq, last_seq, first_hash, last_hash, object_key) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (first_seq) DO NOTHING")
+                    .bind(first.0)
+                    .bind(last.0)
+                    .bind(first.1)
+                    .bind(last.1)
+                    .bind(key)
+                    .execute(pool)
+                    .await
+                    .map(|_| ())
+            }
+        };
+        result.map_err(err)
+    }
+}
+
+/// Seals events on top of (seq, hash); returns the new head.
+fn seal_all(events: &mut [Value], mut seq: i64, mut prev: String) -> (i64, String) {
+    for event in events.iter_mut() {
+        seq += 1;
+        chain::seal(event, seq, &prev);
+        prev = event["hash"].as_str().unwrap_or_default().to_string();
+    }
+    (seq, prev)
+}

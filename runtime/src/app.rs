@@ -26,6 +26,7 @@ pub struct App {
     pub started: Instant,
     pub tracer: Option<crate::traces::Tracer>,
     pub audit: Arc<crate::audit::AuditLog>,
+    pub roots: crate::roots::Roots,
 }
 
 /// The HTTP client for the identity provider and HTTP upstreams: TLS verified against the
@@ -72,9 +73,11 @@ impl App {
             .tracing
             .as_ref()
             .map(|t| crate::traces::Tracer::start(t, client.clone()));
+        let roots = crate::roots::Roots::new(&config.roots)?;
         let audit = crate::audit::AuditLog::start(&config.audit, metrics.clone());
         Ok(Arc::new(Self {
             audit,
+            roots,
             tracer,
             limits: RateLimits::new(&config.rate_limits),
             concurrency: Arc::new(Semaphore::new(

@@ -31,6 +31,12 @@ pub enum ErrorType {
     NotAdmin,
     OriginNotAllowed,
     PathViolation,
+    /// A resource URI no root or upstream serves (MCP's -32002).
+    ResourceNotFound,
+    /// A file or object larger than its root's cap.
+    ResourceTooLarge,
+    /// A root's directory or bucket failed (the detail is logged, not sent).
+    RootUnavailable,
     RateLimited,
     AuthThrottled,
     PayloadTooLarge,
@@ -75,6 +81,9 @@ impl ErrorType {
             Self::NotAdmin => "not_admin",
             Self::OriginNotAllowed => "origin_not_allowed",
             Self::PathViolation => "path_violation",
+            Self::ResourceNotFound => "resource_not_found",
+            Self::ResourceTooLarge => "resource_too_large",
+            Self::RootUnavailable => "root_unavailable",
             Self::RateLimited => "rate_limited",
             Self::AuthThrottled => "auth_throttled",
             Self::PayloadTooLarge => "payload_too_large",
@@ -112,7 +121,9 @@ impl ErrorType {
             ParseError | InvalidRequest | HeaderMismatch | UnsupportedProtocolVersion => {
                 StatusCode::BAD_REQUEST
             }
-            InvalidParams if modern => StatusCode::BAD_REQUEST,
+            InvalidParams | ResourceTooLarge if modern => StatusCode::BAD_REQUEST,
+            ResourceNotFound if modern => StatusCode::NOT_FOUND,
+            ResourceNotFound | ResourceTooLarge => StatusCode::OK,
             MethodNotFound if modern => StatusCode::NOT_FOUND,
             MethodNotFound | InvalidParams => StatusCode::OK,
             SessionNotFound => StatusCode::NOT_FOUND,
@@ -129,7 +140,7 @@ impl ErrorType {
             Overloaded | AuditUnavailable | IdentityProviderUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            UpstreamUnavailable | UpstreamError => StatusCode::BAD_GATEWAY,
+            UpstreamUnavailable | UpstreamError | RootUnavailable => StatusCode::BAD_GATEWAY,
             UpstreamTimeout | RequestTimeout => StatusCode::GATEWAY_TIMEOUT,
             ReadTimeout => StatusCode::REQUEST_TIMEOUT,
             UpstreamRpcError => StatusCode::OK,
@@ -144,7 +155,8 @@ impl ErrorType {
             ParseError => -32700,
             InvalidRequest => -32600,
             MethodNotFound => -32601,
-            InvalidParams | PathViolation => -32602,
+            InvalidParams | PathViolation | ResourceTooLarge => -32602,
+            ResourceNotFound => -32002,
             HeaderMismatch => -32020,
             UnsupportedProtocolVersion => -32022,
             InternalError => -32603,
@@ -158,7 +170,7 @@ impl ErrorType {
             PayloadTooLarge => -32013,
             UnsupportedMediaType | NotAcceptable => -32600,
             Overloaded | AuditUnavailable | IdentityProviderUnavailable => -32050,
-            UpstreamUnavailable | UpstreamError => -32052,
+            UpstreamUnavailable | UpstreamError | RootUnavailable => -32052,
             UpstreamTimeout | RequestTimeout | ReadTimeout => -32054,
             UpstreamRpcError => -32603,
         }

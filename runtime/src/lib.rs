@@ -23,6 +23,7 @@ pub mod jsonrpc;
 pub mod metrics;
 pub mod protocol;
 pub mod ratelimit;
+pub mod roots;
 pub mod serve;
 pub mod sessions;
 pub mod telemetry;

@@ -12,6 +12,7 @@ pub mod config;
 mod examples;
 pub mod metrics;
 pub mod runtime;
+pub mod tools;
 pub mod types;
 
 pub use config::{CONFIG_VERSION, Config};

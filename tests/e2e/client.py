@@ -27,6 +27,10 @@ class Session:
             raise RuntimeError(f"tool error: {result.content}")
         return "".join(getattr(block, "text", "") for block in result.content)
 
+    async def resource_uris(self) -> list[str]:
+        result = await self.inner.list_resources()
+        return [str(resource.uri) for resource in result.resources]
+
     async def read(self, uri: str) -> str:
         result = await self.inner.read_resource(uri)
         return "".join(getattr(block, "text", "") for block in result.contents)

@@ -115,6 +115,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory):
         wait_for(f"{stack.idp}/.well-known/openid-configuration")
         wait_for_socket(socket_path)
         stack.write_policy(POLICY)
+        repo = work / "repo"
+        (repo / "docs").mkdir(parents=True)
+        (repo / "README.md").write_text("# e2e repo\n")
+        (repo / "docs" / "guide.md").write_text("deploy with key AKIAABCDEFGHIJKLMNOP\n")
+        (work / "outside.txt").write_text("OUTSIDE-THE-ROOT\n")
         (work / "airlock.yaml").write_text(f"""
 version: 1
 name: e2e
@@ -132,6 +137,8 @@ dlp:
   patterns:
     - {{name: aws-key, regex: 'AKIA[0-9A-Z]{{16}}', examples: {{match: [AKIAABCDEFGHIJKLMNOP]}}}}
     - {{name: email, regex: '(?i)[a-z0-9._%+-]{{1,64}}@[a-z0-9.-]+\\.[a-z]{{2,}}', examples: {{match: [a@example.com]}}}}
+roots:
+  - {{name: repo, type: fs, virtual: "mcp://repo/", real: "{repo}", volume: {{claimName: repo}}}}
 upstreams:
   - name: local
     type: stdio

@@ -50,7 +50,8 @@ def post(url: str, body: dict, token: str | None = None, headers: dict | None = 
 async def test_tools_are_listed_through_every_transport_and_filtered(stack, kind):
     async with connect(stack.mcp, stack.token(f"lister-{kind}"), kind) as session:
         names = await session.tool_names()
-    assert sorted(names) == sorted(["echo", "leak", "crash", "slow", "pid", "remote_echo", "unix_echo"]), names
+    builtins = ["read_file", "list_directory", "search_files"]  # the repo root is read-only: no write_file
+    assert sorted(names) == sorted(["echo", "leak", "crash", "slow", "pid", "remote_echo", "unix_echo", *builtins]), names
     assert "admin_tool" not in names, "policy hides it"
     assert "hidden_tool" not in names, "allowTools hides it"
 
@@ -76,6 +77,28 @@ async def test_denied_call_is_403_with_the_policy_reason(stack, kind):
     assert body["error"]["data"]["correlation_id"] == headers.get("x-request-id")
     async with connect(stack.mcp, stack.token(f"admin-{kind}", ["airlock.admins"]), kind) as admin:
         assert await admin.call("admin_tool") == "admin only"
+
+
+async def test_roots_are_served_by_the_gateway(stack, kind):
+    async with connect(stack.mcp, stack.token(f"reader-{kind}"), kind) as session:
+        assert "mcp://repo/" in await session.resource_uris()
+        assert await session.read("mcp://repo/README.md") == "# e2e repo\n"
+        assert await session.call("read_file", {"uri": "mcp://repo/README.md"}) == "# e2e repo\n"
+        guide = await session.call("read_file", {"uri": "mcp://repo/docs/guide.md"})
+        assert "AKIA" not in guide and "deploy with key" in guide
+        listing = await session.call("list_directory", {"uri": "mcp://repo/"})
+        assert "README.md" in listing and "docs/" in listing
+
+
+def test_a_traversal_is_403_path_violation(stack):
+    token = stack.token("traverser")
+    for uri in ["mcp://repo/../outside.txt", "mcp://repo/%2e%2e/outside.txt", "file:///etc/passwd"]:
+        body = {"jsonrpc": "2.0", "id": 1, "method": "resources/read", "params": {"uri": uri}}
+        status, headers, answer = post(stack.mcp, body, token, {"mcp-protocol-version": "2025-06-18"})
+        assert status == 403, (uri, answer)
+        assert answer["error"]["data"]["error_type"] == "path_violation"
+        assert answer["error"]["data"]["correlation_id"] == headers["x-request-id"]
+        assert "OUTSIDE" not in json.dumps(answer)
 
 
 async def test_results_are_redacted(stack, kind):

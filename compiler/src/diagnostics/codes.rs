@@ -99,6 +99,7 @@ codes! {
     "AL2024" "timeout-order" Semantics Warning "An upstream timeout longer than the request timeout.";
     "AL2025" "port-conflict" Semantics Error "Two listeners on the same port.";
     "AL2026" "root-volume" Semantics Warning "A directory root without a volume.";
+    "AL2027" "builtin-tool-hidden" Semantics Warning "An upstream tool hides a built-in file tool of the roots.";
     "AL3001" "rego-parse" Rego Error "The policy does not parse.";
     "AL3002" "rego-compile" Rego Error "The policy does not compile.";
     "AL3003" "missing-entrypoint" Rego Error "The entrypoint names no rule.";

@@ -1,6 +1,6 @@
 //! One structured log line per request, with the fields on-call filters by: `request_id`,
 //! `method`, `uri` (the path only: a query string may hold a token), `status`, `mcp_method`,
-//! `auth_stage`, `error_type`, `subject`, `tenant`, `tool`, `decision`, `upstream`,
+//! `auth_stage`, `error_type`, `subject`, `tenant`, `tool`, `decision`, `upstream`, `root`, `violation`,
 //! `latency_ms`. Never a token, never a payload.
 
 use std::net::IpAddr;
@@ -22,6 +22,8 @@ pub struct RequestLog {
     pub decision: Option<&'static str>,
     pub rule_id: Option<String>,
     pub upstream: Option<String>,
+    pub root: Option<String>,
+    pub violation: Option<&'static str>,
     pub redactions: u64,
     pub latency_ms: f64,
 }
@@ -47,6 +49,8 @@ impl RequestLog {
                     decision = self.decision,
                     rule_id = self.rule_id.as_deref(),
                     upstream = self.upstream.as_deref(),
+                    root = self.root.as_deref(),
+                    violation = self.violation,
                     redactions = self.redactions,
                     latency_ms = self.latency_ms,
                     $message

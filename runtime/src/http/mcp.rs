@@ -339,6 +339,8 @@ impl Request<'_> {
         self.log.tool = call.tool.clone();
         self.log.resource = call.resource.clone();
         self.log.upstream = call.upstream.clone();
+        self.log.root = call.root.clone();
+        self.log.violation = call.violation.map(|v| v.as_str());
         self.log.redactions = call.redactions;
         self.timeline.marks.append(&mut call.timeline.marks);
         if let Some(decision) = &call.decision {
@@ -425,10 +427,11 @@ fn trace(app: &App, headers: &HeaderMap, log: &RequestLog, timeline: Timeline, s
 
 /// The audit event of a request: what was asked, by whom, what was decided and what happened.
 fn audit_event(log: &RequestLog, input_digest: Option<String>) -> serde_json::Value {
-    let action = match (log.auth_stage, &log.mcp_method) {
-        (Some(_), _) => "authentication".to_string(),
-        (None, Some(method)) => method.clone(),
-        (None, None) => format!("{} {}", log.method, log.uri),
+    let action = match (log.violation, log.auth_stage, &log.mcp_method) {
+        (Some(_), _, _) => "security_violation".to_string(),
+        (None, Some(_), _) => "authentication".to_string(),
+        (None, None, Some(method)) => method.clone(),
+        (None, None, None) => format!("{} {}", log.method, log.uri),
     };
     crate::audit::Event::new(&action)
         .set("request_id", log.request_id.clone())
@@ -450,6 +453,12 @@ fn audit_event(log: &RequestLog, input_digest: Option<String>) -> serde_json::Va
         .maybe("error_type", log.error_type)
         .maybe("auth_stage", log.auth_stage)
         .maybe("upstream", log.upstream.clone())
+        .maybe("root", log.root.clone())
+        .maybe("violation", log.violation)
+        .maybe(
+            "mcp_method",
+            log.violation.and_then(|_| log.mcp_method.clone()),
+        )
         .set("redactions", log.redactions)
         .set("latency_ms", log.latency_ms)
         .maybe("client_ip", log.client_ip.map(|ip| ip.to_string()))

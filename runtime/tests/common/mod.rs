@@ -141,6 +141,15 @@ async fn listen() -> (tokio::net::TcpListener, SocketAddr) {
 
 /// Starts everything. `extra` is YAML appended to the base airlock.yaml.
 pub async fn start(extra: &str) -> Harness {
+    start_with(extra, |_| {}).await
+}
+
+/// Starts everything, letting the test adjust the frozen config first (e.g. point a root at a
+/// temporary directory: the compiler rightly refuses roots in system directories like `/tmp`).
+pub async fn start_with(
+    extra: &str,
+    adjust: impl FnOnce(&mut airlock_schema::runtime::FrozenConfig),
+) -> Harness {
     let (idp_listener, idp_address) = listen().await;
     let issuer = format!("http://{idp_address}");
     let idp = DevIdp::new(&issuer, "airlock-test");
@@ -213,6 +222,7 @@ upstreams:
     config.audit.store = airlock_schema::runtime::AuditStore::Sqlite {
         path: policy_dir.join("audit.db").display().to_string(),
     };
+    adjust(&mut config);
     let app = App::new(config).expect("the gateway starts");
     let (listener, address) = listen().await;
     tokio::spawn(airlock::serve::serve(

@@ -1,9 +1,11 @@
 //! Names and prefixes: unique names (AL2001), non-overlapping virtual prefixes (AL2002),
-//! meaningful allow-lists (AL2007) and tool names that cannot collide (AL2022).
+//! meaningful allow-lists (AL2007), tool names that cannot collide (AL2022) and upstream tools
+//! that would hide the roots' built-in file tools (AL2027).
 
 use crate::diagnostics::{Diagnostics, Severity, code};
 use crate::validate::ConfigDoc;
 use airlock_schema::config::{DlpPattern, Root, Upstream};
+use airlock_schema::tools::BUILTIN_TOOLS;
 use std::collections::BTreeMap;
 
 pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
@@ -32,7 +34,7 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
         out,
     );
     prefixes(doc, &roots, out);
-    allow_lists(doc, &upstreams, out);
+    allow_lists(doc, &upstreams, !roots.is_empty(), out);
 }
 
 fn unique<'a>(
@@ -82,7 +84,12 @@ fn prefixes(doc: &ConfigDoc<'_>, roots: &[(usize, Root)], out: &mut Diagnostics)
     }
 }
 
-fn allow_lists(doc: &ConfigDoc<'_>, upstreams: &[(usize, Upstream)], out: &mut Diagnostics) {
+fn allow_lists(
+    doc: &ConfigDoc<'_>,
+    upstreams: &[(usize, Upstream)],
+    has_roots: bool,
+    out: &mut Diagnostics,
+) {
     let mut exposed: BTreeMap<String, (usize, &str)> = BTreeMap::new();
     for (index, upstream) in upstreams {
         let common = upstream.common();
@@ -111,8 +118,16 @@ fn allow_lists(doc: &ConfigDoc<'_>, upstreams: &[(usize, Upstream)], out: &mut D
                     );
                 }
             }
-            for tool in tools {
+            for (t, tool) in tools.iter().enumerate() {
                 let name = format!("{}{}", common.tool_prefix.unwrap_or(""), tool);
+                if has_roots && BUILTIN_TOOLS.contains(&name.as_str()) {
+                    out.push(
+                        doc.value_diag(code("AL2027"), &format!("{pointer}/{t}"), format!(
+                            "upstream `{}` exposes `{name}`, which hides the gateway's built-in `{name}` on the roots", common.name
+                        ))
+                        .help(format!("set `toolPrefix` on upstream `{}` (e.g. `toolPrefix: {}_`) to offer both; otherwise the upstream's tool answers and the roots' sandbox does not apply", common.name, common.name)),
+                    );
+                }
                 if let Some((other, other_name)) = exposed.get(&name) {
                     out.push(
                         doc.value_diag(code("AL2022"), &pointer, format!(

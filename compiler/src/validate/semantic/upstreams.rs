@@ -82,7 +82,9 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
                 .or_else(|| {
                     audit_dir
                         .as_deref()
-                        .filter(|d| inside(d) || d.starts_with(&format!("{real}/")))
+                        // The database is exposed when it lies in the root; a root beside
+                        // it (a sibling directory) does not reach it.
+                        .filter(|d| *d == real || real == "/" || d.starts_with(&format!("{real}/")))
                         .map(|d| format!("{d} (the audit database)"))
                 })
         };

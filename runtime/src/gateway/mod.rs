@@ -10,12 +10,16 @@ use crate::dlp::Counts;
 use crate::errors::{ErrorType, Failure};
 use crate::jsonrpc::Message;
 use crate::protocol::{self, Era};
+use crate::roots::ViolationKind;
+use crate::roots::tools::Request;
 use crate::traces::{KIND_CLIENT, KIND_INTERNAL, Timeline, now_ns};
 use crate::upstream::{Upstream, UpstreamError};
 use airlock_schema::metrics as m;
 use serde_json::{Map, Value, json};
 use std::net::IpAddr;
 use std::sync::Arc;
+
+mod roots;
 
 /// One authenticated call, and what it did (for logs, metrics and audit).
 pub struct Call<'a> {
@@ -26,6 +30,10 @@ pub struct Call<'a> {
     pub tool: Option<String>,
     pub resource: Option<String>,
     pub upstream: Option<String>,
+    /// The virtual root a resource or built-in tool call resolved to.
+    pub root: Option<String>,
+    /// Set when the request was refused as a path or scheme violation.
+    pub violation: Option<ViolationKind>,
     pub decision: Option<Decision>,
     pub redactions: u64,
     /// A session created by `initialize`, for the `Mcp-Session-Id` header.
@@ -73,6 +81,8 @@ impl<'a> Call<'a> {
             tool: None,
             resource: None,
             upstream: None,
+            root: None,
+            violation: None,
             decision: None,
             redactions: 0,
             new_session: None,
@@ -237,7 +247,10 @@ impl<'a> Call<'a> {
 
     fn list_tools(&mut self) -> Value {
         let mut tools = Vec::new();
-        for route in self.routes() {
+        let routes = self.routes();
+        let upstream_names: std::collections::HashSet<String> =
+            routes.iter().map(|r| r.name.clone()).collect();
+        for route in routes {
             if self
                 .allowed(
                     "tools/call",
@@ -252,6 +265,7 @@ impl<'a> Call<'a> {
                 tools.push(definition);
             }
         }
+        tools.extend(self.builtin_tools(&|name| upstream_names.contains(name)));
         let mut result = json!({ "tools": tools });
         self.redact(&mut result);
         result
@@ -273,9 +287,21 @@ impl<'a> Call<'a> {
             }
         };
         self.tool = Some(name.to_string());
-        let (upstream, original) = route_of(&self.app.upstreams, name).ok_or_else(|| {
-            Failure::new(ErrorType::InvalidParams, format!("unknown tool `{name}`"))
-        })?;
+        let Some((upstream, original)) = route_of(&self.app.upstreams, name) else {
+            // No upstream has the tool: a built-in file tool, when roots are configured.
+            if let Some(request) =
+                Request::parse(name, &arguments).filter(|_| !self.app.roots.is_empty())
+            {
+                let request = request.map_err(|message| {
+                    Failure::new(ErrorType::InvalidParams, format!("{name}: {message}"))
+                })?;
+                return self.call_builtin(name, request).await;
+            }
+            return Err(Failure::new(
+                ErrorType::InvalidParams,
+                format!("unknown tool `{name}`"),
+            ));
+        };
         let upstream = upstream.clone();
         self.upstream = Some(upstream.name().to_string());
         let resource = ["uri", "path", "resource"]
@@ -382,7 +408,7 @@ impl<'a> Call<'a> {
     }
 
     fn list_resources(&mut self) -> Value {
-        let mut resources = Vec::new();
+        let mut resources = self.root_resources();
         for upstream in &self.app.upstreams {
             for resource in upstream.catalog().resources.iter().cloned() {
                 let uri = resource
@@ -404,12 +430,13 @@ impl<'a> Call<'a> {
     }
 
     fn list_templates(&mut self) -> Value {
-        let templates: Vec<Value> = self
-            .app
-            .upstreams
-            .iter()
-            .flat_map(|u| u.catalog().resource_templates.clone())
-            .collect();
+        let mut templates = self.root_templates();
+        templates.extend(
+            self.app
+                .upstreams
+                .iter()
+                .flat_map(|u| u.catalog().resource_templates.clone()),
+        );
         let mut result = json!({ "resourceTemplates": templates });
         self.redact(&mut result);
         result
@@ -421,13 +448,22 @@ impl<'a> Call<'a> {
             .and_then(Value::as_str)
             .ok_or_else(|| Failure::new(ErrorType::InvalidParams, "resources/read needs `uri`"))?
             .to_string();
-        self.resource = Some(uri.clone());
-        let upstream = self.resource_owner(&uri).ok_or_else(|| {
-            Failure::new(
-                ErrorType::InvalidParams,
-                format!("unknown resource `{uri}`"),
-            )
-        })?;
+        if self.app.roots.serves(&uri) {
+            return self.read_root_resource(&uri).await;
+        }
+        self.resource = Some(crate::roots::truncate(&uri));
+        let Some(upstream) = self.resource_owner(&uri) else {
+            if crate::roots::is_guarded_scheme(&uri) {
+                // `file:`, `http(s):` and unknown `mcp:` URIs are probes, not typos.
+                return Err(self.resolve_root(&uri).err().unwrap_or_else(|| {
+                    Failure::new(ErrorType::InternalError, "a root resolved unexpectedly")
+                }));
+            }
+            return Err(Failure::new(
+                ErrorType::ResourceNotFound,
+                format!("resource not found: `{}`", crate::roots::truncate(&uri)),
+            ));
+        };
         self.upstream = Some(upstream.name().to_string());
         self.authorize("resources/read", "", &uri, Self::upstream_meta(&upstream))?;
         let mut result = self

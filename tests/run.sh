@@ -22,6 +22,9 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
 fi
 pg_isready -h 127.0.0.1 -p 5432
 
+step "moto's S3-compatible server (the S3 root and audit export tests start it)"
+tests/s3/install.sh
+
 step "Rust tests (unit, CLI cases, snapshots: cargo insta test --check)"
 # --check fails on any changed or new snapshot without writing it; --unreferenced=reject fails on
 # snapshot files no test uses. Stray .snap.new files are an error too.

@@ -105,6 +105,13 @@ impl App {
                 self.audit.clone(),
                 schedule.clone(),
                 self.config.audit.retention_ms,
+                self.config.audit.export.is_some(),
+            ));
+        }
+        if let Some(export) = &self.config.audit.export {
+            tokio::spawn(crate::audit::export::run(
+                self.audit.clone(),
+                export.clone(),
             ));
         }
     }

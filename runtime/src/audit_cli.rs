@@ -1,4 +1,4 @@
-//! `airlock audit verify` and `airlock audit erase`.
+//! `airlock audit verify`, `airlock audit export` and `airlock audit erase`.
 
 use crate::audit::{self, Event, verify};
 use crate::cli::AuditCommand;
@@ -14,17 +14,16 @@ pub fn run(command: AuditCommand) -> ExitCode {
     };
     runtime.block_on(async move {
         match command {
-            AuditCommand::Verify {
-                file: Some(file),
-                json,
-                ..
-            } => verify_file(&file, json),
+            AuditCommand::Verify { file, json, .. } if !file.is_empty() => {
+                verify_files(&file, json)
+            }
             AuditCommand::Verify { config, json, .. } => verify_store(&config, json).await,
+            AuditCommand::Export { config, json } => export(&config.path, json).await,
             AuditCommand::Erase {
                 config,
                 subject,
                 reason,
-            } => erase(&config, &subject, &reason).await,
+            } => erase(&config.path, &subject, &reason).await,
         }
     })
 }
@@ -45,35 +44,97 @@ fn print_report(report: &audit::chain::Report, what: &str, json: bool) -> ExitCo
     }
 }
 
-fn verify_file(file: &Path, json: bool) -> ExitCode {
-    let reader = match std::fs::File::open(file) {
-        Ok(f) => std::io::BufReader::new(f),
-        Err(error) => {
-            eprintln!(
-                "airlock audit verify: cannot read {}: {error}",
-                file.display()
-            );
-            return ExitCode::from(2);
+fn verify_files(files: &[std::path::PathBuf], json: bool) -> ExitCode {
+    let mut readers = Vec::new();
+    for file in files {
+        match std::fs::File::open(file) {
+            Ok(f) => readers.push((file.display().to_string(), std::io::BufReader::new(f))),
+            Err(error) => {
+                eprintln!(
+                    "airlock audit verify: cannot read {}: {error}",
+                    file.display()
+                );
+                return ExitCode::from(2);
+            }
         }
+    }
+    let what = match files {
+        [one] => one.display().to_string(),
+        many => format!("{} segments", many.len()),
     };
-    match verify::segment(reader) {
-        Ok(report) => print_report(&report, &file.display().to_string(), json),
+    match verify::segments(readers) {
+        Ok(report) => print_report(&report, &what, json),
         Err(error) => {
-            eprintln!("airlock audit verify: {}: {error}", file.display());
+            eprintln!("airlock audit verify: {error}");
             ExitCode::from(1)
         }
     }
 }
 
 async fn open(config: &Path) -> Result<audit::store::Store, ExitCode> {
-    let config = crate::config::load(config).map_err(|e| {
-        eprintln!("airlock audit: {e}");
-        ExitCode::from(78)
-    })?;
+    let config = load(config)?;
     audit::open(&config.audit).await.map_err(|e| {
         eprintln!("airlock audit: cannot open the audit store: {e}");
         ExitCode::from(1)
     })
+}
+
+fn load(config: &Path) -> Result<airlock_schema::runtime::FrozenConfig, ExitCode> {
+    crate::config::load(config).map_err(|e| {
+        eprintln!("airlock audit: {e}");
+        ExitCode::from(78)
+    })
+}
+
+async fn export(config: &Path, json: bool) -> ExitCode {
+    let frozen = match load(config) {
+        Ok(frozen) => frozen,
+        Err(code) => return code,
+    };
+    let Some(target) = &frozen.audit.export else {
+        eprintln!("airlock audit export: the config has no audit.export");
+        return ExitCode::from(78);
+    };
+    let store = match open(config).await {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    let target = audit::export::Target::new(target).await;
+    match audit::export::run_once(&store, &target).await {
+        Ok(outcome) if json => {
+            println!(
+                "{}",
+                serde_json::to_string(&outcome).expect("JSON serializes")
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(outcome) if outcome.skipped => {
+            println!("another replica is exporting; nothing was done");
+            ExitCode::SUCCESS
+        }
+        Ok(outcome) => {
+            for segment in &outcome.adopted {
+                println!(
+                    "adopted {} ({} events, already uploaded)",
+                    segment.key, segment.count
+                );
+            }
+            for segment in &outcome.written {
+                println!(
+                    "exported {} ({} events, seq {}..{})",
+                    segment.key, segment.count, segment.first_seq, segment.last_seq
+                );
+            }
+            if outcome.written.is_empty() && outcome.adopted.is_empty() {
+                println!("nothing to export: every event is already exported");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("airlock audit export: {error}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 async fn verify_store(config: &Path, json: bool) -> ExitCode {

@@ -16,13 +16,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the gateway described by a frozen config (deploy/runtime/airlock.json).
     Serve {
-        /// The frozen runtime config `airlockc build` wrote.
-        #[arg(
-            long,
-            env = "AIRLOCK_CONFIG",
-            default_value = "/etc/airlock/airlock.json"
-        )]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigPath,
         /// Listen here instead of 0.0.0.0:<server.port> (the metrics listener is then off).
         #[arg(long)]
         listen: Option<SocketAddr>,
@@ -50,10 +45,22 @@ pub enum Command {
     },
 }
 
+/// The frozen runtime config (`airlockc build` writes it).
+#[derive(clap::Args, Debug)]
+pub struct ConfigPath {
+    /// The frozen runtime config `airlockc build` wrote.
+    #[arg(
+        long = "config",
+        env = "AIRLOCK_CONFIG",
+        default_value = "/etc/airlock/airlock.json"
+    )]
+    pub path: PathBuf,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {
-    /// Verify the chain: every event's hash and link, in the configured store or an exported
-    /// segment. Exit 0 when intact, 1 with the first broken link.
+    /// Verify the chain: every event's hash and link, in the configured store or in exported
+    /// segments. Exit 0 when intact, 1 with the first broken link.
     Verify {
         /// The frozen config naming the audit store.
         #[arg(
@@ -63,21 +70,27 @@ pub enum AuditCommand {
             conflicts_with = "file"
         )]
         config: PathBuf,
-        /// An exported JSONL segment to verify offline instead.
+        /// Exported JSONL segments to verify offline instead, in chain order (repeat
+        /// `--file`); consecutive segments must link.
         #[arg(long)]
-        file: Option<PathBuf>,
+        file: Vec<PathBuf>,
         /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export the events not exported yet to the configured S3 location now, as the schedule
+    /// would. Idempotent: a re-run continues where the last one stopped.
+    Export {
+        #[command(flatten)]
+        config: ConfigPath,
+        /// Print what was exported as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Record the erasure of a subject: a tombstone event (events are never deleted out of the chain).
     Erase {
-        #[arg(
-            long,
-            env = "AIRLOCK_CONFIG",
-            default_value = "/etc/airlock/airlock.json"
-        )]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigPath,
         /// The subject to erase.
         #[arg(long)]
         subject: String,
@@ -95,7 +108,7 @@ pub fn main() -> ExitCode {
             listen,
             policy_dir,
             threads,
-        } => serve(&config, listen, policy_dir, threads),
+        } => serve(&config.path, listen, policy_dir, threads),
         Command::DevIdp { listen, audience } => dev_idp(listen, &audience),
         Command::Audit { command } => crate::audit_cli::run(command),
     }

@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod protocol;
 pub mod ratelimit;
 pub mod roots;
+pub mod s3;
 pub mod serve;
 pub mod sessions;
 pub mod telemetry;

@@ -30,21 +30,6 @@ fn temp_sqlite() -> String {
     dir.join("audit.db").display().to_string()
 }
 
-/// A fresh PostgreSQL database on the local service (`AIRLOCK_TEST_POSTGRES` overrides the server).
-async fn temp_postgres() -> String {
-    let server = std::env::var("AIRLOCK_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    let name = format!("airlock_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::PgPool::connect(&format!("{server}/postgres"))
-        .await
-        .expect("the local PostgreSQL service at 127.0.0.1:5432 is running (.ci/run starts it)");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    format!("{server}/{name}")
-}
-
 async fn fill(store: &Store, n: usize) {
     let mut events: Vec<Value> = (0..n)
         .map(|i| {
@@ -193,7 +178,9 @@ async fn tampering_is_found_on_sqlite() {
 
 #[tokio::test]
 async fn tampering_is_found_on_postgres() {
-    let store = Store::postgres(&temp_postgres().await).await.unwrap();
+    let store = Store::postgres(&common::temp_postgres().await)
+        .await
+        .unwrap();
     let Store::Postgres(pool) = store.clone() else {
         unreachable!()
     };
@@ -208,7 +195,7 @@ async fn tampering_is_found_on_postgres() {
 
 #[tokio::test]
 async fn replicas_writing_to_one_postgres_never_fork_the_chain() {
-    let url = temp_postgres().await;
+    let url = common::temp_postgres().await;
     let dir = std::env::temp_dir().join(format!("airlock-pg-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("url"), &url).unwrap();
@@ -300,7 +287,7 @@ impl Proxy {
 
 #[tokio::test]
 async fn a_store_outage_loses_nothing() {
-    let url = temp_postgres().await;
+    let url = common::temp_postgres().await;
     let proxy = Proxy::start("127.0.0.1:5432".parse().unwrap()).await;
     let proxied = url.replace("127.0.0.1:5432", &proxy.address.to_string());
     let dir =
@@ -370,7 +357,7 @@ async fn retention_keeps_the_chain_verifiable() {
     fill(&store, 5).await;
     assert_eq!(
         store
-            .delete_before("2025-01-01T00:00:00.000Z")
+            .delete_before("2025-01-01T00:00:00.000Z", None)
             .await
             .unwrap(),
         5

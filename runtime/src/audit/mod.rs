@@ -5,6 +5,7 @@
 //! retention from a checkpoint, and exported as sealed JSONL segments to S3 (`export`).
 
 pub mod chain;
+pub mod export;
 pub mod retention;
 pub mod store;
 pub mod verify;
@@ -21,6 +22,13 @@ pub fn timestamp() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     rfc3339(now.as_millis() as i64)
+}
+
+/// Seconds since the epoch (schedules).
+pub(crate) fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// RFC 3339 UTC with milliseconds of a time in milliseconds since the epoch.

@@ -2,22 +2,23 @@
 //! hash of the last one deleted becomes the checkpoint the chain verifies from. The deletion is
 //! itself an audit event.
 
-use super::{AuditLog, Event, rfc3339};
+use super::{AuditLog, Event, now_secs, rfc3339};
 use airlock_schema::types::Cron;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
-/// Deletes what is older than the retention now; returns how many events went.
-pub async fn apply(log: &AuditLog, retention_ms: u64) -> Result<u64, String> {
+/// Deletes what is older than the retention now; returns how many events went. With an
+/// export configured, events not exported yet are kept whatever their age: retention never
+/// destroys the only copy.
+pub async fn apply(log: &AuditLog, retention_ms: u64, exporting: bool) -> Result<u64, String> {
     let store = log.store.get().ok_or("the audit store is not connected")?;
     let cutoff = rfc3339(now_secs() * 1000 - retention_ms as i64);
-    let deleted = store.delete_before(&cutoff).await?;
+    let keep_after = if exporting {
+        Some(store.exported_up_to().await?)
+    } else {
+        None
+    };
+    let deleted = store.delete_before(&cutoff, keep_after).await?;
     if deleted > 0 {
         let checkpoint = store.checkpoint().await?;
         tracing::info!(deleted, cutoff = %cutoff, "audit retention applied");
@@ -35,7 +36,7 @@ pub async fn apply(log: &AuditLog, retention_ms: u64) -> Result<u64, String> {
 }
 
 /// Runs retention on its schedule, forever.
-pub async fn run(log: Arc<AuditLog>, schedule: String, retention_ms: u64) {
+pub async fn run(log: Arc<AuditLog>, schedule: String, retention_ms: u64, exporting: bool) {
     let Ok(cron) = schedule.parse::<Cron>() else {
         tracing::error!(schedule = %schedule, "the audit cleanup schedule does not parse; retention is off");
         return;
@@ -45,7 +46,7 @@ pub async fn run(log: Arc<AuditLog>, schedule: String, retention_ms: u64) {
             return;
         };
         tokio::time::sleep(Duration::from_secs((next - now_secs()).max(1) as u64)).await;
-        if let Err(error) = apply(&log, retention_ms).await {
+        if let Err(error) = apply(&log, retention_ms, exporting).await {
             tracing::error!(error = %error, error_type = "audit_retention_failed", "audit retention failed; it runs again at the next schedule");
         }
     }

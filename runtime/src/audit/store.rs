@@ -108,6 +108,14 @@ fn row_parts(event: &Value) -> EventRow {
     }
 }
 
+/// The advisory-lock key of the export ("airlock" as a number).
+const EXPORT_LOCK_KEY: i64 = 0x0061_6972_6c6f_636b;
+
+/// Held while one export runs (see [`Store::export_lock`]).
+pub struct ExportLock {
+    _transaction: Option<Transaction<'static, sqlx::Postgres>>,
+}
+
 impl Store {
     /// Opens (creating if needed) a SQLite database file.
     pub async fn sqlite(path: &str) -> Result<Self, String> {
@@ -327,18 +335,27 @@ impl Store {
             .await
     }
 
-    /// Deletes events older than `cutoff` (RFC 3339), keeping the hash of the last one deleted
-    /// as the checkpoint the chain verifies from. Returns how many were deleted.
-    pub async fn delete_before(&self, cutoff: &str) -> Result<u64, String> {
+    /// Deletes events older than `cutoff` (RFC 3339) — but none after `keep_after` (the last
+    /// exported event) — keeping the hash of the last one deleted as the checkpoint the chain
+    /// verifies from. Returns how many were deleted.
+    pub async fn delete_before(
+        &self,
+        cutoff: &str,
+        keep_after: Option<i64>,
+    ) -> Result<u64, String> {
+        let limit = keep_after.unwrap_or(i64::MAX);
         macro_rules! run {
             ($pool:expr, $p1:literal, $p2:literal) => {{
                 let mut tx = $pool.begin().await.map_err(err)?;
                 let last = sqlx::query(concat!(
                     "SELECT seq, hash FROM audit_events WHERE time < ",
                     $p1,
+                    " AND seq <= ",
+                    $p2,
                     " ORDER BY seq DESC LIMIT 1"
                 ))
                 .bind(cutoff)
+                .bind(limit)
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(err)?;
@@ -381,7 +398,27 @@ impl Store {
         .map_err(err)
     }
 
-    /// Segments already exported: (first_seq, last_seq).
+    /// Holds the export for this caller: on PostgreSQL a transaction-level advisory lock (so
+    /// one replica exports at a time; released when the guard drops), `None` when another
+    /// holds it. SQLite has one writer process, so it needs none.
+    pub async fn export_lock(&self) -> Result<Option<ExportLock>, String> {
+        match self {
+            Store::Sqlite(_) => Ok(Some(ExportLock { _transaction: None })),
+            Store::Postgres(pool) => {
+                let mut tx = pool.begin().await.map_err(err)?;
+                let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+                    .bind(EXPORT_LOCK_KEY)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                Ok(held.then_some(ExportLock {
+                    _transaction: Some(tx),
+                }))
+            }
+        }
+    }
+
+    /// The last exported sequence number (0 before the first export).
     pub async fn exported_up_to(&self) -> Result<i64, String> {
         Ok(self
             .pair("SELECT COALESCE(MAX(last_seq), 0), '' FROM audit_exports")

@@ -28,56 +28,82 @@ pub async fn store(store: &Store) -> Result<Report, String> {
     Ok(verifier.finish(Some(head)))
 }
 
-/// Verifies an exported JSONL segment on its own: its header names the link to the previous
-/// segment, its first and last event and their count.
-pub fn segment(reader: impl BufRead) -> Result<Report, String> {
-    let mut lines = reader.lines();
-    let header: Value = lines
-        .next()
-        .ok_or("the segment is empty")?
-        .map_err(|e| e.to_string())
-        .and_then(|l| {
-            serde_json::from_str(&l).map_err(|e| format!("the segment header is not JSON: {e}"))
-        })?;
-    let header = header
-        .get(SEGMENT_HEADER)
-        .ok_or("the first line is not a segment header")?;
-    let field = |k: &str| header.get(k).cloned().unwrap_or(Value::Null);
-    let first_seq = field("first_seq")
-        .as_i64()
-        .ok_or("the header has no first_seq")?;
-    let first_prev = field("first_prev_hash")
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let mut verifier = Verifier::from_first(&first_prev, first_seq);
-    for (number, line) in lines.enumerate() {
-        let line = line.map_err(|e| e.to_string())?;
-        if line.trim().is_empty() {
-            continue;
+/// Verifies exported JSONL segments, in order, as one chain: each segment's events, its
+/// header (last event, count), and the link from one segment to the next.
+pub fn segments<R: BufRead>(segments: Vec<(String, R)>) -> Result<Report, String> {
+    let mut verifier: Option<Verifier> = None;
+    for (name, reader) in segments {
+        let mut lines = reader.lines();
+        let header: Value = lines
+            .next()
+            .ok_or_else(|| format!("{name}: the segment is empty"))?
+            .map_err(|e| format!("{name}: {e}"))
+            .and_then(|l| {
+                serde_json::from_str(&l)
+                    .map_err(|e| format!("{name}: the segment header is not JSON: {e}"))
+            })?;
+        let header = header
+            .get(SEGMENT_HEADER)
+            .ok_or_else(|| format!("{name}: the first line is not a segment header"))?;
+        let field = |k: &str| header.get(k).cloned().unwrap_or(Value::Null);
+        let first_seq = field("first_seq")
+            .as_i64()
+            .ok_or_else(|| format!("{name}: the header has no first_seq"))?;
+        let first_prev = field("first_prev_hash")
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        // The first segment is taken as anchored by its header; later ones must continue the
+        // chain where the previous one ended.
+        let verifier = verifier.get_or_insert_with(|| Verifier::from_first(&first_prev, first_seq));
+        let before = verifier.report.events;
+        for (number, line) in lines.enumerate() {
+            let line = line.map_err(|e| format!("{name}: {e}"))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let event: Value = serde_json::from_str(&line)
+                .map_err(|e| format!("{name}: line {} is not JSON: {e}", number + 2))?;
+            if !verifier.push(&event) {
+                break;
+            }
         }
-        let event: Value = serde_json::from_str(&line)
-            .map_err(|e| format!("line {} is not JSON: {e}", number + 2))?;
-        if !verifier.push(&event) {
+        if verifier.report.broken.is_some() {
+            break;
+        }
+        let last = (
+            field("last_seq").as_i64().unwrap_or(0),
+            field("last_hash").as_str().unwrap_or_default().to_string(),
+        );
+        let held = verifier.report.events - before;
+        if (
+            verifier.report.last_seq,
+            verifier.report.last_hash.as_deref(),
+        ) != (Some(last.0), Some(last.1.as_str()))
+        {
+            verifier.report.broken = Some((
+                last.0,
+                format!(
+                    "{name}: the header says the segment ends at event {}, its events end at {} (truncated or extended)",
+                    last.0,
+                    verifier.report.last_seq.unwrap_or(0)
+                ),
+            ));
+        } else if Some(held) != field("count").as_u64() {
+            verifier.report.broken = Some((
+                last.0,
+                format!(
+                    "{name}: the header counts {} events, the segment holds {held}",
+                    field("count")
+                ),
+            ));
+        }
+        if verifier.report.broken.is_some() {
             break;
         }
     }
-    let last = (
-        field("last_seq").as_i64().unwrap_or(0),
-        field("last_hash").as_str().unwrap_or_default().to_string(),
-    );
-    let mut report = verifier.finish(Some(last));
-    if report.ok() && Some(report.events) != field("count").as_u64() {
-        report.broken = Some((
-            report.last_seq.unwrap_or(0),
-            format!(
-                "the header counts {} events, the segment holds {}",
-                field("count"),
-                report.events
-            ),
-        ));
-    }
-    Ok(report)
+    let verifier = verifier.ok_or("no segment to verify")?;
+    Ok(verifier.report)
 }
 
 /// One line for humans.

@@ -10,6 +10,7 @@
 pub mod fs;
 pub mod listing;
 pub mod mime;
+pub mod s3;
 pub mod tools;
 pub mod vpath;
 
@@ -115,6 +116,7 @@ pub struct Root {
 
 pub enum Backend {
     Fs(fs::FsRoot),
+    S3(s3::S3Root),
 }
 
 impl Root {
@@ -147,6 +149,7 @@ impl Root {
                 let (fs, path) = (fs.clone(), path.clone());
                 blocking(move || fs.stat(&path)).await
             }
+            Backend::S3(s3) => s3.stat(path).await,
         }
     }
 
@@ -158,6 +161,7 @@ impl Root {
                 let (fs, path) = (fs.clone(), path.clone());
                 blocking(move || fs.read(&path, max)).await
             }
+            Backend::S3(s3) => s3.read(path, max).await,
         }
     }
 
@@ -168,6 +172,7 @@ impl Root {
                 let (fs, path) = (fs.clone(), path.clone());
                 blocking(move || fs.list(&path, limit)).await
             }
+            Backend::S3(s3) => s3.list(path, limit).await,
         }
     }
 
@@ -183,6 +188,7 @@ impl Root {
                 let (fs, path, query) = (fs.clone(), path.clone(), query.clone());
                 blocking(move || fs.search(&path, &query, max)).await
             }
+            Backend::S3(s3) => s3.search(path, query, max).await,
         }
     }
 
@@ -209,6 +215,7 @@ impl Root {
                 let (fs, path) = (fs.clone(), path.clone());
                 blocking(move || fs.write(&path, &content)).await
             }
+            Backend::S3(s3) => s3.write(path, content).await,
         }
     }
 
@@ -252,11 +259,22 @@ impl Roots {
             .map(|config| {
                 let backend = match config {
                     RootConfig::Fs { path, .. } => Backend::Fs(fs::FsRoot::new(path)),
-                    RootConfig::S3 { name, .. } => {
-                        return Err(format!(
-                            "root `{name}`: S3 roots are not supported by this build"
-                        ));
-                    }
+                    RootConfig::S3 {
+                        bucket,
+                        prefix,
+                        region,
+                        endpoint,
+                        credentials,
+                        ..
+                    } => Backend::S3(s3::S3Root::new(
+                        bucket,
+                        prefix,
+                        crate::s3::Location {
+                            region: region.clone(),
+                            endpoint: endpoint.clone(),
+                            credentials: credentials.clone(),
+                        },
+                    )),
                 };
                 Ok(Root {
                     config: config.clone(),
@@ -325,7 +343,7 @@ fn normalize(uri: &str) -> Option<String> {
 /// when no upstream advertises them they are refused as violations, not "not found".
 pub fn is_guarded_scheme(uri: &str) -> bool {
     scheme_of(uri).is_some_and(|s| {
-        ["mcp", "file", "http", "https"]
+        ["mcp", "file", "http", "https", "s3", "ftp"]
             .iter()
             .any(|g| s.eq_ignore_ascii_case(g))
     })

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod moto;
+
 use airlock::app::App;
 use airlock::devidp::DevIdp;
 use axum::extract::State;
@@ -322,4 +324,19 @@ pub fn assert_error(response: &(u16, HeaderMap, Value), status: u16, error_type:
     assert_eq!(body["error"]["data"]["error_type"], error_type, "{body}");
     let correlation = body["error"]["data"]["correlation_id"].as_str().unwrap();
     assert_eq!(headers["x-request-id"].to_str().unwrap(), correlation);
+}
+
+/// A fresh PostgreSQL database on the local service (`AIRLOCK_TEST_POSTGRES` overrides the server).
+pub async fn temp_postgres() -> String {
+    let server = std::env::var("AIRLOCK_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let name = format!("airlock_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::PgPool::connect(&format!("{server}/postgres"))
+        .await
+        .expect("the local PostgreSQL service at 127.0.0.1:5432 is running (.ci/run starts it)");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    format!("{server}/{name}")
 }

@@ -14,6 +14,10 @@ use airlock_schema::runtime::{AuditConfig, AuditStore};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The allocator the `airlock` binary uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Options {
     events: usize,
     producers: usize,
@@ -73,7 +77,10 @@ async fn run(name: &str, store: AuditStore, options: &Options) {
     let log = AuditLog::start(&config(store, 10_000), Arc::new(Metrics::default()));
     // Connect and create the schema before timing.
     log.record(event(0)).await;
-    assert!(log.flush(Duration::from_secs(30)).await, "{name}: the store never connected");
+    assert!(
+        log.flush(Duration::from_secs(30)).await,
+        "{name}: the store never connected"
+    );
     let started = Instant::now();
     let per_producer = options.events / options.producers;
     let tasks: Vec<_> = (0..options.producers)
@@ -89,7 +96,10 @@ async fn run(name: &str, store: AuditStore, options: &Options) {
     for task in tasks {
         task.await.unwrap();
     }
-    assert!(log.flush(Duration::from_secs(600)).await, "{name}: flush timed out");
+    assert!(
+        log.flush(Duration::from_secs(600)).await,
+        "{name}: flush timed out"
+    );
     let elapsed = started.elapsed();
     let written = per_producer * options.producers;
     let store = log.store.get().unwrap();

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Gateway benchmark: `tools/call` through the gateway (JWT validation, policy, DLP on) versus
 direct to the same upstream, in the same run, with Debian's wrk driving the load; reports
-requests/s, p50/p99 latency and the gateway's peak RSS.
+requests/s, p50/p99 latency and the gateway's peak RSS. Then `resources/read` of a 1 MiB file
+from a directory root, served by the gateway itself (path resolution, policy, DLP over the
+whole text, JSON encoding).
 
     tests/bench/install.sh && tests/bench/gateway.py [--duration 10] [--connections 16]
 
@@ -28,7 +30,7 @@ WRK = ROOT / ".tools" / "wrk" / "wrk"
 
 LUA = """
 wrk.method = "POST"
-wrk.body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}'
+wrk.body = '%s'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Accept"] = "application/json, text/event-stream"
 %s
@@ -45,6 +47,11 @@ default allow := false
 allow if {
     "mcp.users" in input.groups
     input.tool in {"echo", "search"}
+}
+allow if {
+    "mcp.users" in input.groups
+    input.method == "resources/read"
+    startswith(input.resource, "mcp://bench/")
 }
 """
 
@@ -68,9 +75,13 @@ def wait_for(url: str, method: str = "GET") -> None:
     raise TimeoutError(url)
 
 
-def wrk(url: str, connections: int, duration: int, headers: str, threads: int = 1) -> dict:
+CALL = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}'
+READ = '{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"mcp://bench/big.md"}}'
+
+
+def wrk(url: str, connections: int, duration: int, headers: str, threads: int = 1, body: str = CALL) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(LUA % headers)
+        script.write(LUA % (body, headers))
     out = subprocess.run([WRK, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "-s", script.name, url], capture_output=True, text=True, check=True).stdout
     os.unlink(script.name)
     line = next(l for l in out.splitlines() if l.startswith("RESULT "))
@@ -112,6 +123,10 @@ def main() -> None:
         processes.append(subprocess.Popen([RELEASE / "airlock", "dev-idp", "--listen", f"127.0.0.1:{idp_port}", "--audience", "bench"], stderr=subprocess.DEVNULL))
         wait_for(f"http://127.0.0.1:{idp_port}/.well-known/openid-configuration")
         (work / "policy.rego").write_text(POLICY)
+        files = work / "files"
+        files.mkdir()
+        line = "The quick brown fox jumps over the lazy dog; contact nobody, rotate nothing.\n"
+        (files / "big.md").write_text(line * (1024 * 1024 // len(line)))
         (work / "airlock.yaml").write_text(f"""
 version: 1
 name: bench
@@ -127,6 +142,8 @@ dlp:
     - {{name: email, regex: '(?i)[a-z0-9._%+-]{{1,64}}@[a-z0-9.-]+\\.[a-z]{{2,}}', examples: {{match: [a@example.com]}}}}
     - {{name: bearer, regex: '(?i)\\bbearer\\s+[a-z0-9._~+/-]{{16,}}', examples: {{match: [Bearer abcdefghijklmnopqrst]}}}}
     - {{name: private-key, regex: '-----BEGIN [A-Z ]*PRIVATE KEY-----', examples: {{match: ["-----BEGIN RSA PRIVATE KEY-----"]}}}}
+roots:
+  - {{name: bench, type: fs, virtual: "mcp://bench/", real: "{files}", volume: {{claimName: bench}}, maxFileSize: 2Mi}}
 upstreams:
   - {{name: fixed, type: http, url: "http://127.0.0.1:{upstream_port}/mcp", timeout: 10s}}
 """)
@@ -153,6 +170,8 @@ upstreams:
         sampler.running = False
         results["direct_moderate"] = wrk(direct_url, args.moderate, args.duration, "")
         results["gateway_moderate"] = wrk(gateway_url, args.moderate, args.duration, auth)
+        size = (files / "big.md").stat().st_size
+        results["read_1mib"] = wrk(gateway_url, 4, args.duration, auth, body=READ)
         d, g, dm, gm = results["direct"], results["gateway"], results["direct_moderate"], results["gateway_moderate"]
         print(f"\ntools/call, {args.duration}s per run, wrk on the same {os.cpu_count()}-core machine")
         print(f"{'':34} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
@@ -161,6 +180,8 @@ upstreams:
         print(f"\ngateway throughput: {100 * g['rps'] / d['rps']:.0f} % of direct at c={args.connections}")
         print(f"added latency at c={args.moderate}: p50 +{gm['p50_ms'] - dm['p50_ms']:.3f} ms, p99 +{gm['p99_ms'] - dm['p99_ms']:.3f} ms")
         print(f"gateway peak RSS under load: {sampler.peak_kib / 1024:.1f} MiB")
+        r = results["read_1mib"]
+        print(f"\nresources/read of a {size / 1048576:.2f} MiB file through the gateway, c=4: {r['rps']:.0f} req/s = {r['rps'] * size / 1048576:.0f} MiB/s, p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, errors {r['errors']}")
         print(json.dumps(results))
     finally:
         for process in processes:

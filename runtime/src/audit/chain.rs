@@ -11,51 +11,51 @@
 //! So any edited, deleted, inserted or reordered event breaks a link at a position that
 //! verification reports.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
-fn strip_nulls(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let sorted: std::collections::BTreeMap<&String, Value> = map
-                .iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, strip_nulls(v)))
-                .collect();
-            Value::Object(
-                sorted
-                    .into_iter()
-                    .map(|(k, v)| (k.clone(), v))
-                    .collect::<Map<_, _>>(),
-            )
-        }
-        Value::Array(items) => Value::Array(items.iter().map(strip_nulls).collect()),
-        other => other.clone(),
-    }
+/// The canonical JSON of an event without its `hash`: keys sorted by their bytes at every
+/// depth, `null` members left out, no whitespace. Written straight from the borrowed value (no
+/// copy of the event): it runs for every request.
+pub fn canonical(event: &Value) -> String {
+    let mut out = Vec::with_capacity(512);
+    write_canonical(event, &mut out, true);
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
-/// The canonical JSON of an event without its `hash`. (`hash` is left out while the keys are
-/// sorted: removing it afterwards would reorder an order-preserving map.)
-pub fn canonical(event: &Value) -> String {
-    let value = match event {
+fn write_canonical(value: &Value, out: &mut Vec<u8>, top: bool) {
+    match value {
         Value::Object(map) => {
-            let sorted: std::collections::BTreeMap<&String, Value> = map
+            let mut members: Vec<(&String, &Value)> = map
                 .iter()
-                .filter(|(k, v)| *k != "hash" && !v.is_null())
-                .map(|(k, v)| (k, strip_nulls(v)))
+                .filter(|(k, v)| !(v.is_null() || (top && *k == "hash")))
                 .collect();
-            Value::Object(
-                sorted
-                    .into_iter()
-                    .map(|(k, v)| (k.clone(), v))
-                    .collect::<Map<_, _>>(),
-            )
+            members.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            out.push(b'{');
+            for (index, (key, member)) in members.into_iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                serde_json::to_writer(&mut *out, key).expect("strings serialize");
+                out.push(b':');
+                write_canonical(member, out, false);
+            }
+            out.push(b'}');
         }
-        other => strip_nulls(other),
-    };
-    serde_json::to_string(&value).expect("JSON values serialize")
+        Value::Array(items) => {
+            out.push(b'[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                write_canonical(item, out, false);
+            }
+            out.push(b']');
+        }
+        scalar => serde_json::to_writer(&mut *out, scalar).expect("scalars serialize"),
+    }
 }
 
 pub fn hash_of(event: &Value) -> String {
@@ -65,12 +65,20 @@ pub fn hash_of(event: &Value) -> String {
     )
 }
 
-/// Seals an event: sets `seq`, `prev_hash` and `hash`.
-pub fn seal(event: &mut Value, seq: i64, prev_hash: &str) {
+/// Seals an event: sets `seq`, `prev_hash` and `hash`. Returns the event's stored text: its
+/// canonical form with the hash added (so the event is serialized once).
+pub fn seal(event: &mut Value, seq: i64, prev_hash: &str) -> String {
     event["seq"] = seq.into();
     event["prev_hash"] = prev_hash.into();
-    let hash = hash_of(event);
+    let mut text = canonical(event);
+    let hash = format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())));
+    text.pop(); // the closing brace: events are objects
+    if text.len() > 1 {
+        text.push(',');
+    }
+    text.push_str(&format!("\"hash\":\"{hash}\"}}"));
     event["hash"] = hash.into();
+    text
 }
 
 /// The outcome of a verification.
@@ -251,6 +259,22 @@ mod tests {
             canonical(&json!({"a": 1, "hash": "x", "z": 2})),
             canonical(&json!({"z": 2, "a": 1})),
             "hash's position never matters"
+        );
+    }
+
+    /// The documented algorithm, checked against an independent implementation: Python's
+    /// `json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False)` with `None`
+    /// members removed, then SHA-256 (docs/audit.md).
+    #[test]
+    fn the_hash_matches_an_independent_implementation() {
+        let event = json!({
+            "seq": 1, "prev_hash": GENESIS, "action": "tools/call", "subject": "alice@example.com",
+            "latency_ms": 1.5, "redactions": 0, "tool": "read_file", "note": "café ✓ \"q\" \\ \n",
+            "nested": {"b": [1, null, "x"], "a": true}, "gone": null,
+        });
+        assert_eq!(
+            hash_of(&event),
+            "sha256:6954932057a16fb5e5486e1136e9905626c825ffada176e543e3f0429c52ed0e"
         );
     }
 

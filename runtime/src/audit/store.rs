@@ -86,7 +86,7 @@ impl Columns {
     }
 }
 
-fn row_parts(event: &Value) -> EventRow {
+fn row_parts(event: &Value, json: String) -> EventRow {
     let text = |k: &str| {
         event
             .get(k)
@@ -102,7 +102,7 @@ fn row_parts(event: &Value) -> EventRow {
             .and_then(Value::as_str)
             .map(str::to_string),
         action: text("action"),
-        json: serde_json::to_string(event).expect("events serialize"),
+        json,
         prev_hash: text("prev_hash"),
         hash: text("hash"),
     }
@@ -215,13 +215,15 @@ impl Store {
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(err)?;
-                let new_head = seal_all(events, head.get::<i64, _>(0), head.get::<String, _>(1));
-                for chunk in events.chunks(SQLITE_ROWS) {
+                let (new_head, rows) =
+                    seal_all(events, head.get::<i64, _>(0), head.get::<String, _>(1));
+                let mut rows = rows.into_iter().peekable();
+                while rows.peek().is_some() {
+                    let chunk = rows.by_ref().take(SQLITE_ROWS);
                     let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                         "INSERT INTO audit_events (seq, time, subject, action, event, prev_hash, hash) ",
                     );
-                    insert.push_values(chunk, |mut row, event| {
-                        let parts = row_parts(event);
+                    insert.push_values(chunk, |mut row, parts| {
                         row.push_bind(parts.seq)
                             .push_bind(parts.time)
                             .push_bind(parts.subject)
@@ -230,7 +232,12 @@ impl Store {
                             .push_bind(parts.prev_hash)
                             .push_bind(parts.hash);
                     });
-                    insert.build().execute(&mut *tx).await.map_err(err)?;
+                    insert
+                        .build()
+                        .persistent(false)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(err)?;
                 }
                 sqlx::query("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1")
                     .bind(new_head.0)
@@ -247,10 +254,11 @@ impl Store {
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(err)?;
-                let new_head = seal_all(events, head.get::<i64, _>(0), head.get::<String, _>(1));
+                let (new_head, rows) =
+                    seal_all(events, head.get::<i64, _>(0), head.get::<String, _>(1));
                 let mut columns = Columns::default();
-                for event in events.iter() {
-                    columns.push(row_parts(event));
+                for row in rows {
+                    columns.push(row);
                 }
                 sqlx::query(
                     "INSERT INTO audit_events (seq, time, subject, action, event, prev_hash, hash) \
@@ -460,12 +468,19 @@ impl Store {
     }
 }
 
-/// Seals events on top of (seq, hash); returns the new head.
-fn seal_all(events: &mut [Value], mut seq: i64, mut prev: String) -> (i64, String) {
+/// Seals events on top of (seq, hash); returns the new head and the rows to insert.
+fn seal_all(
+    events: &mut [Value],
+    mut seq: i64,
+    mut prev: String,
+) -> ((i64, String), Vec<EventRow>) {
+    let mut rows = Vec::with_capacity(events.len());
     for event in events.iter_mut() {
         seq += 1;
-        chain::seal(event, seq, &prev);
-        prev = event["hash"].as_str().unwrap_or_default().to_string();
+        let text = chain::seal(event, seq, &prev);
+        let row = row_parts(event, text);
+        prev.clone_from(&row.hash);
+        rows.push(row);
     }
-    (seq, prev)
+    ((seq, prev), rows)
 }

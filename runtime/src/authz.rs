@@ -69,6 +69,27 @@ pub fn modules_hash(modules: &[PolicyModule]) -> String {
     format!("sha256:{}", hex::encode(hasher.finalize()))
 }
 
+/// Compiles modules as a reload would; the policy's digest, or why it does not compile.
+pub fn check(entrypoint: &str, modules: &[PolicyModule]) -> Result<String, String> {
+    compile(entrypoint, modules).map(|c| c.sha256)
+}
+
+/// The modules in `dir` under the given file names (what a reload reads).
+pub fn read_modules(dir: &str, paths: &[String]) -> Result<Vec<PolicyModule>, String> {
+    paths
+        .iter()
+        .map(|path| {
+            let file = std::path::Path::new(dir).join(path);
+            std::fs::read_to_string(&file)
+                .map(|source| PolicyModule {
+                    path: path.clone(),
+                    source,
+                })
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))
+        })
+        .collect()
+}
+
 fn compile(entrypoint: &str, modules: &[PolicyModule]) -> Result<Compiled, String> {
     let mut engine = regorus::Engine::new();
     engine.set_strict_builtin_errors(true);
@@ -323,18 +344,7 @@ impl Authorizer {
             .reload_dir
             .as_ref()
             .ok_or("this config has no policy reload directory")?;
-        self.module_paths
-            .iter()
-            .map(|path| {
-                let file = std::path::Path::new(dir).join(path);
-                std::fs::read_to_string(&file)
-                    .map(|source| PolicyModule {
-                        path: path.clone(),
-                        source,
-                    })
-                    .map_err(|e| format!("cannot read {}: {e}", file.display()))
-            })
-            .collect()
+        read_modules(dir, &self.module_paths)
     }
 }
 
@@ -362,6 +372,7 @@ rule_id := "deny-tool" if not allow
             entrypoint: "data.airlock.authz.allow".into(),
             sha256: modules_hash(&modules),
             modules,
+            tests: Vec::new(),
             reload_dir: dir,
             cache_ttl_ms: 60_000,
             cache_size: 100,

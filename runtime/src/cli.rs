@@ -28,6 +28,27 @@ pub enum Command {
         #[arg(long, env = "AIRLOCK_WORKER_THREADS")]
         threads: Option<usize>,
     },
+    /// Check every dependency from here: config, identity provider, a token, the policy and its
+    /// tests, the audit store, roots, S3, upstreams. Each check passes, warns or fails with a
+    /// reason and a fix; exit 1 when one fails (78 when the config cannot be loaded).
+    Doctor {
+        #[command(flatten)]
+        config: ConfigPath,
+        /// A bearer token to validate as the gateway would (`-` reads it from stdin).
+        #[arg(long, env = "AIRLOCK_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Do not start or call the upstreams.
+        #[arg(long)]
+        skip_upstreams: bool,
+        /// Print the checks as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the effective configuration with secrets masked.
+    Info {
+        #[command(flatten)]
+        config: ConfigPath,
+    },
     /// The audit trail: verify its hash chain, record a subject erasure.
     Audit {
         #[command(subcommand)]
@@ -111,6 +132,30 @@ pub fn main() -> ExitCode {
         } => serve(&config.path, listen, policy_dir, threads),
         Command::DevIdp { listen, audience } => dev_idp(listen, &audience),
         Command::Audit { command } => crate::audit_cli::run(command),
+        Command::Doctor {
+            config,
+            token,
+            skip_upstreams,
+            json,
+        } => {
+            let token = match token.as_deref() {
+                Some("-") => {
+                    let mut text = String::new();
+                    if std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).is_err() {
+                        eprintln!("airlock doctor: cannot read the token from stdin");
+                        return ExitCode::from(2);
+                    }
+                    Some(text.trim().to_string())
+                }
+                other => other.map(str::to_string),
+            };
+            let options = crate::doctor::Options {
+                token,
+                skip_upstreams,
+            };
+            crate::doctor::run(&config.path, options, json)
+        }
+        Command::Info { config } => crate::doctor::info::run(&config.path),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod cli;
 pub mod config;
 pub mod devidp;
 pub mod dlp;
+pub mod doctor;
 pub mod errors;
 pub mod gateway;
 pub mod http;

@@ -79,6 +79,10 @@ pub struct PolicyConfig {
     pub modules: Vec<PolicyModule>,
     /// `sha256:<hex>` over the modules (path, NUL, source, NUL, in order).
     pub sha256: String,
+    /// The policy tests airlockc ran (rules named `test_*`), so `airlock doctor` can run them
+    /// again against the policy the pod actually has.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<PolicyModule>,
     /// Where `SIGHUP` and `POST /admin/policy/reload` re-read the modules from (same file names).
     pub reload_dir: Option<String>,
     pub cache_ttl_ms: u64,

@@ -185,18 +185,16 @@ pub fn manifest_text(documents: &[Yaml], model: &Model) -> String {
     emit(&documents)
 }
 
-/// The objects as Helm chart templates: literal `{{`/`}}` escaped, parameters as `.Values`.
+/// The objects as Helm chart templates: literal braces escaped, parameters as `.Values`.
+/// Every run of two or more braces (`{{`, `}}`, but also `{}}` or `{{{`, which would otherwise
+/// touch an escape and open an action) becomes a template string literal of that run.
 pub fn chart_text(documents: &[Yaml]) -> String {
     static BRACES: OnceLock<Regex> = OnceLock::new();
-    let braces = BRACES.get_or_init(|| Regex::new(r"\{\{|\}\}").expect("static regex"));
+    let braces = BRACES.get_or_init(|| Regex::new(r"[{}]{2,}").expect("static regex"));
     let text = emit(documents);
     let mut text = braces
         .replace_all(&text, |c: &regex::Captures<'_>| {
-            if &c[0] == "{{" {
-                "{{ \"{{\" }}"
-            } else {
-                "{{ \"}}\" }}"
-            }
+            format!("{{{{ \"{}\" }}}}", &c[0])
         })
         .into_owned();
     for (name, expression) in PARAMS {
@@ -216,6 +214,12 @@ mod tests {
         assert_eq!(
             text,
             "a: '{{ \"{{\" }} x {{ \"}}\" }}'\nb: {{ .Values.replicas }}\n"
+        );
+        let doc: Yaml = yaml_serde::from_str("a: 'x {}} y {{{ z {}'\n").unwrap();
+        assert_eq!(
+            chart_text(&[doc]),
+            "a: x {{ \"{}}\" }} y {{ \"{{{\" }} z {{ \"{}\" }}\n",
+            "runs of braces never touch an escape"
         );
     }
 }

@@ -128,6 +128,14 @@ pub fn freeze(config: &Config, policy: &PolicyBundle) -> FrozenConfig {
             entrypoint: policy.entrypoint.clone(),
             modules,
             sha256: sha256(&digest_input),
+            tests: policy
+                .tests
+                .iter()
+                .map(|(path, source)| PolicyModule {
+                    path: file_name(path),
+                    source: source.clone(),
+                })
+                .collect(),
             reload_dir: Some(CONFIG_DIR.to_string()),
             cache_ttl_ms: config.policy.cache_ttl.as_millis(),
             cache_size: config.policy.cache_size,

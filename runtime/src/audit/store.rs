@@ -149,7 +149,7 @@ impl Store {
             .map_err(|_| "the PostgreSQL URL is not valid".to_string())?;
         let pool = PgPoolOptions::new()
             .max_connections(4)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await
             .map_err(err)?;

@@ -422,6 +422,15 @@ impl Upstream {
         }
     }
 
+    /// One connection attempt outside the supervisor (`airlock doctor`): starts a stdio
+    /// process first; call [`Upstream::shutdown`] afterwards.
+    pub async fn probe(&self) -> Result<(), UpstreamError> {
+        if let Link::Stdio(stdio) = &self.link {
+            stdio.spawn()?;
+        }
+        self.connect().await
+    }
+
     pub fn shutdown(&self) {
         if let Link::Stdio(stdio) = &self.link {
             stdio.shutdown();

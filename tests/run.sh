@@ -55,6 +55,9 @@ tests/e2e/install.sh
 cargo build --quiet -p airlock -p airlockc
 (cd tests/e2e && "$tools/e2e-mcp2/bin/pytest" && "$tools/e2e-mcp1/bin/pytest" -W ignore::DeprecationWarning)
 
+step "the Containerfile passes hadolint"
+tests/container/lint.sh
+
 step "the README quickstart, exactly as written (ports 8080 and 8090, /tmp/airlock-quickstart)"
 tests/quickstart/run.sh
 

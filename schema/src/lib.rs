@@ -11,6 +11,7 @@
 pub mod config;
 mod examples;
 pub mod metrics;
+pub mod reference;
 pub mod runtime;
 pub mod tools;
 pub mod types;
@@ -31,6 +32,7 @@ pub fn json_schema() -> Value {
     let mut value = schema.to_value();
     strip_null(&mut value);
     describe_discriminators(&mut value);
+    inline_scalar_definitions(&mut value);
     if let Value::Object(map) = &mut value {
         map.insert("$id".into(), Value::String(SCHEMA_ID.into()));
     }
@@ -42,6 +44,69 @@ pub fn json_schema_text() -> String {
     let mut text = serde_json::to_string_pretty(&json_schema()).expect("schema serializes");
     text.push('\n');
     text
+}
+
+/// The extension keyword naming the type of an inlined scalar (ignored by validators).
+pub const TYPE_KEYWORD: &str = "x-airlock-type";
+
+/// Keys typed by a scalar definition (`issuer` -> `HttpUrl`, `timeout` -> `Duration`) get the
+/// definition's constraints inline instead of an `allOf: [{$ref}]` wrapper: editors then hover
+/// with the key's own description, not the definition's. Object and union definitions stay
+/// references; definitions nothing refers to any more are dropped.
+fn inline_scalar_definitions(root: &mut Value) {
+    let Some(Value::Object(definitions)) = root.get("definitions").cloned() else {
+        return;
+    };
+    let scalar = |name: &str| {
+        definitions.get(name).is_some_and(|d| {
+            d.get("properties").is_none()
+                && d.get("oneOf").is_none()
+                && d.get("type").is_none_or(|t| t != "object")
+        })
+    };
+    fn target(node: &serde_json::Map<String, Value>) -> Option<String> {
+        let reference = match node.get("allOf") {
+            Some(Value::Array(all)) if all.len() == 1 => all[0].get("$ref"),
+            _ => node.get("$ref"),
+        }?;
+        Some(
+            reference
+                .as_str()?
+                .trim_start_matches("#/definitions/")
+                .to_string(),
+        )
+    }
+    fn walk(value: &mut Value, inline: &dyn Fn(&str) -> Option<serde_json::Map<String, Value>>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(name) = target(map)
+                    && let Some(definition) = inline(&name)
+                {
+                    map.remove("allOf");
+                    map.remove("$ref");
+                    for (key, keyword) in definition {
+                        map.entry(key).or_insert(keyword);
+                    }
+                    // airlockc words its messages by type (`DnsLabel`, `Duration`, ...).
+                    map.insert(TYPE_KEYWORD.into(), Value::String(name));
+                }
+                map.values_mut().for_each(|v| walk(v, inline));
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, inline)),
+            _ => {}
+        }
+    }
+    let inline = |name: &str| {
+        scalar(name)
+            .then(|| definitions.get(name).and_then(Value::as_object).cloned())
+            .flatten()
+    };
+    walk(root, &inline);
+    // Drop definitions no longer referenced anywhere.
+    let text = serde_json::to_string(root).expect("schema serializes");
+    if let Some(Value::Object(kept)) = root.get_mut("definitions") {
+        kept.retain(|name, _| text.contains(&format!("\"#/definitions/{name}\"")));
+    }
 }
 
 /// Tagged unions (`roots`, `upstreams`) select their variant by `type`; give that key help too.

@@ -328,16 +328,19 @@ def run(deadline: float) -> None:
             print(f"  {example.relative_to(ROOT)}:\n{show(diags)}")
             check(not diags, f"{example.relative_to(ROOT)} should have no diagnostics")
         # Hover proves the schema is attached to the real file (zero diagnostics alone would also
-        # follow from no schema at all). `audience` is a plain string property; keys typed by a
-        # `$ref` (`issuer` -> HttpUrl) hover with the referenced definition's description instead.
-        audience = line_of(lines, "    audience: mcp-airlock")
-        described = json.loads(SCHEMA.read_text())["definitions"]["Oidc"]["properties"]["audience"]["description"]
-        hover = server.request("textDocument/hover", {"textDocument": {"uri": EXAMPLE.as_uri()},
-                                                      "position": {"line": audience, "character": 6}})
-        shown = ((hover or {}).get("contents") or {}).get("value", "") if isinstance(hover, dict) else ""
-        check(described[:30] in shown, f"hover on `audience` does not show the schema's description "
-              f"{described[:30]!r}...: {shown[:300]!r}")
-        print(f"    ok: no diagnostics; hover on `audience` (line {audience + 1}) shows: {described.splitlines()[0]}")
+        # follow from no schema at all), and that a key typed by a shared scalar (`issuer` is an
+        # HttpUrl, `clockSkew` a Duration) shows the key's own description, not the type's.
+        oidc = json.loads(SCHEMA.read_text())["definitions"]["Oidc"]["properties"]
+        for key, text in (("audience", "    audience: mcp-airlock"), ("issuer", "    issuer: https://idp.example.com")):
+            line = line_of(lines, text)
+            described = oidc[key]["description"]
+            hover = server.request("textDocument/hover", {"textDocument": {"uri": EXAMPLE.as_uri()},
+                                                          "position": {"line": line, "character": 6}})
+            shown = ((hover or {}).get("contents") or {}).get("value", "") if isinstance(hover, dict) else ""
+            check(described[:30] in shown, f"hover on `{key}` does not show its description "
+                  f"{described[:30]!r}...: {shown[:300]!r}")
+            print(f"    ok: hover on `{key}` (line {line + 1}) shows: {described.splitlines()[0]}")
+        print("    ok: no diagnostics on the examples")
     finally:
         server.stop()
 

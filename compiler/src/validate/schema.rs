@@ -32,13 +32,20 @@ fn compiled() -> &'static Compiled {
     })
 }
 
-/// Follows `$ref` and single-element `allOf` wrappers, remembering the last definition name.
+/// Follows `$ref` and single-element `allOf` wrappers, remembering the last definition name
+/// (or the type an inlined scalar names).
 fn resolve<'a>(
     root: &'a Value,
     mut schema: &'a Value,
     mut name: Option<&'a str>,
 ) -> (&'a Value, Option<&'a str>) {
     for _ in 0..16 {
+        if let Some(inlined) = schema
+            .get(airlock_schema::TYPE_KEYWORD)
+            .and_then(Value::as_str)
+        {
+            name = Some(inlined);
+        }
         if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
             let def = reference.trim_start_matches("#/definitions/");
             name = Some(def);

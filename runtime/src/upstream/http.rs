@@ -62,6 +62,26 @@ impl HttpTransport {
         self.session.lock().expect("session lock").is_some()
     }
 
+    /// `GET path` on the upstream's origin (the `healthCheck.path` probe of TCP upstreams):
+    /// `Ok` for a 2xx, otherwise why not. Unix-socket upstreams have no origin to probe.
+    pub async fn probe(&self, path: &str, timeout: Duration) -> Option<Result<(), String>> {
+        let Connector::Tcp { client, url } = &self.connector else {
+            return None;
+        };
+        let mut target = url.clone();
+        target.set_path(path);
+        target.set_query(None);
+        let outcome = match client.get(target.clone()).timeout(timeout).send().await {
+            Ok(response) if response.status().is_success() => Ok(()),
+            Ok(response) => Err(format!("GET {target} answered {}", response.status())),
+            Err(error) => Err(format!(
+                "GET {target}: {}",
+                crate::auth::error_chain(&error)
+            )),
+        };
+        Some(outcome)
+    }
+
     /// POSTs one message; `id` is the request id to wait for (none for notifications).
     pub async fn post(
         &self,

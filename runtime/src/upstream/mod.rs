@@ -410,10 +410,15 @@ impl Upstream {
                     });
                 tokio::time::sleep(interval).await;
                 if self.config.health_check.is_some() {
-                    let _ = self.connect().await;
+                    self.health_check().await;
                 }
             } else {
-                let _ = self.connect().await;
+                // An upstream whose health path fails stays down even if MCP answers.
+                if let Some(Err(error)) = self.path_probe().await {
+                    self.set_status(Status::Down, Some(error));
+                } else {
+                    let _ = self.connect().await;
+                }
                 if !matches!(self.state().status, Status::Up) {
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(30));
@@ -429,6 +434,30 @@ impl Upstream {
             stdio.spawn()?;
         }
         self.connect().await
+    }
+
+    /// `GET healthCheck.path`, for HTTP upstreams that configure one.
+    async fn path_probe(&self) -> Option<Result<(), String>> {
+        let path = self.config.health_check.as_ref()?.path.as_deref()?;
+        match &self.link {
+            Link::Http(http) => http.probe(path, self.timeout()).await,
+            Link::Stdio(_) => None,
+        }
+    }
+
+    /// One periodic probe: `GET healthCheck.path` when the upstream is HTTP and has one (a
+    /// failed probe marks it down until a handshake succeeds again), otherwise a re-handshake.
+    async fn health_check(&self) {
+        match self.path_probe().await {
+            Some(Ok(())) => {}
+            Some(Err(error)) => {
+                tracing::warn!(upstream = %self.config.name, error = %error, error_type = "upstream_unavailable", "upstream health check failed");
+                self.set_status(Status::Down, Some(error));
+            }
+            None => {
+                let _ = self.connect().await;
+            }
+        }
     }
 
     pub fn shutdown(&self) {

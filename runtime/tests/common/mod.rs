@@ -162,6 +162,7 @@ pub async fn start_with(
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let router = Router::new()
         .route("/mcp", post(upstream_handler))
+        .route("/health", axum::routing::get(|| async { "ok" }))
         .with_state(Upstream { seen: seen.clone() });
     tokio::spawn(async move {
         let _ = axum::serve(up_listener, router)

@@ -497,10 +497,21 @@ async fn admin_reload_keeps_the_last_known_good_policy() {
             .bearer_auth(token)
             .send()
     };
-    assert_eq!(
-        reload(h.user()).await.unwrap().status(),
-        403,
-        "only admins reload"
+    let refused = reload(h.user()).await.unwrap();
+    assert_eq!(refused.status(), 403, "only admins reload");
+    let request_id = refused.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["data"]["correlation_id"], request_id.as_str());
+    assert!(h.app.audit.flush(std::time::Duration::from_secs(10)).await);
+    let events = h.app.audit.store.get().unwrap().read(0, 100).await.unwrap();
+    assert!(
+        events.iter().any(|e| e["action"] == "policy_reload"
+            && e["outcome"] == "failure"
+            && e["request_id"] == request_id.as_str()),
+        "the refused admin action is audited: {events:?}"
     );
     std::fs::write(
         h.policy_dir.join("policy.rego"),
@@ -554,5 +565,45 @@ async fn admin_reload_keeps_the_last_known_good_policy() {
         .await,
         403,
         "policy_denied",
+    );
+}
+
+/// `healthCheck.path` probes the upstream's origin with GET: a failing path marks it down (and
+/// keeps it down even though MCP answers); a 2xx keeps it up.
+#[tokio::test]
+async fn an_http_health_path_decides_upstream_health() {
+    let up = |path: &'static str| {
+        common::start_with("", move |config| {
+            config.upstreams[0].health_check = Some(airlock_schema::runtime::HealthCheckConfig {
+                path: Some(path.into()),
+                interval_ms: 1000,
+            });
+        })
+    };
+    let series = "airlock_upstream_up{upstream=\"fake\"}";
+    let healthy = up("/health").await;
+    let failing = up("/missing").await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert!(
+        healthy
+            .app
+            .metrics
+            .render()
+            .contains(&format!("{series} 1"))
+    );
+    assert!(
+        failing
+            .app
+            .metrics
+            .render()
+            .contains(&format!("{series} 0"))
+    );
+    assert!(
+        failing.app.upstreams[0]
+            .state()
+            .last_error
+            .unwrap_or_default()
+            .contains("404"),
+        "the reason names the failed probe"
     );
 }

@@ -115,8 +115,12 @@ pub async fn reload_policy(
         let status = failure.kind.status(false);
         log.status = status.as_u16();
         log.emit();
-        let mut response =
-            (status, Json(failure.to_jsonrpc(&Value::Null, &request_id))).into_response();
+        let mut response = (
+            status,
+            [("x-request-id", request_id.clone())],
+            Json(failure.to_jsonrpc(&Value::Null, &request_id)),
+        )
+            .into_response();
         if status == StatusCode::UNAUTHORIZED {
             let url =
                 app.resource_metadata_url(headers.get(header::HOST).and_then(|h| h.to_str().ok()));
@@ -136,18 +140,22 @@ pub async fn reload_policy(
         Ok(principal) => principal,
         Err(AuthError { stage, failure }) => {
             log.auth_stage = Some(stage.as_str());
-            return refuse(&mut log, failure);
+            let response = refuse(&mut log, failure);
+            audit_refusal(&app, &log).await;
+            return response;
         }
     };
     log.subject = Some(principal.subject.clone());
     if !app.auth.is_admin(&principal) {
-        return refuse(
+        let response = refuse(
             &mut log,
             Failure::new(
                 ErrorType::NotAdmin,
                 "only members of the admin groups may reload the policy",
             ),
         );
+        audit_refusal(&app, &log).await;
+        return response;
     }
     let outcome = app
         .reload_policy("admin_endpoint", Some(&principal.subject))
@@ -160,4 +168,19 @@ pub async fn reload_policy(
     log.emit();
     let status = StatusCode::from_u16(log.status).unwrap_or(StatusCode::OK);
     (status, [("x-request-id", request_id)], Json(outcome)).into_response()
+}
+
+/// A refused admin action is an audit event too (who tried, and why it was refused).
+async fn audit_refusal(app: &App, log: &RequestLog) {
+    let event = crate::audit::Event::new("policy_reload")
+        .set("request_id", log.request_id.clone())
+        .maybe("subject", log.subject.clone())
+        .set("trigger", "admin_endpoint")
+        .set("outcome", "failure")
+        .set("status", log.status)
+        .maybe("error_type", log.error_type)
+        .maybe("auth_stage", log.auth_stage)
+        .maybe("client_ip", log.client_ip.map(|ip| ip.to_string()))
+        .into_value();
+    app.audit.record(event).await;
 }

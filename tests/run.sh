@@ -55,6 +55,9 @@ tests/e2e/install.sh
 cargo build --quiet -p airlock -p airlockc
 (cd tests/e2e && "$tools/e2e-mcp2/bin/pytest" && "$tools/e2e-mcp1/bin/pytest" -W ignore::DeprecationWarning)
 
+step "every airlock/airlockc command in README.md and docs/ exists, with its flags"
+python3 tests/docs/check_commands.py target/debug/airlock target/debug/airlockc --inline
+
 step "the Containerfile passes hadolint"
 tests/container/lint.sh
 

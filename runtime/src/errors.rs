@@ -42,6 +42,8 @@ pub enum ErrorType {
     PayloadTooLarge,
     UnsupportedMediaType,
     NotAcceptable,
+    /// An HTTP method `/mcp` does not serve (anything but POST and DELETE).
+    MethodNotAllowed,
     Overloaded,
     UpstreamUnavailable,
     UpstreamError,
@@ -89,6 +91,7 @@ impl ErrorType {
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::NotAcceptable => "not_acceptable",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::Overloaded => "overloaded",
             Self::UpstreamUnavailable => "upstream_unavailable",
             Self::UpstreamError => "upstream_error",
@@ -137,6 +140,7 @@ impl ErrorType {
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Overloaded | AuditUnavailable | IdentityProviderUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -168,7 +172,7 @@ impl ErrorType {
             MissingGroup | Forbidden | NotAdmin | OriginNotAllowed => -32003,
             RateLimited | AuthThrottled => -32029,
             PayloadTooLarge => -32013,
-            UnsupportedMediaType | NotAcceptable => -32600,
+            UnsupportedMediaType | NotAcceptable | MethodNotAllowed => -32600,
             Overloaded | AuditUnavailable | IdentityProviderUnavailable => -32050,
             UpstreamUnavailable | UpstreamError | RootUnavailable => -32052,
             UpstreamTimeout | RequestTimeout | ReadTimeout => -32054,

@@ -53,7 +53,17 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, Fai
             format!("the {name} header appears more than once"),
         ));
     }
-    Ok(first.and_then(|v| v.to_str().ok()))
+    match first.map(|v| v.to_str()) {
+        None => Ok(None),
+        Some(Ok(value)) => Ok(Some(value)),
+        // Present but unreadable (bytes beyond ASCII) is not absent: an unreadable
+        // MCP-Protocol-Version must not be served as the default revision.
+        Some(Err(_)) if name == "mcp-protocol-version" => Err(unsupported("(not ASCII)")),
+        Some(Err(_)) => Err(Failure::new(
+            ErrorType::HeaderMismatch,
+            format!("the {name} header is not ASCII"),
+        )),
+    }
 }
 
 /// How a request is to be served.

@@ -94,12 +94,14 @@ impl Request<'_> {
     }
 
     fn origin_allowed(&self) -> bool {
-        let Some(origin) = self
-            .headers
-            .get(header::ORIGIN)
-            .and_then(|o| o.to_str().ok())
-        else {
+        let mut origins = self.headers.get_all(header::ORIGIN).iter();
+        let Some(origin) = origins.next() else {
             return true;
+        };
+        // An Origin that is present but unreadable (bytes beyond ASCII) or repeated is refused,
+        // never mistaken for an absent one (which non-browser clients may omit).
+        let (Ok(origin), None) = (origin.to_str(), origins.next()) else {
+            return false;
         };
         let origin = origin.trim_end_matches('/');
         let config = &self.app.config.server;
@@ -165,9 +167,15 @@ impl Request<'_> {
                 ErrorType::ReadTimeout,
                 "the request body did not arrive in time",
             )),
-            Ok(Err(_)) => Err(Failure::new(
+            Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => Err(Failure::new(
                 ErrorType::PayloadTooLarge,
                 format!("the request body is larger than {max} bytes"),
+            )),
+            // Not every body error is a size problem: a malformed chunked encoding or a client
+            // that went away mid-body was reported as 413 before.
+            Ok(Err(_)) => Err(Failure::new(
+                ErrorType::InvalidRequest,
+                "the request body could not be read (malformed or incomplete)",
             )),
             Ok(Ok(collected)) => Ok(collected.to_bytes()),
         }
@@ -213,10 +221,10 @@ impl Request<'_> {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        if !content_type
-            .to_ascii_lowercase()
-            .starts_with("application/json")
-        {
+        // The media type itself, parameters (`; charset=utf-8`) aside: a prefix test would let
+        // `application/jsonp` or `application/json-patch+json` through.
+        let media_type = content_type.split(';').next().unwrap_or("").trim();
+        if !media_type.eq_ignore_ascii_case("application/json") {
             return self.fail(
                 &null,
                 Failure::new(
@@ -226,12 +234,12 @@ impl Request<'_> {
                 false,
             );
         }
-        let accept = self
-            .headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("*/*")
-            .to_ascii_lowercase();
+        // No Accept means anything; an unreadable one (bytes beyond ASCII) accepts nothing.
+        let accept = match self.headers.get(header::ACCEPT).map(|v| v.to_str()) {
+            None => "*/*".to_string(),
+            Some(Ok(accept)) => accept.to_ascii_lowercase(),
+            Some(Err(_)) => String::new(),
+        };
         if ![
             "application/json",
             "text/event-stream",
@@ -304,7 +312,13 @@ impl Request<'_> {
         let message = match jsonrpc::parse(&bytes) {
             Ok(Parsed::Message(message)) => message,
             Ok(Parsed::Response) => return Outcome::accepted(),
-            Err((id, failure)) => return self.fail(&id, failure, false),
+            Err((id, failure)) => {
+                // With no id to answer (a notification, or an id that could not be read) there is
+                // no JSON-RPC response to carry the error: MCP's transport then demands an HTTP
+                // error status, so `invalid_params` is a 400 here, not the handshake era's 200.
+                let no_response = id.is_null();
+                return self.fail(&id, failure, no_response);
+            }
         };
         self.log.mcp_method = Some(message.method.clone());
         let id = message.reply_id();
@@ -313,13 +327,13 @@ impl Request<'_> {
             Err(failure) => return self.fail(&id, failure, true),
         };
         let modern = era.is_modern();
+        // A session id that is present but unreadable is an unknown session, not an absent one.
         if !modern
             && message.method != "initialize"
-            && let Some(session) = self
-                .headers
-                .get("mcp-session-id")
-                .and_then(|v| v.to_str().ok())
-            && app.sessions.touch(session, &principal.subject).is_none()
+            && let Some(session) = self.headers.get("mcp-session-id")
+            && !session
+                .to_str()
+                .is_ok_and(|s| app.sessions.touch(s, &principal.subject).is_some())
         {
             return self.fail(
                 &id,
@@ -580,11 +594,37 @@ pub async fn delete(
     response
 }
 
-/// `GET /mcp`: the gateway opens no server-to-client stream.
-pub async fn get() -> Response {
-    (
-        StatusCode::METHOD_NOT_ALLOWED,
-        [(header::ALLOW, "POST, DELETE")],
-    )
-        .into_response()
+/// `GET /mcp` (the gateway opens no server-to-client stream) and every other method but `POST`
+/// and `DELETE`: 405 with `Allow`, inside the error contract (it used to be a bare 405 without a
+/// JSON-RPC error or `x-request-id`), logged, metered and audited like any refusal.
+pub async fn method_not_allowed(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+) -> Response {
+    let started = Instant::now();
+    let name = match method.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "OPTIONS" => "OPTIONS",
+        "CONNECT" => "CONNECT",
+        "TRACE" => "TRACE",
+        _ => "other",
+    };
+    let mut request = new_request(&app, &headers, name, peer);
+    let mut outcome = request.fail(
+        &Value::Null,
+        Failure::new(
+            ErrorType::MethodNotAllowed,
+            format!("{method} is not served on /mcp: send JSON-RPC messages with POST"),
+        ),
+        false,
+    );
+    outcome.headers.push((header::ALLOW, "POST, DELETE".into()));
+    let response = respond(&app, &mut request.log, outcome, started);
+    app.audit.record(audit_event(&request.log, None)).await;
+    response
 }

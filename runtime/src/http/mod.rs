@@ -13,7 +13,13 @@ use std::sync::Arc;
 /// The gateway's routes on the main port.
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
-        .route("/mcp", post(mcp::post).delete(mcp::delete).get(mcp::get))
+        .route(
+            "/mcp",
+            post(mcp::post)
+                .delete(mcp::delete)
+                .get(mcp::method_not_allowed)
+                .fallback(mcp::method_not_allowed),
+        )
         .route("/live", get(ops::live))
         .route("/health/live", get(ops::live))
         .route("/ready", get(ops::ready))

@@ -1,20 +1,22 @@
-//! DLP redaction. Every pattern is compiled once; a `RegexSet` finds which patterns occur, so
-//! clean text costs one pass, and only matching patterns run their replacement. Redactions are
-//! counted per pattern. Applied to every string of a JSON value (tool results, resource
-//! contents) and to request arguments before they are logged or audited.
+//! DLP redaction. Every pattern is compiled once (`pattern.rs`: with an ASCII form for ASCII
+//! text). A literal prefilter (`prefilter.rs`) finds
+//! which patterns can match a text in one pass, so clean text costs one literal search and
+//! only candidate patterns run their regex and replacement. Redactions are counted per
+//! pattern. Applied to every string of a JSON value (tool results, resource contents) and to
+//! request arguments before they are logged or audited.
+
+mod literals;
+mod pattern;
+mod prefilter;
 
 use airlock_schema::runtime::DlpRule;
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use pattern::{NEST_LIMIT, Pattern};
+use prefilter::Prefilter;
 use serde_json::Value;
 
-/// The compile limits, the same `airlockc` lints with.
-const SIZE_LIMIT: usize = 1 << 20;
-const DFA_SIZE_LIMIT: usize = 2 << 20;
-const NEST_LIMIT: u32 = 32;
-
 pub struct Redactor {
-    set: Option<RegexSet>,
-    rules: Vec<(String, Regex, String)>,
+    prefilter: Prefilter,
+    patterns: Vec<Pattern>,
 }
 
 /// Redactions per pattern index.
@@ -22,67 +24,58 @@ pub type Counts = Vec<u64>;
 
 impl Redactor {
     pub fn new(rules: &[DlpRule]) -> Result<Self, String> {
-        let mut compiled = Vec::new();
-        for rule in rules {
-            let regex = RegexBuilder::new(&rule.regex)
-                .size_limit(SIZE_LIMIT)
-                .dfa_size_limit(DFA_SIZE_LIMIT)
-                .nest_limit(NEST_LIMIT)
-                .build()
-                .map_err(|e| format!("DLP pattern {}: {e}", rule.name))?;
-            compiled.push((rule.name.clone(), regex, rule.replacement.clone()));
-        }
-        let set = if rules.is_empty() {
-            None
-        } else {
-            Some(
-                RegexSetBuilder::new(rules.iter().map(|r| &r.regex))
-                    .size_limit(SIZE_LIMIT * rules.len().max(1))
-                    .dfa_size_limit(DFA_SIZE_LIMIT * 4)
+        let patterns = rules
+            .iter()
+            .map(|rule| Pattern::new(&rule.name, &rule.regex, &rule.replacement))
+            .collect::<Result<Vec<_>, _>>()?;
+        // The same syntax the regex crate parsed; a pattern it cannot analyze always runs.
+        let hirs: Vec<_> = rules
+            .iter()
+            .map(|rule| {
+                regex_syntax::ParserBuilder::new()
                     .nest_limit(NEST_LIMIT)
                     .build()
-                    .map_err(|e| format!("DLP patterns: {e}"))?,
-            )
-        };
+                    .parse(&rule.regex)
+                    .ok()
+            })
+            .collect();
         Ok(Self {
-            set,
-            rules: compiled,
+            prefilter: Prefilter::new(&hirs)?,
+            patterns,
         })
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.rules.iter().map(|(n, _, _)| n.as_str())
+        self.patterns.iter().map(|p| p.name.as_str())
     }
 
+    pub fn debug_candidates(&self, text: &str) -> Vec<usize> {
+        self.prefilter.candidates(text)
+    }
     pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
+        self.patterns.is_empty()
     }
 
     /// The text with every pattern replaced, or `None` when nothing matched.
     pub fn redact_str(&self, text: &str, counts: &mut Counts) -> Option<String> {
-        let set = self.set.as_ref()?;
-        let matched = set.matches(text);
-        if !matched.matched_any() {
+        if self.patterns.is_empty() {
             return None;
         }
-        counts.resize(self.rules.len(), 0);
-        let mut current = text.to_string();
-        for index in matched.iter() {
-            let (_, regex, replacement) = &self.rules[index];
-            let found = regex.find_iter(&current).count() as u64;
-            if found > 0 {
+        let mut current: Option<String> = None;
+        for index in self.prefilter.candidates(text) {
+            let input = current.as_deref().unwrap_or(text);
+            if let Some((replaced, found)) = self.patterns[index].replace(input) {
+                counts.resize(self.patterns.len(), 0);
                 counts[index] += found;
-                current = regex
-                    .replace_all(&current, replacement.as_str())
-                    .into_owned();
+                current = Some(replaced);
             }
         }
-        Some(current)
+        current
     }
 
     /// Redacts every string (and object key) of a JSON value in place.
     pub fn redact_json(&self, value: &mut Value, counts: &mut Counts) {
-        if self.set.is_none() {
+        if self.patterns.is_empty() {
             return;
         }
         match value {
@@ -93,12 +86,16 @@ impl Redactor {
             }
             Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v, counts)),
             Value::Object(map) => {
-                let keys: Vec<String> = map.keys().cloned().collect();
-                for key in keys {
-                    let mut entry = map.remove(&key).unwrap_or(Value::Null);
-                    self.redact_json(&mut entry, counts);
-                    let key = self.redact_str(&key, counts).unwrap_or(key);
-                    map.insert(key, entry);
+                map.values_mut().for_each(|v| self.redact_json(v, counts));
+                let redacted_keys: Vec<Option<String>> =
+                    map.keys().map(|key| self.redact_str(key, counts)).collect();
+                if redacted_keys.iter().any(Option::is_some) {
+                    // Rebuilt in order: removing and re-inserting would reorder the object.
+                    *map = std::mem::take(map)
+                        .into_iter()
+                        .zip(redacted_keys)
+                        .map(|((key, v), redacted)| (redacted.unwrap_or(key), v))
+                        .collect();
                 }
             }
             _ => {}
@@ -114,7 +111,7 @@ impl Redactor {
             .iter()
             .enumerate()
             .filter(|(_, c)| **c > 0)
-            .map(|(i, c)| (self.rules[i].0.as_str(), *c))
+            .map(|(i, c)| (self.patterns[i].name.as_str(), *c))
     }
 }
 

@@ -46,7 +46,7 @@ import rego.v1
 default allow := false
 allow if {
     "mcp.users" in input.groups
-    input.tool in {"echo", "search"}
+    input.tool in {"echo", "search", "stalls_echo", "flaky_echo"}
 }
 allow if {
     "mcp.users" in input.groups
@@ -105,25 +105,20 @@ class RssSampler(threading.Thread):
             time.sleep(0.05)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--moderate", type=int, default=2, help="connections for the latency comparison at moderate load")
-    parser.add_argument("--no-build", action="store_true")
-    parser.add_argument("--profile", metavar="FILE", help="also sample the gateway with `perf record -e cpu-clock` into FILE")
-    args = parser.parse_args()
-    if not args.no_build:
-        subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "airlock", "-p", "airlockc", "--bins", "--examples"], cwd=ROOT, check=True)
-    work = Path(tempfile.mkdtemp(prefix="airlock-bench-"))
-    processes = []
-    try:
-        upstream_port, idp_port, gateway_port = free_port(), free_port(), free_port()
-        processes.append(subprocess.Popen([RELEASE / "examples" / "fixed_upstream", f"127.0.0.1:{upstream_port}"]))
-        processes.append(subprocess.Popen([RELEASE / "airlock", "dev-idp", "--listen", f"127.0.0.1:{idp_port}", "--audience", "bench"], stderr=subprocess.DEVNULL))
-        wait_for(f"http://127.0.0.1:{idp_port}/.well-known/openid-configuration")
+class Stack:
+    """The fixed upstream, the development issuer and the gateway, as release binaries, with
+    the benchmark config plus `extra` YAML (top-level keys). Stopped by `close()`."""
+
+    def __init__(self, extra: str = "", rate_limiting: str = "{perToken: 1000000/s, burst: 1000000}", max_concurrent: int = 4096, upstreams: str = "") -> None:
+        self.work = Path(tempfile.mkdtemp(prefix="airlock-bench-"))
+        self.processes: list[subprocess.Popen] = []
+        upstream_port, self.idp_port, gateway_port = free_port(), free_port(), free_port()
+        self.upstream = self.spawn([RELEASE / "examples" / "fixed_upstream", f"127.0.0.1:{upstream_port}"])
+        self.spawn([RELEASE / "airlock", "dev-idp", "--listen", f"127.0.0.1:{self.idp_port}", "--audience", "bench"], stderr=subprocess.DEVNULL)
+        wait_for(f"http://127.0.0.1:{self.idp_port}/.well-known/openid-configuration")
+        work = self.work
         (work / "policy.rego").write_text(POLICY)
-        files = work / "files"
+        self.files = files = work / "files"
         files.mkdir()
         line = "The quick brown fox jumps over the lazy dog; contact nobody, rotate nothing.\n"
         (files / "big.md").write_text(line * (1024 * 1024 // len(line)))
@@ -131,11 +126,11 @@ def main() -> None:
 version: 1
 name: bench
 image: {{repository: ghcr.io/acme/airlock, digest: "sha256:{'0' * 64}"}}
-auth: {{oidc: {{issuer: "http://127.0.0.1:{idp_port}", audience: bench, requiredGroups: [mcp.users]}}}}
+auth: {{oidc: {{issuer: "http://127.0.0.1:{self.idp_port}", audience: bench, requiredGroups: [mcp.users]}}}}
 policy: {{file: policy.rego}}
 audit: {{sqlite: {{path: "{work / 'audit.db'}"}}}}
-rateLimiting: {{perToken: 1000000/s, burst: 1000000}}
-server: {{maxConcurrentRequests: 4096}}
+rateLimiting: {rate_limiting}
+server: {{maxConcurrentRequests: {max_concurrent}}}
 dlp:
   patterns:
     - {{name: aws-key, regex: 'AKIA[0-9A-Z]{{16}}', examples: {{match: [AKIAABCDEFGHIJKLMNOP]}}}}
@@ -146,16 +141,53 @@ roots:
   - {{name: bench, type: fs, virtual: "mcp://bench/", real: "{files}", volume: {{claimName: bench}}, maxFileSize: 2Mi}}
 upstreams:
   - {{name: fixed, type: http, url: "http://127.0.0.1:{upstream_port}/mcp", timeout: 10s}}
+{upstreams}
+{extra}
 """)
         subprocess.run([RELEASE / "airlockc", "build", "airlock.yaml", "-o", "deploy"], cwd=work, check=True, capture_output=True)
-        log = open(work / "gateway.log", "w")
-        gateway = subprocess.Popen([RELEASE / "airlock", "serve", "--config", work / "deploy/runtime/airlock.json", "--listen", f"127.0.0.1:{gateway_port}"], stderr=log)
-        processes.append(gateway)
+        self.log = open(work / "gateway.log", "w")
+        self.gateway = self.spawn([RELEASE / "airlock", "serve", "--config", work / "deploy/runtime/airlock.json", "--listen", f"127.0.0.1:{gateway_port}"], stderr=self.log)
         wait_for(f"http://127.0.0.1:{gateway_port}/ready")
-        request = urllib.request.Request(f"http://127.0.0.1:{idp_port}/token", data=json.dumps({"sub": "bench", "groups": ["mcp.users"]}).encode(), headers={"content-type": "application/json"})
-        token = json.load(urllib.request.urlopen(request))["access_token"]
+        self.direct_url, self.gateway_url = f"http://127.0.0.1:{upstream_port}/mcp", f"http://127.0.0.1:{gateway_port}/mcp"
+        self.base_url = f"http://127.0.0.1:{gateway_port}"
+
+    def spawn(self, argv: list, **kwargs) -> subprocess.Popen:
+        process = subprocess.Popen(argv, **kwargs)
+        self.processes.append(process)
+        return process
+
+    def token(self, subject: str = "bench") -> str:
+        request = urllib.request.Request(f"http://127.0.0.1:{self.idp_port}/token", data=json.dumps({"sub": subject, "groups": ["mcp.users"]}).encode(), headers={"content-type": "application/json"})
+        return json.load(urllib.request.urlopen(request))["access_token"]
+
+    def close(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            process.wait(timeout=10)
+
+
+def build_release() -> None:
+    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "airlock", "-p", "airlockc", "--bins", "--examples"], cwd=ROOT, check=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--moderate", type=int, default=2, help="connections for the latency comparison at moderate load")
+    parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--profile", metavar="FILE", help="also sample the gateway with `perf record -e cpu-clock` into FILE")
+    args = parser.parse_args()
+    if not args.no_build:
+        build_release()
+    stack = Stack()
+    try:
+        gateway, files = stack.gateway, stack.files
+        token = stack.token()
         auth = f'wrk.headers["Authorization"] = "Bearer {token}"'
-        direct_url, gateway_url = f"http://127.0.0.1:{upstream_port}/mcp", f"http://127.0.0.1:{gateway_port}/mcp"
+        direct_url, gateway_url = stack.direct_url, stack.gateway_url
         wrk(gateway_url, 4, 2, auth)
         wrk(direct_url, 4, 2, "")
         results = {}
@@ -184,10 +216,7 @@ upstreams:
         print(f"\nresources/read of a {size / 1048576:.2f} MiB file through the gateway, c=4: {r['rps']:.0f} req/s = {r['rps'] * size / 1048576:.0f} MiB/s, p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, errors {r['errors']}")
         print(json.dumps(results))
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=10)
+        stack.close()
 
 
 if __name__ == "__main__":

@@ -179,23 +179,16 @@ impl Jwks {
             .to_string();
         *self.jwks_uri.lock().expect("jwks lock") = Some(jwks_uri.clone());
         let document = self.get_json(&jwks_uri).await?;
-        let set: JwkSet = serde_json::from_value(document)
-            .map_err(|e| format!("the JWKS at {jwks_uri} is not valid: {e}"))?;
-        let keys: Vec<Arc<Key>> = set
-            .keys
-            .iter()
-            .filter_map(usable_key)
-            .map(Arc::new)
-            .collect();
-        if keys.is_empty() {
-            return Err(format!(
-                "the JWKS at {jwks_uri} has no usable signing key (RSA, EC or OKP, use=sig)"
-            ));
-        }
-        Ok(KeySet {
-            keys,
-            fetched: Instant::now(),
-        })
+        key_set(document, &jwks_uri)
+    }
+
+    /// Uses a JWKS document given in hand instead of fetching one (benchmarks and fuzzing,
+    /// which must not depend on the network); the number of usable keys.
+    pub fn install(&self, document: serde_json::Value) -> Result<usize, String> {
+        let set = key_set(document, "(installed)")?;
+        let count = set.keys.len();
+        self.current.store(Some(Arc::new(set)));
+        Ok(count)
     }
 
     /// The candidate keys for a token: by `kid` when it has one, else every key of the right family.
@@ -309,4 +302,25 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// The usable signing keys of a JWKS document fetched from `jwks_uri`.
+fn key_set(document: serde_json::Value, jwks_uri: &str) -> Result<KeySet, String> {
+    let set: JwkSet = serde_json::from_value(document)
+        .map_err(|e| format!("the JWKS at {jwks_uri} is not valid: {e}"))?;
+    let keys: Vec<Arc<Key>> = set
+        .keys
+        .iter()
+        .filter_map(usable_key)
+        .map(Arc::new)
+        .collect();
+    if keys.is_empty() {
+        return Err(format!(
+            "the JWKS at {jwks_uri} has no usable signing key (RSA, EC or OKP, use=sig)"
+        ));
+    }
+    Ok(KeySet {
+        keys,
+        fetched: Instant::now(),
+    })
 }

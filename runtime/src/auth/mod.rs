@@ -4,7 +4,7 @@
 //! groups). A validated token is cached until it expires, so a repeated token costs a lookup.
 
 mod cache;
-mod jwks;
+pub mod jwks;
 
 pub use jwks::{Jwks, KeySetInfo, error_chain};
 

@@ -11,7 +11,7 @@ if ! command -v musl-gcc >/dev/null; then
 fi
 rustup target list --installed | grep -qx "$target" || rustup target add "$target"
 cargo build --locked --release --target "$target" -p airlock
-binary=target/$target/release/airlock
+binary=${CARGO_TARGET_DIR:-target}/$target/release/airlock
 file "$binary"
 if ldd "$binary" 2>&1 | grep -q "=>"; then
   echo "$binary links shared libraries" >&2

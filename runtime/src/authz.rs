@@ -21,8 +21,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The input document of every decision.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+/// The input document of every decision; also the decision cache's key (hashed field by
+/// field, compared whole: no serialization on a cache hit).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, Hash)]
 pub struct Input {
     pub subject: String,
     pub tenant: String,
@@ -31,6 +32,34 @@ pub struct Input {
     pub resource: String,
     pub method: String,
     pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Input {
+    /// The input as a Rego value, built directly (a detour through `serde_json::Value` cost
+    /// more than evaluating a small policy).
+    fn to_value(&self) -> Value {
+        let text = |s: &str| Value::from(s);
+        let mut object = std::collections::BTreeMap::new();
+        object.insert(text("subject"), text(&self.subject));
+        object.insert(text("tenant"), text(&self.tenant));
+        let groups: Vec<Value> = self.groups.iter().map(|g| text(g)).collect();
+        object.insert(text("groups"), Value::from(groups));
+        object.insert(text("tool"), text(&self.tool));
+        object.insert(text("resource"), text(&self.resource));
+        object.insert(text("method"), text(&self.method));
+        let metadata = self
+            .metadata
+            .iter()
+            .map(|(k, v)| (text(k), json_value(v)))
+            .collect::<std::collections::BTreeMap<_, _>>();
+        object.insert(text("metadata"), Value::from(metadata));
+        Value::from(object)
+    }
+}
+
+fn json_value(value: &serde_json::Value) -> Value {
+    use serde::Deserialize as _;
+    Value::deserialize(value).unwrap_or(Value::Undefined)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,8 +177,10 @@ pub struct Authorizer {
     lkg: AtomicBool,
     ttl: Duration,
     capacity: usize,
-    cache: Mutex<HashMap<String, CacheEntry>>,
+    cache: Mutex<HashMap<Input, CacheEntry, foldhash::fast::RandomState>>,
     metrics: Arc<Metrics>,
+    /// `airlock_policy_decisions_total` by (allow, cached).
+    decisions: [[Arc<AtomicU64>; 2]; 2],
     reload_lock: Mutex<()>,
 }
 
@@ -175,7 +206,18 @@ impl Authorizer {
             lkg: AtomicBool::new(false),
             ttl: Duration::from_millis(config.cache_ttl_ms),
             capacity: config.cache_size as usize,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(HashMap::default()),
+            decisions: [false, true].map(|allow| {
+                [false, true].map(|cached| {
+                    metrics.counter_handle(
+                        m::POLICY_DECISIONS_TOTAL,
+                        &[
+                            ("decision", if allow { "allow" } else { "deny" }),
+                            ("cache", if cached { "hit" } else { "miss" }),
+                        ],
+                    )
+                })
+            }),
             metrics,
             reload_lock: Mutex::new(()),
         })
@@ -191,11 +233,10 @@ impl Authorizer {
     /// Decides one request.
     pub fn decide(&self, input: &Input) -> Decision {
         let policy = self.current.load();
-        let key = serde_json::to_string(input).expect("input serializes");
         if !self.ttl.is_zero() {
             let cache = self.cache.lock().expect("decision cache lock");
             if let Some(entry) = cache
-                .get(&key)
+                .get(input)
                 .filter(|e| e.generation == policy.generation && e.at.elapsed() < self.ttl)
             {
                 let decision = Decision {
@@ -217,7 +258,7 @@ impl Authorizer {
                 }
             }
             cache.insert(
-                key,
+                input.clone(),
                 CacheEntry {
                     decision: decision.clone(),
                     at: Instant::now(),
@@ -230,16 +271,12 @@ impl Authorizer {
     }
 
     fn count(&self, decision: &Decision) {
-        let verdict = if decision.allow { "allow" } else { "deny" };
-        let cache = if decision.cached { "hit" } else { "miss" };
-        self.metrics.inc(
-            m::POLICY_DECISIONS_TOTAL,
-            &[("decision", verdict), ("cache", cache)],
-        );
+        self.decisions[usize::from(decision.allow)][usize::from(decision.cached)]
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     fn evaluate(&self, policy: &Compiled, input: &Input) -> Decision {
-        let value = Value::from(serde_json::to_value(input).expect("input serializes"));
+        let value = input.to_value();
         let result = VM.with(|cell| {
             let mut slot = cell.borrow_mut();
             if slot
@@ -389,6 +426,22 @@ rule_id := "deny-tool" if not allow
             method: "tools/call".into(),
             metadata: Default::default(),
         }
+    }
+
+    #[test]
+    fn the_rego_input_is_the_json_input() {
+        let mut with_metadata = input("read_file");
+        with_metadata
+            .metadata
+            .insert("requests_per_minute".into(), 10.into());
+        with_metadata.metadata.insert(
+            "nested".into(),
+            serde_json::json!({"a": [1, "x", null, true, 2.5]}),
+        );
+        assert_eq!(
+            with_metadata.to_value(),
+            Value::from(serde_json::to_value(&with_metadata).unwrap())
+        );
     }
 
     #[test]

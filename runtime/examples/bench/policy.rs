@@ -32,9 +32,18 @@ fn input(tool: &str, resource: &str) -> Input {
 }
 
 pub fn run(repository: &Path) {
-    let config = frozen(repository, "examples/production/airlock.yaml");
+    for example in ["production", "minimal"] {
+        one(repository, example);
+    }
+}
+
+fn one(repository: &Path, example: &str) {
+    let config = frozen(repository, &format!("examples/{example}/airlock.yaml"));
     let allowed = input("read_file", "mcp://repo/docs/guide.md");
-    let denied = input("execute_command", "");
+    let mut denied = input("execute_command", "");
+    if example == "minimal" {
+        denied.groups.clear();
+    }
     let mut uncached = config.policy.clone();
     uncached.cache_ttl_ms = 0;
     let evaluate = Authorizer::new(&uncached, Arc::new(Metrics::default())).expect("compiles");
@@ -42,7 +51,7 @@ pub fn run(repository: &Path) {
     let cached = Authorizer::new(&config.policy, Arc::new(Metrics::default())).expect("compiles");
     assert!(cached.decide(&allowed).allow && cached.decide(&allowed).cached);
 
-    println!("production example policy (data.airlock.authz.allow)");
+    println!("\n{example} example policy ({})", config.policy.entrypoint);
     let row = |name: &str, (p50, p99): (std::time::Duration, std::time::Duration)| {
         println!("{name:<34} p50 {:>9}  p99 {:>9}", show(p50), show(p99));
     };

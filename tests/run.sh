@@ -35,6 +35,9 @@ if [ -n "$strays" ]; then
   exit 1
 fi
 
+step "fuzz smoke: every cargo-fuzz target for 10 s, after replaying its saved regressions"
+tests/fuzz/run.sh 10
+
 step "the bundled examples validate and their policy tests pass"
 for example in examples/*/airlock.yaml; do
   cargo run --quiet -p airlockc -- validate "$example"

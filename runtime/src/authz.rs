@@ -124,6 +124,14 @@ fn compile(entrypoint: &str, modules: &[PolicyModule]) -> Result<Compiled, Strin
     engine.set_strict_builtin_errors(true);
     engine.set_gather_prints(true);
     for module in modules {
+        if let Some(offset) = airlock_schema::rego::too_deep(&module.source) {
+            let (line, column) = airlock_schema::rego::line_column(&module.source, offset);
+            return Err(format!(
+                "{}:{line}:{column}: brackets nest deeper than {} levels",
+                module.path,
+                airlock_schema::rego::MAX_NESTING
+            ));
+        }
         engine
             .add_policy(module.path.clone(), module.source.clone())
             .map_err(|e| one_line(&e.to_string()))?;
@@ -458,6 +466,16 @@ rule_id := "deny-tool" if not allow
                 denied.rule_id.as_deref()
             ),
             (false, Some("tool rm_rf is not allowed"), Some("deny-tool"))
+        );
+    }
+
+    #[test]
+    fn deeply_nested_policies_are_refused_not_parsed_forever() {
+        let deep = format!("{POLICY}\nx := {}1{}\n", "[".repeat(40), "]".repeat(40));
+        let error = check("data.airlock.authz.allow", &config(None, &deep).modules).unwrap_err();
+        assert!(
+            error.contains("policy.rego:11:22: brackets nest deeper than 16"),
+            "{error}"
         );
     }
 

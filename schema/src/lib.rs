@@ -12,6 +12,7 @@ pub mod config;
 mod examples;
 pub mod metrics;
 pub mod reference;
+pub mod rego;
 pub mod runtime;
 pub mod tools;
 pub mod types;

@@ -178,6 +178,16 @@ pub fn split_entrypoint(entrypoint: &str) -> (String, String) {
 }
 
 fn parse(file: &SourceFile) -> Result<Module, Diagnostic> {
+    if let Some(offset) = airlock_schema::rego::too_deep(&file.text) {
+        let (line, column) = airlock_schema::rego::line_column(&file.text, offset);
+        let message = format!(
+            "--> {}:{line}:{column}\nerror: brackets nest deeper than {} levels here; \
+             flatten the expression into helper rules",
+            file.path,
+            airlock_schema::rego::MAX_NESTING
+        );
+        return Err(from_regorus(code("AL3001"), file, 0, &message));
+    }
     let source = regorus::Source::from_contents(file.path.clone(), file.text.clone())
         .map_err(|e| from_regorus(code("AL3001"), file, 0, &e.to_string()))?;
     let mut parser = regorus::unstable::Parser::new(&source)

@@ -98,8 +98,10 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
                 )
                 .help("remove one of them; the first already redacts every match"),
             );
-        } else if let Some((_, earlier, _)) = compiled.iter().find(|(_, _, r)| covers(r, &pattern))
-        {
+        } else if let Some((_, earlier, _)) = {
+            let own = own_matches(&regex, &pattern);
+            compiled.iter().find(|(_, _, r)| covers(r, &own))
+        } {
             out.push(
                 doc.value_diag(
                     code("AL4008"),
@@ -302,18 +304,32 @@ fn examples(
     }
 }
 
-/// True when `regex` redacts the whole text of every `match` example of `pattern`.
-fn covers(regex: &Regex, pattern: &DlpPattern) -> bool {
-    let Ok(own) = compile(&pattern.regex) else {
-        return false;
-    };
-    !pattern.examples.must_match.is_empty()
-        && pattern.examples.must_match.iter().all(|text| {
-            own.find_iter(text).all(|m| {
-                regex
-                    .find_iter(text)
-                    .any(|r| r.start() <= m.start() && m.end() <= r.end())
-            })
+/// Each `match` example of `pattern` with the spans its own regex finds in it (computed once per
+/// pattern: comparing it with every earlier pattern must not recompile or rescan it).
+fn own_matches<'a>(own: &Regex, pattern: &'a DlpPattern) -> Vec<(&'a str, Vec<(usize, usize)>)> {
+    pattern
+        .examples
+        .must_match
+        .iter()
+        .map(|text| {
+            let spans = own.find_iter(text).map(|m| (m.start(), m.end())).collect();
+            (text.as_str(), spans)
+        })
+        .collect()
+}
+
+/// True when `regex` redacts every span the pattern's own regex finds in its `match` examples.
+/// An example its own regex does not match (AL4005) proves nothing either way.
+fn covers(regex: &Regex, examples: &[(&str, Vec<(usize, usize)>)]) -> bool {
+    !examples.is_empty()
+        && examples.iter().all(|(text, spans)| {
+            !spans.is_empty()
+                && regex.is_match(text)
+                && spans.iter().all(|&(start, end)| {
+                    regex
+                        .find_iter(text)
+                        .any(|r| r.start() <= start && end <= r.end())
+                })
         })
 }
 

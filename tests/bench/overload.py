@@ -70,7 +70,7 @@ end
 def flood(url: str, token: str, connections: int, duration: int) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(STATUS_LUA % (bench.CALL, f'wrk.headers["Authorization"] = "Bearer {token}"'))
-    out = subprocess.run([bench.WRK, "-t2", f"-c{connections}", f"-d{duration}s", f"--timeout", f"{REQUEST_TIMEOUT_S}s", "-s", script.name, url], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([bench.WRK, "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", f"{REQUEST_TIMEOUT_S}s", "-s", script.name, url], capture_output=True, text=True, check=True).stdout
     os.unlink(script.name)
     line = next(l for l in out.splitlines() if l.startswith("RESULT "))
     fields = line.split()

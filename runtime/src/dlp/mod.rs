@@ -1,8 +1,7 @@
 //! DLP redaction. Every pattern is compiled once (`pattern.rs`: with an ASCII form for ASCII
-//! text). A literal prefilter (`prefilter.rs`) finds
-//! which patterns can match a text in one pass, so clean text costs one literal search and
-//! only candidate patterns run their regex and replacement. Redactions are counted per
-//! pattern. Applied to every string of a JSON value (tool results, resource contents) and to
+//! text). A literal prefilter (`prefilter.rs`) finds which patterns can match a text in one
+//! pass, so clean text costs one literal search and only candidate patterns run their regex
+//! and replacement. Redactions are counted per pattern. Applied to every string of a JSON value (tool results, resource contents) and to
 //! request arguments before they are logged or audited.
 
 mod literals;
@@ -49,9 +48,6 @@ impl Redactor {
         self.patterns.iter().map(|p| p.name.as_str())
     }
 
-    pub fn debug_candidates(&self, text: &str) -> Vec<usize> {
-        self.prefilter.candidates(text)
-    }
     pub fn is_empty(&self) -> bool {
         self.patterns.is_empty()
     }
@@ -112,6 +108,33 @@ impl Redactor {
             .enumerate()
             .filter(|(_, c)| **c > 0)
             .map(|(i, c)| (self.patterns[i].name.as_str(), *c))
+    }
+}
+
+/// Deterministic random texts for the property tests of this module (xorshift64).
+#[cfg(test)]
+struct RandomText(u64);
+
+#[cfg(test)]
+impl RandomText {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// `pieces` picks from `alphabet`, each followed, one time in five, by a prefix of `tail`.
+    fn text(&mut self, alphabet: &[&str], pieces: usize, tail: &str) -> String {
+        let mut text = String::new();
+        for _ in 0..pieces {
+            let n = self.next();
+            text.push_str(alphabet[(n % alphabet.len() as u64) as usize]);
+            if !tail.is_empty() && n.is_multiple_of(5) {
+                text.push_str(&tail[..(n % (tail.len() as u64 + 1)) as usize]);
+            }
+        }
+        text
     }
 }
 

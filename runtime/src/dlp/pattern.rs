@@ -87,7 +87,10 @@ const SAMPLE_LINES: [&str; 6] = [
 
 /// Whether the ASCII form scans the sample faster than the Unicode form (best of three).
 fn faster_than_unicode(ascii: &ByteRegex, unicode: &Regex) -> bool {
-    let sample = SAMPLE_LINES.join("\n").repeat(32);
+    // Built once for every pattern of every policy generation, not once per pattern.
+    static SAMPLE: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| SAMPLE_LINES.join("\n").repeat(32));
+    let sample = SAMPLE.as_str();
     let best = |scan: &dyn Fn() -> usize| {
         (0..3)
             .map(|_| {
@@ -99,7 +102,7 @@ fn faster_than_unicode(ascii: &ByteRegex, unicode: &Regex) -> bool {
             .unwrap_or_default()
     };
     let ascii_time = best(&|| ascii.find_iter(sample.as_bytes()).count());
-    let unicode_time = best(&|| unicode.find_iter(&sample).count());
+    let unicode_time = best(&|| unicode.find_iter(sample).count());
     ascii_time <= unicode_time
 }
 
@@ -123,34 +126,23 @@ mod tests {
         ];
         let alphabet = [
             "a", "c", "k", "K", "s", "S", "x", "_", "-", " ", "\t", "\n", "1", "23", "@", ".",
-            "bearer ", "Bearer ", ":", "/", "é",
+            "bearer ", "Bearer ", ":", "/",
         ];
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut random = super::super::RandomText(0x2545_f491_4f6c_dd1d);
         for pattern in patterns {
             let p = Pattern::new("p", pattern, "[$0]").unwrap();
             let ascii = ByteBuilder::new(pattern).unicode(false).build().unwrap();
             for _ in 0..3_000 {
-                let mut text = String::new();
-                for _ in 0..16 {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    // Only ASCII pieces: the last alphabet entry is the non-ASCII control.
-                    text.push_str(alphabet[(state % (alphabet.len() as u64 - 1)) as usize]);
-                }
-                let spans = |it: Vec<(usize, usize)>| it;
-                let unicode = spans(
-                    p.unicode
-                        .find_iter(&text)
-                        .map(|m| (m.start(), m.end()))
-                        .collect(),
-                );
-                let bytes = spans(
-                    ascii
-                        .find_iter(text.as_bytes())
-                        .map(|m| (m.start(), m.end()))
-                        .collect(),
-                );
+                let text = random.text(&alphabet, 16, "");
+                let unicode: Vec<_> = p
+                    .unicode
+                    .find_iter(&text)
+                    .map(|m| (m.start(), m.end()))
+                    .collect();
+                let bytes: Vec<_> = ascii
+                    .find_iter(text.as_bytes())
+                    .map(|m| (m.start(), m.end()))
+                    .collect();
                 assert_eq!(unicode, bytes, "{pattern} on {text:?}");
             }
         }

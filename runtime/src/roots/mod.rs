@@ -142,6 +142,9 @@ impl Root {
             RootConfig::Fs { max_bytes, .. } | RootConfig::S3 { max_bytes, .. } => *max_bytes,
         }
     }
+    // The S3 branches are boxed: the AWS SDK's futures are ~12 KiB, and unboxed they made
+    // every request's future that large, copied at each await layer (docs/performance.md).
+
     /// Metadata of the entry at `path` (is it a file or a directory).
     pub async fn stat(&self, path: &VirtualPath) -> Result<Entry, RootError> {
         match &self.backend {
@@ -149,7 +152,7 @@ impl Root {
                 let (fs, path) = (fs.clone(), path.clone());
                 blocking(move || fs.stat(&path)).await
             }
-            Backend::S3(s3) => s3.stat(path).await,
+            Backend::S3(s3) => Box::pin(s3.stat(path)).await,
         }
     }
 
@@ -161,7 +164,7 @@ impl Root {
                 let (fs, path) = (fs.clone(), path.clone());
                 blocking(move || fs.read(&path, max)).await
             }
-            Backend::S3(s3) => s3.read(path, max).await,
+            Backend::S3(s3) => Box::pin(s3.read(path, max)).await,
         }
     }
 
@@ -172,7 +175,7 @@ impl Root {
                 let (fs, path) = (fs.clone(), path.clone());
                 blocking(move || fs.list(&path, limit)).await
             }
-            Backend::S3(s3) => s3.list(path, limit).await,
+            Backend::S3(s3) => Box::pin(s3.list(path, limit)).await,
         }
     }
 
@@ -188,7 +191,7 @@ impl Root {
                 let (fs, path, query) = (fs.clone(), path.clone(), query.clone());
                 blocking(move || fs.search(&path, &query, max)).await
             }
-            Backend::S3(s3) => s3.search(path, query, max).await,
+            Backend::S3(s3) => Box::pin(s3.search(path, query, max)).await,
         }
     }
 
@@ -215,7 +218,7 @@ impl Root {
                 let (fs, path) = (fs.clone(), path.clone());
                 blocking(move || fs.write(&path, &content)).await
             }
-            Backend::S3(s3) => s3.write(path, content).await,
+            Backend::S3(s3) => Box::pin(s3.write(path, content)).await,
         }
     }
 

@@ -3,7 +3,7 @@
 //! timeout; stdio upstreams are stopped).
 
 use crate::app::App;
-use crate::http;
+use crate::http::{self, connection};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,14 +25,13 @@ pub async fn run(app: Arc<App>, listen: Option<SocketAddr>) -> Result<(), String
             .await
             .map_err(|e| format!("cannot listen on {metrics_address}: {e}"))?;
         let router = http::metrics_router(app.clone(), &config.metrics_path);
+        let (deadlines, metrics) = (deadlines(&app), app.metrics.clone());
         let mut stopped = stop.subscribe();
         tokio::spawn(async move {
             let shutdown = async move {
                 let _ = stopped.recv().await;
             };
-            let _ = axum::serve(metrics_listener, router)
-                .with_graceful_shutdown(shutdown)
-                .await;
+            connection::serve(metrics_listener, router, deadlines, metrics, shutdown).await;
         });
     }
     let signalled = async move {
@@ -64,12 +63,17 @@ pub async fn serve(
         let _ = drain_tx.send(());
         let _ = signal_tx.send(());
     });
-    let service = http::router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let server = axum::serve(listener, service).with_graceful_shutdown(async move {
-        let _ = drain_rx.await;
-    });
+    let server = connection::serve(
+        listener,
+        http::router(app.clone()),
+        deadlines(&app),
+        app.metrics.clone(),
+        async move {
+            let _ = drain_rx.await;
+        },
+    );
     tokio::select! {
-        result = server => result.map_err(|e| e.to_string())?,
+        () = server => {}
         () = async move {
             if signal_rx.await.is_ok() {
                 tokio::time::sleep(grace).await;
@@ -88,6 +92,15 @@ pub async fn serve(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `server.timeouts.read` bounds a request head as it bounds a body.
+fn deadlines(app: &App) -> connection::Deadlines {
+    let server = &app.config.server;
+    connection::Deadlines {
+        head: Duration::from_millis(server.read_timeout_ms.max(1)),
+        idle: Duration::from_millis(server.idle_timeout_ms.max(1)),
+    }
 }
 
 async fn shutdown_signal() {

@@ -33,6 +33,9 @@
 //!   assert hyper's status, an empty body and no `x-request-id`.
 //! - **Slow bodies** (`slow_bodies_time_out`): stalled or trickled bodies get 408 `read_timeout`
 //!   after `server.timeouts.read`.
+//! - **Slow heads and idle connections** (`slow_heads_and_idle_connections_time_out`): a head
+//!   stalled or trickled gets 408 `read_timeout` at `server.timeouts.read` from its first byte;
+//!   a connection with no request in progress closes at `server.timeouts.idle`.
 //! - **Sessions** (`concurrent_sessions`): 200 parallel `initialize` calls each get a session of
 //!   their own; forged, foreign, deleted and altered session ids get 404 `session_not_found`.
 //! - **Concurrency** (`the_concurrency_limit_answers_503`): beyond
@@ -705,6 +708,118 @@ async fn slow_bodies_time_out() {
             );
         }
     }
+    assert_alive(&h).await;
+}
+
+/// Slowloris and idle keep-alive: a request head has `server.timeouts.read` from its first byte
+/// (408 `read_timeout`, in the error contract); a connection with no request in progress closes
+/// after `server.timeouts.idle`; a request slower than both is still served.
+#[tokio::test]
+async fn slow_heads_and_idle_connections_time_out() {
+    let h = start(&format!(
+        "{LIMITS}server: {{timeouts: {{read: 300ms, idle: 700ms}}}}\n"
+    ))
+    .await;
+    let token = h.user();
+    let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+    let full = format!(
+        "{}{list}",
+        head(&token, &format!("Content-Length: {}\r\n", list.len()))
+    );
+    let now = Duration::ZERO;
+    let later = |ms: u64| Duration::from_millis(ms);
+    let timeout = Expect::Error(408, "read_timeout");
+    let trickle: Pieces = full.bytes().map(|b| (later(40), vec![b])).collect();
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Pieces, Expect)> = vec![
+        ("a whole request (control)", vec![(now, bytes(&full))], RESULT),
+        ("the head in two pieces within the timeout", vec![(now, bytes(&full[..20])), (later(100), bytes(&full[20..]))], RESULT),
+        ("a request line, then nothing", vec![(now, bytes("POST /mcp HTTP/1.1\r\n"))], timeout),
+        ("half the headers, then nothing", vec![(now, bytes(&full[..60]))], timeout),
+        ("a header byte every 40 ms", trickle, timeout),
+    ];
+    for (name, pieces, expect) in cases {
+        let started = Instant::now();
+        let response = raw(&h, pieces).await;
+        let response = response.unwrap_or_else(|| panic!("{name}: no response within 10 s"));
+        check(name, &response, expect);
+        let took = started.elapsed();
+        if matches!(expect, Expect::Error(408, _)) {
+            assert!(
+                took >= later(300) && took < Duration::from_millis(1500),
+                "{name}: refused at the read timeout from the first byte, took {took:?}"
+            );
+        }
+    }
+
+    let address = h.gateway.trim_start_matches("http://");
+    let mut silent = tokio::net::TcpStream::connect(address).await.unwrap();
+    let started = Instant::now();
+    let mut buffer = [0u8; 64];
+    let read = tokio::time::timeout(Duration::from_secs(10), silent.read(&mut buffer)).await;
+    let took = started.elapsed();
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "a silent connection is closed without an answer: {read:?}"
+    );
+    assert!(
+        took >= later(650) && took < Duration::from_secs(3),
+        "closed at the idle timeout, took {took:?}"
+    );
+
+    let keep_alive = |id: u32| {
+        let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/list"}}"#);
+        let head = head(&token, &format!("Content-Length: {}\r\n", body.len()));
+        format!("{}{body}", head.replace("Connection: close\r\n", ""))
+    };
+    let mut connection = tokio::net::TcpStream::connect(address).await.unwrap();
+    connection
+        .write_all(keep_alive(1).as_bytes())
+        .await
+        .unwrap();
+    check(
+        "keep-alive, first request",
+        &read_response(&mut connection).await.unwrap(),
+        RESULT,
+    );
+    tokio::time::sleep(later(400)).await;
+    connection
+        .write_all(keep_alive(2).as_bytes())
+        .await
+        .unwrap();
+    check(
+        "keep-alive, a second request before the idle timeout",
+        &read_response(&mut connection).await.unwrap(),
+        RESULT,
+    );
+    let idle = Instant::now();
+    let read = tokio::time::timeout(Duration::from_secs(10), connection.read(&mut buffer)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "the idle keep-alive connection is closed: {read:?}"
+    );
+    assert!(
+        idle.elapsed() >= later(650),
+        "not before the idle timeout: {:?}",
+        idle.elapsed()
+    );
+
+    // The upstream's `slow` tool outlasts its 1 s upstream timeout, beyond both deadlines: the
+    // answer is the gateway's 504, not a connection cut by a deadline.
+    let started = Instant::now();
+    let slow = h
+        .rpc(
+            &token,
+            "tools/call",
+            json!({"name": "slow", "arguments": {}}),
+        )
+        .await;
+    assert_error(&slow, 504, "upstream_timeout");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
     assert_alive(&h).await;
 }
 

@@ -74,7 +74,7 @@ pub struct Timeouts {
     #[serde(default = "default_request_timeout")]
     #[schemars(example = &"60s")]
     pub request: Duration,
-    /// How long a client may take to send the request body.
+    /// How long a client may take to send a request head (from its first byte), and its body.
     #[serde(default = "default_read_timeout")]
     #[schemars(example = &"10s")]
     pub read: Duration,

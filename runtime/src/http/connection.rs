@@ -1,0 +1,379 @@
+//! The accept loop: serves each TCP connection with hyper (HTTP/1.1, and HTTP/2 with prior
+//! knowledge) under the two deadlines `axum::serve` lacks, so a slow or idle client cannot hold
+//! a connection open for ever:
+//!
+//! - **head**: from the first byte of a request head, the client has `server.timeouts.read` to
+//!   finish it (slowloris). A head that does not arrive in time gets 408 `read_timeout` in the
+//!   error contract, then the connection closes.
+//! - **idle**: a keep-alive connection with no request in progress closes after
+//!   `server.timeouts.idle`.
+//!
+//! Neither deadline runs while one of the connection's requests is being served (its response
+//! body included, for streams): the body read and the whole request have their own limits in
+//! `http::mcp`. The deadlines live in the connection's byte stream ([`Deadlined`]); the service
+//! tells it when requests start and end ([`Activity`]).
+
+use crate::errors::{ErrorType, Failure};
+use crate::metrics::Metrics;
+use airlock_schema::metrics as m;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use hyper::body::{Frame, Incoming, SizeHint};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::{Instant, Sleep};
+use tower_service::Service;
+
+/// How long a client may take to send a request head, and to start the next request.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadlines {
+    pub head: Duration,
+    pub idle: Duration,
+}
+
+/// Accepts and serves until `shutdown` completes; then every connection finishes its in-flight
+/// requests and closes, and this returns when all have (the caller bounds the wait).
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    deadlines: Deadlines,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let graceful = GracefulShutdown::new();
+    // hyper's own header timer is left off: it also runs while a keep-alive connection is
+    // idle, so it cannot tell the two deadlines apart.
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    accept_failed(&error).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Responses are written whole; Nagle would only hold the last segment back.
+        let _ = stream.set_nodelay(true);
+        let activity = Arc::new(Activity::default());
+        let io = TokioIo::new(Deadlined::new(
+            stream,
+            deadlines,
+            activity.clone(),
+            peer,
+            metrics.clone(),
+        ));
+        let service = hyper::service::service_fn({
+            let router = router.clone();
+            move |request| serve_request(router.clone(), peer, activity.clone(), request)
+        });
+        let connection = graceful.watch(builder.serve_connection(io, service).into_owned());
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(client_ip = %peer.ip(), error = %error, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// Out of file descriptors and the like: say so and back off rather than spin; a client that
+/// gave up before being accepted is nothing to report.
+async fn accept_failed(error: &io::Error) {
+    use io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        error.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %error, error_type = "accept_failed", "cannot accept connections; retrying in 1 s");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+async fn serve_request(
+    mut router: Router,
+    peer: SocketAddr,
+    activity: Arc<Activity>,
+    mut request: hyper::Request<Incoming>,
+) -> Result<axum::response::Response, Infallible> {
+    let busy = Busy::enter(activity);
+    request.extensions_mut().insert(ConnectInfo(peer));
+    let response = router.call(request.map(Body::new)).await?;
+    Ok(response.map(|body| Body::new(BusyBody { body, _busy: busy })))
+}
+
+/// How many of a connection's requests are being served, and how many have started (a
+/// request can start and finish between two reads of the connection).
+#[derive(Default)]
+struct Activity {
+    in_flight: AtomicUsize,
+    started: AtomicUsize,
+}
+
+/// One request being served, until its response body has been sent (or dropped).
+struct Busy(Arc<Activity>);
+
+impl Busy {
+    fn enter(activity: Arc<Activity>) -> Self {
+        activity.in_flight.fetch_add(1, Ordering::AcqRel);
+        activity.started.fetch_add(1, Ordering::AcqRel);
+        Self(activity)
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A response body that keeps its request counted as in progress.
+struct BusyBody {
+    body: Body,
+    _busy: Busy,
+}
+
+impl hyper::body::Body for BusyBody {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// Where a connection is between requests, for its deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Serving a request: no deadline.
+    Busy,
+    /// Waiting for a request: the idle deadline.
+    Idle,
+    /// Part of a request head has arrived: the head deadline.
+    Head,
+}
+
+/// A TCP stream whose reads fail with `TimedOut` when the connection's deadline passes.
+struct Deadlined {
+    stream: TcpStream,
+    deadlines: Deadlines,
+    activity: Arc<Activity>,
+    phase: Phase,
+    /// `Activity::started` when the phase was last set.
+    started: usize,
+    deadline: Pin<Box<Sleep>>,
+    /// HTTP/2 (prior knowledge): a timed-out head cannot be answered in HTTP/1 text.
+    http2: Option<bool>,
+    peer: SocketAddr,
+    metrics: Arc<Metrics>,
+}
+
+impl Deadlined {
+    fn new(
+        stream: TcpStream,
+        deadlines: Deadlines,
+        activity: Arc<Activity>,
+        peer: SocketAddr,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            stream,
+            deadlines,
+            activity,
+            phase: Phase::Idle,
+            started: 0,
+            deadline: Box::pin(tokio::time::sleep(deadlines.idle)),
+            http2: None,
+            peer,
+            metrics,
+        }
+    }
+
+    fn enter(&mut self, phase: Phase, limit: Duration) {
+        self.phase = phase;
+        self.deadline.as_mut().reset(Instant::now() + limit);
+    }
+
+    /// The deadline passed: answer a late head with 408 (best effort: the socket buffer
+    /// takes a few hundred bytes at once) and count it; an idle connection just closes.
+    fn expire(&mut self) -> io::Error {
+        if self.phase == Phase::Head {
+            let request_id = crate::ids::request_id();
+            if self.http2 != Some(true) {
+                let _ = self.stream.try_write(&head_timeout_response(&request_id));
+            }
+            self.count_head_timeout(&request_id);
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the request head did not arrive in time",
+            )
+        } else {
+            io::Error::new(io::ErrorKind::TimedOut, "the connection was idle too long")
+        }
+    }
+
+    fn count_head_timeout(&self, request_id: &str) {
+        let status = ErrorType::ReadTimeout.status(true).as_u16().to_string();
+        let labels = [("status", status.as_str()), ("mcp_method", "none")];
+        self.metrics.inc(m::REQUESTS_TOTAL, &labels);
+        let labels = [("status", status.as_str()), ("error_type", "read_timeout")];
+        self.metrics.inc(m::REQUESTS_FAILED_TOTAL, &labels);
+        super::log::RequestLog {
+            request_id: request_id.to_string(),
+            client_ip: Some(self.peer.ip()),
+            status: 408,
+            error_type: Some("read_timeout"),
+            latency_ms: self.deadlines.head.as_secs_f64() * 1e3,
+            ..Default::default()
+        }
+        .emit();
+    }
+}
+
+/// The 408 for a head that did not arrive in time, in the error contract.
+fn head_timeout_response(request_id: &str) -> Vec<u8> {
+    let failure = Failure::new(
+        ErrorType::ReadTimeout,
+        "the request headers did not arrive in time",
+    );
+    let body = failure
+        .to_jsonrpc(&serde_json::Value::Null, request_id)
+        .to_string();
+    format!(
+        "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+         x-request-id: {request_id}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+impl AsyncRead for Deadlined {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let started = this.activity.started.load(Ordering::Acquire);
+        if this.activity.in_flight.load(Ordering::Acquire) > 0 {
+            (this.phase, this.started) = (Phase::Busy, started);
+            return Pin::new(&mut this.stream).poll_read(cx, buf);
+        }
+        if this.phase == Phase::Busy || this.started != started {
+            this.started = started;
+            this.enter(Phase::Idle, this.deadlines.idle);
+        }
+        let before = buf.filled().len();
+        match Pin::new(&mut this.stream).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                let read = &buf.filled()[before..];
+                if this.http2.is_none() && !read.is_empty() {
+                    this.http2 = Some(read.starts_with(b"PRI * HTTP/2"));
+                }
+                if this.phase == Phase::Idle && !read.is_empty() {
+                    this.enter(Phase::Head, this.deadlines.head);
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
+            Poll::Pending => {
+                ready!(this.deadline.as_mut().poll(cx));
+                Poll::Ready(Err(this.expire()))
+            }
+        }
+    }
+}
+
+impl AsyncWrite for Deadlined {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_head_timeout_answer_is_in_the_error_contract() {
+        let text = String::from_utf8(head_timeout_response("req-1")).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(
+            head.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+            "{head}"
+        );
+        assert!(head.contains("\r\nx-request-id: req-1\r\n"), "{head}");
+        assert!(
+            head.contains(&format!("\r\ncontent-length: {}\r\n", body.len())),
+            "{head}"
+        );
+        let body: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["error"]["data"]["error_type"], "read_timeout");
+        assert_eq!(body["error"]["data"]["correlation_id"], "req-1");
+        assert_eq!(body["id"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn a_request_counts_as_busy_until_its_guard_drops() {
+        let activity = Arc::new(Activity::default());
+        let first = Busy::enter(activity.clone());
+        let second = Busy::enter(activity.clone());
+        assert_eq!(activity.in_flight.load(Ordering::Acquire), 2);
+        drop(first);
+        drop(second);
+        assert_eq!(activity.in_flight.load(Ordering::Acquire), 0);
+    }
+}

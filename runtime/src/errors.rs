@@ -49,8 +49,14 @@ pub enum ErrorType {
     UpstreamError,
     UpstreamTimeout,
     RequestTimeout,
-    /// The client took too long to send its request body.
+    /// The client took too long to send its request head or body.
     ReadTimeout,
+    /// A request head that is not HTTP/1.1 (hyper's parser refused it).
+    MalformedHttp,
+    /// A request target beyond hyper's limit.
+    UriTooLong,
+    /// Request headers beyond hyper's limits (size or count).
+    HeadersTooLarge,
     AuditUnavailable,
     /// A JSON-RPC error the upstream answered, relayed to the client.
     UpstreamRpcError,
@@ -98,6 +104,9 @@ impl ErrorType {
             Self::UpstreamTimeout => "upstream_timeout",
             Self::RequestTimeout => "request_timeout",
             Self::ReadTimeout => "read_timeout",
+            Self::MalformedHttp => "malformed_http",
+            Self::UriTooLong => "uri_too_long",
+            Self::HeadersTooLarge => "headers_too_large",
             Self::AuditUnavailable => "audit_unavailable",
             Self::UpstreamRpcError => "upstream_rpc_error",
             Self::InternalError => "internal_error",
@@ -121,9 +130,13 @@ impl ErrorType {
     pub fn status(self, modern: bool) -> StatusCode {
         use ErrorType::*;
         match self {
-            ParseError | InvalidRequest | HeaderMismatch | UnsupportedProtocolVersion => {
-                StatusCode::BAD_REQUEST
-            }
+            ParseError
+            | InvalidRequest
+            | HeaderMismatch
+            | UnsupportedProtocolVersion
+            | MalformedHttp => StatusCode::BAD_REQUEST,
+            UriTooLong => StatusCode::URI_TOO_LONG,
+            HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             InvalidParams | ResourceTooLarge if modern => StatusCode::BAD_REQUEST,
             ResourceNotFound if modern => StatusCode::NOT_FOUND,
             ResourceNotFound | ResourceTooLarge => StatusCode::OK,
@@ -172,7 +185,8 @@ impl ErrorType {
             MissingGroup | Forbidden | NotAdmin | OriginNotAllowed => -32003,
             RateLimited | AuthThrottled => -32029,
             PayloadTooLarge => -32013,
-            UnsupportedMediaType | NotAcceptable | MethodNotAllowed => -32600,
+            UnsupportedMediaType | NotAcceptable | MethodNotAllowed | MalformedHttp
+            | UriTooLong | HeadersTooLarge => -32600,
             Overloaded | AuditUnavailable | IdentityProviderUnavailable => -32050,
             UpstreamUnavailable | UpstreamError | RootUnavailable => -32052,
             UpstreamTimeout | RequestTimeout | ReadTimeout => -32054,

@@ -12,6 +12,12 @@
 //! body included, for streams): the body read and the whole request have their own limits in
 //! `http::mcp`. The deadlines live in the connection's byte stream ([`Deadlined`]); the service
 //! tells it when requests start and end ([`Activity`]).
+//!
+//! The same stream puts hyper's own answers into the error contract: a request head hyper cannot
+//! parse never reaches a handler, and hyper answers it with a bare 400, 414 or 431. Those answers
+//! are recognized as they are written (a whole error head with `content-length: 0` and no
+//! `x-request-id`, while no request is in service) and replaced with the same status carrying a
+//! JSON-RPC error and a correlation id, with the log line and metrics of any refusal.
 
 use crate::errors::{ErrorType, Failure};
 use crate::metrics::Metrics;
@@ -193,6 +199,8 @@ struct Deadlined {
     deadline: Pin<Box<Sleep>>,
     /// HTTP/2 (prior knowledge): a timed-out head cannot be answered in HTTP/1 text.
     http2: Option<bool>,
+    /// The error-contract answer replacing hyper's own, while it is being written.
+    replacement: Option<Replacement>,
     peer: SocketAddr,
     metrics: Arc<Metrics>,
 }
@@ -213,6 +221,7 @@ impl Deadlined {
             started: 0,
             deadline: Box::pin(tokio::time::sleep(deadlines.idle)),
             http2: None,
+            replacement: None,
             peer,
             metrics,
         }
@@ -228,10 +237,15 @@ impl Deadlined {
     fn expire(&mut self) -> io::Error {
         if self.phase == Phase::Head {
             let request_id = crate::ids::request_id();
+            let failure = Failure::new(
+                ErrorType::ReadTimeout,
+                "the request headers did not arrive in time",
+            );
             if self.http2 != Some(true) {
-                let _ = self.stream.try_write(&head_timeout_response(&request_id));
+                let answer = refusal(&failure, "Request Timeout", &request_id);
+                let _ = self.stream.try_write(&answer);
             }
-            self.count_head_timeout(&request_id);
+            self.count_refusal(&request_id, ErrorType::ReadTimeout, self.deadlines.head);
             io::Error::new(
                 io::ErrorKind::TimedOut,
                 "the request head did not arrive in time",
@@ -241,35 +255,112 @@ impl Deadlined {
         }
     }
 
-    fn count_head_timeout(&self, request_id: &str) {
-        let status = ErrorType::ReadTimeout.status(true).as_u16().to_string();
-        let labels = [("status", status.as_str()), ("mcp_method", "none")];
+    /// A request refused before any handler saw it: the metrics and the log line of any
+    /// refusal.
+    fn count_refusal(&self, request_id: &str, kind: ErrorType, took: Duration) {
+        let status = kind.status(true).as_u16();
+        let status_text = status.to_string();
+        let labels = [("status", status_text.as_str()), ("mcp_method", "none")];
         self.metrics.inc(m::REQUESTS_TOTAL, &labels);
-        let labels = [("status", status.as_str()), ("error_type", "read_timeout")];
+        let labels = [
+            ("status", status_text.as_str()),
+            ("error_type", kind.as_str()),
+        ];
         self.metrics.inc(m::REQUESTS_FAILED_TOTAL, &labels);
         super::log::RequestLog {
             request_id: request_id.to_string(),
             client_ip: Some(self.peer.ip()),
-            status: 408,
-            error_type: Some("read_timeout"),
-            latency_ms: self.deadlines.head.as_secs_f64() * 1e3,
+            status,
+            error_type: Some(kind.as_str()),
+            latency_ms: took.as_secs_f64() * 1e3,
             ..Default::default()
         }
         .emit();
     }
+
+    /// `Some` when `buf` is hyper's own answer to an unparseable head (see the module doc):
+    /// the error-contract answer is written in its place, and hyper told its bytes were.
+    fn poll_replace(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Option<Poll<io::Result<usize>>> {
+        if self.replacement.is_none() {
+            if self.activity.in_flight.load(Ordering::Acquire) > 0 {
+                return None;
+            }
+            let kind = hyper_refusal(buf)?;
+            let request_id = crate::ids::request_id();
+            let failure = Failure::new(kind, refusal_message(kind));
+            let reason = kind
+                .status(true)
+                .canonical_reason()
+                .unwrap_or("Bad Request");
+            self.replacement = Some(Replacement {
+                bytes: refusal(&failure, reason, &request_id),
+                written: 0,
+                replaces: buf.len(),
+            });
+            self.count_refusal(&request_id, kind, Duration::ZERO);
+        }
+        let replacement = self.replacement.as_mut()?;
+        while replacement.written < replacement.bytes.len() {
+            let rest = &replacement.bytes[replacement.written..];
+            match Pin::new(&mut self.stream).poll_write(cx, rest) {
+                Poll::Ready(Ok(0)) => {
+                    return Some(Poll::Ready(Err(io::ErrorKind::WriteZero.into())));
+                }
+                Poll::Ready(Ok(n)) => replacement.written += n,
+                Poll::Ready(Err(error)) => return Some(Poll::Ready(Err(error))),
+                Poll::Pending => return Some(Poll::Pending),
+            }
+        }
+        let replaced = replacement.replaces;
+        self.replacement = None;
+        Some(Poll::Ready(Ok(replaced)))
+    }
 }
 
-/// The 408 for a head that did not arrive in time, in the error contract.
-fn head_timeout_response(request_id: &str) -> Vec<u8> {
-    let failure = Failure::new(
-        ErrorType::ReadTimeout,
-        "the request headers did not arrive in time",
-    );
+/// An answer being written in place of `replaces` bytes of hyper's.
+struct Replacement {
+    bytes: Vec<u8>,
+    written: usize,
+    replaces: usize,
+}
+
+/// The error type of hyper's automatic answer to a head it could not parse, if `buf` is one:
+/// a whole 400, 414 or 431 head with `content-length: 0` and no `x-request-id` (every answer
+/// of the gateway's own has one).
+fn hyper_refusal(buf: &[u8]) -> Option<ErrorType> {
+    let kind = match buf.get(..13)? {
+        b"HTTP/1.1 400 " => ErrorType::MalformedHttp,
+        b"HTTP/1.1 414 " => ErrorType::UriTooLong,
+        b"HTTP/1.1 431 " => ErrorType::HeadersTooLarge,
+        _ => return None,
+    };
+    let head = std::str::from_utf8(buf).ok()?.strip_suffix("\r\n\r\n")?;
+    let lines: Vec<String> = head.split("\r\n").map(str::to_ascii_lowercase).collect();
+    let empty = lines.iter().any(|line| line == "content-length: 0");
+    let identified = lines.iter().any(|line| line.starts_with("x-request-id:"));
+    (empty && !identified && !head.contains("\r\n\r\n")).then_some(kind)
+}
+
+fn refusal_message(kind: ErrorType) -> &'static str {
+    match kind {
+        ErrorType::UriTooLong => "the request target is too long",
+        ErrorType::HeadersTooLarge => "the request headers are too large or too many",
+        _ => "the request is not valid HTTP/1.1",
+    }
+}
+
+/// A refusal before any handler ran, in the error contract; the connection closes after it.
+fn refusal(failure: &Failure, reason: &str, request_id: &str) -> Vec<u8> {
+    let status = failure.kind.status(true).as_u16();
     let body = failure
         .to_jsonrpc(&serde_json::Value::Null, request_id)
         .to_string();
     format!(
-        "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
          x-request-id: {request_id}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n{body}",
         body.len()
     )
@@ -319,7 +410,11 @@ impl AsyncWrite for Deadlined {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+        let this = self.get_mut();
+        if let Some(replaced) = this.poll_replace(cx, buf) {
+            return replaced;
+        }
+        Pin::new(&mut this.stream).poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -327,7 +422,14 @@ impl AsyncWrite for Deadlined {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        // hyper's own answers are a single buffer.
+        if let [only] = bufs
+            && let Some(replaced) = this.poll_replace(cx, only)
+        {
+            return replaced;
+        }
+        Pin::new(&mut this.stream).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -348,8 +450,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_head_timeout_answer_is_in_the_error_contract() {
-        let text = String::from_utf8(head_timeout_response("req-1")).unwrap();
+    fn a_refusal_is_in_the_error_contract() {
+        let failure = Failure::new(ErrorType::ReadTimeout, "late");
+        let text = String::from_utf8(refusal(&failure, "Request Timeout", "req-1")).unwrap();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         assert!(
             head.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
@@ -364,6 +467,43 @@ mod tests {
         assert_eq!(body["error"]["data"]["error_type"], "read_timeout");
         assert_eq!(body["error"]["data"]["correlation_id"], "req-1");
         assert_eq!(body["id"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn only_hypers_own_answers_are_recognized() {
+        let date = "date: Mon, 23 Nov 2026 08:00:00 GMT";
+        let hyper =
+            |status: &str| format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\n{date}\r\n\r\n");
+        let kinds = [
+            ("400 Bad Request", ErrorType::MalformedHttp),
+            ("414 URI Too Long", ErrorType::UriTooLong),
+            (
+                "431 Request Header Fields Too Large",
+                ErrorType::HeadersTooLarge,
+            ),
+        ];
+        for (status, kind) in kinds {
+            assert_eq!(
+                hyper_refusal(hyper(status).as_bytes()),
+                Some(kind),
+                "{status}"
+            );
+        }
+        let ours = "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nx-request-id: r\r\n\r\n";
+        let with_body =
+            format!("HTTP/1.1 400 Bad Request\r\ncontent-length: 2\r\n{date}\r\n\r\n{{}}");
+        let unfinished = "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n";
+        let others = [
+            ours,
+            &with_body,
+            unfinished,
+            &hyper("404 Not Found"),
+            &hyper("200 OK"),
+            "0\r\n\r\n",
+        ];
+        for other in others {
+            assert_eq!(hyper_refusal(other.as_bytes()), None, "{other:?}");
+        }
     }
 
     #[test]

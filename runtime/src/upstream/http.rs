@@ -4,10 +4,9 @@
 //! means the session ended, so the caller re-initializes.
 
 use super::UpstreamError;
+use super::pool::Pooled;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
 use serde_json::Value;
-use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -15,14 +14,37 @@ use std::time::Duration;
 pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 
 pub enum Connector {
-    /// The URL is parsed once, not on every request.
+    /// A TCP upstream. Its messages go through `pooled` for `http://` URLs and through reqwest
+    /// (TLS) for `https://`; reqwest also runs the `healthCheck.path` probe. The URL is parsed
+    /// once, not on every request.
     Tcp {
         client: reqwest::Client,
         url: reqwest::Url,
+        pooled: Option<Pooled>,
     },
-    Unix {
-        socket: PathBuf,
-    },
+    Unix(Pooled),
+}
+
+/// What one POST got back.
+pub struct Exchanged {
+    pub(super) status: u16,
+    pub(super) content_type: String,
+    pub(super) session: Option<String>,
+    pub(super) bytes: Bytes,
+}
+
+impl Exchanged {
+    pub fn new(status: u16, headers: &axum::http::HeaderMap, bytes: Bytes) -> Self {
+        Self {
+            status,
+            content_type: header_text(headers, "content-type"),
+            session: headers
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            bytes,
+        }
+    }
 }
 
 pub struct HttpTransport {
@@ -65,7 +87,7 @@ impl HttpTransport {
     /// `GET path` on the upstream's origin (the `healthCheck.path` probe of TCP upstreams):
     /// `Ok` for a 2xx, otherwise why not. Unix-socket upstreams have no origin to probe.
     pub async fn probe(&self, path: &str, timeout: Duration) -> Option<Result<(), String>> {
-        let Connector::Tcp { client, url } = &self.connector else {
+        let Connector::Tcp { client, url, .. } = &self.connector else {
             return None;
         };
         let mut target = url.clone();
@@ -105,7 +127,12 @@ impl HttpTransport {
         }
         headers.extend(self.headers.iter().cloned());
         let exchange = self.exchange(headers, body);
-        let (status, content_type, session, bytes) = tokio::time::timeout(timeout, exchange)
+        let Exchanged {
+            status,
+            content_type,
+            session,
+            bytes,
+        } = tokio::time::timeout(timeout, exchange)
             .await
             .map_err(|_| UpstreamError::Timeout)??;
         if let Some(session) = session {
@@ -133,9 +160,14 @@ impl HttpTransport {
         &self,
         headers: Vec<(String, String)>,
         body: Vec<u8>,
-    ) -> Result<(u16, String, Option<String>, Bytes), UpstreamError> {
+    ) -> Result<Exchanged, UpstreamError> {
         match &self.connector {
-            Connector::Tcp { client, url } => {
+            Connector::Tcp {
+                pooled: Some(pooled),
+                ..
+            }
+            | Connector::Unix(pooled) => pooled.post(&headers, body).await,
+            Connector::Tcp { client, url, .. } => {
                 let mut request = client.post(url.clone()).body(body);
                 for (name, value) in &headers {
                     request = request.header(name, value);
@@ -144,19 +176,13 @@ impl HttpTransport {
                     .send()
                     .await
                     .map_err(|e| UpstreamError::Unavailable(crate::auth::error_chain(&e)))?;
-                let status = response.status().as_u16();
-                let content_type = header_text(response.headers(), "content-type");
-                let session = response
-                    .headers()
-                    .get("mcp-session-id")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
                 if response
                     .content_length()
                     .is_some_and(|n| n as usize > MAX_RESPONSE_BYTES)
                 {
                     return Err(UpstreamError::Protocol("the response is too large".into()));
                 }
+                let (status, headers) = (response.status().as_u16(), response.headers().clone());
                 let mut bytes = Vec::new();
                 let mut stream = response;
                 while let Some(chunk) = stream
@@ -169,42 +195,7 @@ impl HttpTransport {
                     }
                     bytes.extend_from_slice(&chunk);
                 }
-                Ok((status, content_type, session, Bytes::from(bytes)))
-            }
-            Connector::Unix { socket } => {
-                let stream = tokio::net::UnixStream::connect(socket).await.map_err(|e| {
-                    UpstreamError::Unavailable(format!("connect {}: {e}", socket.display()))
-                })?;
-                let (mut sender, connection) =
-                    hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                        .await
-                        .map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
-                tokio::spawn(connection);
-                // Servers check Host; a socket has no host, so name a conventional one with a port.
-                let mut request = hyper::Request::post("/mcp").header("host", "localhost:80");
-                for (name, value) in &headers {
-                    request = request.header(name.as_str(), value.as_str());
-                }
-                let request = request
-                    .body(Full::new(Bytes::from(body)))
-                    .map_err(|e| UpstreamError::Protocol(e.to_string()))?;
-                let response = sender
-                    .send_request(request)
-                    .await
-                    .map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
-                let status = response.status().as_u16();
-                let content_type = header_text(response.headers(), "content-type");
-                let session = response
-                    .headers()
-                    .get("mcp-session-id")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                let bytes = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
-                    .collect()
-                    .await
-                    .map_err(|e| UpstreamError::Protocol(format!("reading the response: {e}")))?
-                    .to_bytes();
-                Ok((status, content_type, session, bytes))
+                Ok(Exchanged::new(status, &headers, Bytes::from(bytes)))
             }
         }
     }

@@ -4,6 +4,7 @@
 //! supervisor that restarts the process. A failing upstream fails only its own calls.
 
 mod http;
+mod pool;
 mod stdio;
 
 use crate::config::read_secret;
@@ -59,7 +60,7 @@ impl UpstreamError {
 }
 
 enum Link {
-    Http(http::HttpTransport),
+    Http(Box<http::HttpTransport>),
     Stdio(Arc<stdio::StdioTransport>),
 }
 
@@ -127,17 +128,20 @@ impl Upstream {
                     resolve(headers).map_err(|e| format!("upstream {}: {e}", config.name))?;
                 let url = reqwest::Url::parse(url)
                     .map_err(|e| format!("upstream {}: invalid URL {url}: {e}", config.name))?;
-                Link::Http(http::HttpTransport::new(
-                    http::Connector::Tcp { client, url },
+                let pooled = pool::Pooled::tcp(url.as_str());
+                Link::Http(Box::new(http::HttpTransport::new(
+                    http::Connector::Tcp {
+                        client,
+                        url,
+                        pooled,
+                    },
                     headers,
-                ))
+                )))
             }
-            Transport::Unix { socket } => Link::Http(http::HttpTransport::new(
-                http::Connector::Unix {
-                    socket: socket.into(),
-                },
+            Transport::Unix { socket } => Link::Http(Box::new(http::HttpTransport::new(
+                http::Connector::Unix(pool::Pooled::unix(std::path::Path::new(socket))),
                 Vec::new(),
-            )),
+            ))),
             Transport::Stdio {
                 command,
                 env,

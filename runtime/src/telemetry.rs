@@ -11,6 +11,7 @@ pub fn init(level: &str, format: &str) {
         .with_writer(std::io::stderr)
         .with_target(false);
     let result = if format == "json" {
+        crate::http::write_request_logs_directly();
         builder
             .json()
             .flatten_event(true)

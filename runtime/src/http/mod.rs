@@ -11,6 +11,8 @@ use axum::Router;
 use axum::routing::{get, post};
 use std::sync::Arc;
 
+pub use log::write_json_directly as write_request_logs_directly;
+
 /// The gateway's routes on the main port.
 pub fn router(app: Arc<App>) -> Router {
     Router::new()

@@ -78,7 +78,9 @@ pub struct Timeouts {
     #[serde(default = "default_read_timeout")]
     #[schemars(example = &"10s")]
     pub read: Duration,
-    /// How long an idle keep-alive connection stays open.
+    /// How long an idle keep-alive connection stays open. Keep it above the idle timeout of the
+    /// load balancer in front (60 s for AWS ALB and nginx), so the gateway never closes a
+    /// connection the balancer is about to reuse.
     #[serde(default = "default_idle_timeout")]
     #[schemars(example = &"90s")]
     pub idle: Duration,

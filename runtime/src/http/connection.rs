@@ -21,7 +21,6 @@
 
 use crate::errors::{ErrorType, Failure};
 use crate::metrics::Metrics;
-use airlock_schema::metrics as m;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -258,24 +257,14 @@ impl Deadlined {
     /// A request refused before any handler saw it: the metrics and the log line of any
     /// refusal.
     fn count_refusal(&self, request_id: &str, kind: ErrorType, took: Duration) {
-        let status = kind.status(true).as_u16();
-        let status_text = status.to_string();
-        let labels = [("status", status_text.as_str()), ("mcp_method", "none")];
-        self.metrics.inc(m::REQUESTS_TOTAL, &labels);
-        let labels = [
-            ("status", status_text.as_str()),
-            ("error_type", kind.as_str()),
-        ];
-        self.metrics.inc(m::REQUESTS_FAILED_TOTAL, &labels);
         super::log::RequestLog {
             request_id: request_id.to_string(),
             client_ip: Some(self.peer.ip()),
-            status,
+            status: kind.status(true).as_u16(),
             error_type: Some(kind.as_str()),
-            latency_ms: took.as_secs_f64() * 1e3,
             ..Default::default()
         }
-        .emit();
+        .record(&self.metrics, took);
     }
 
     /// `Some` when `buf` is hyper's own answer to an unparseable head (see the module doc):

@@ -8,10 +8,12 @@
 //! line is the one the formatter writes (a unit test compares them); `tracing`'s filter still
 //! decides whether it is written.
 
+use crate::metrics::Metrics;
+use airlock_schema::metrics as m;
 use std::io::Write;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tracing::Level;
 
 /// Set when the logs are JSON lines on stderr (`telemetry::init`).
@@ -45,6 +47,24 @@ pub struct RequestLog {
 }
 
 impl RequestLog {
+    /// The end of a request, answered by a handler or refused before one ran: its latency, the
+    /// request metrics (total, duration, failures by `error_type`) and the log line.
+    pub fn record(&mut self, metrics: &Metrics, elapsed: Duration) {
+        self.latency_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3;
+        let status = self.status.to_string();
+        let method = self.mcp_method.as_deref().unwrap_or("none");
+        let labels = [("status", status.as_str()), ("mcp_method", method)];
+        metrics.inc(m::REQUESTS_TOTAL, &labels);
+        let labels = [("mcp_method", method)];
+        metrics.observe(m::REQUEST_DURATION_SECONDS, &labels, elapsed.as_secs_f64());
+        if self.status >= 400 {
+            let error_type = self.error_type.unwrap_or("unknown");
+            let labels = [("status", status.as_str()), ("error_type", error_type)];
+            metrics.inc(m::REQUESTS_FAILED_TOTAL, &labels);
+        }
+        self.emit();
+    }
+
     pub fn emit(&self) {
         if DIRECT_JSON.load(Ordering::Relaxed) {
             let (level, message) = self.level();

@@ -483,28 +483,7 @@ fn audit_event(log: &RequestLog, input_digest: Option<String>) -> serde_json::Va
 /// Meters, logs and renders an outcome.
 fn respond(app: &App, log: &mut RequestLog, outcome: Outcome, started: Instant) -> Response {
     log.status = outcome.status.as_u16();
-    log.latency_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
-    let status = outcome.status.as_u16().to_string();
-    let method = log.mcp_method.clone().unwrap_or_else(|| "none".into());
-    app.metrics.inc(
-        m::REQUESTS_TOTAL,
-        &[("status", &status), ("mcp_method", &method)],
-    );
-    app.metrics.observe(
-        m::REQUEST_DURATION_SECONDS,
-        &[("mcp_method", &method)],
-        started.elapsed().as_secs_f64(),
-    );
-    if outcome.status.as_u16() >= 400 {
-        app.metrics.inc(
-            m::REQUESTS_FAILED_TOTAL,
-            &[
-                ("status", &status),
-                ("error_type", log.error_type.unwrap_or("unknown")),
-            ],
-        );
-    }
-    log.emit();
+    log.record(&app.metrics, started.elapsed());
     let mut response = match outcome.body {
         Some(body) => (outcome.status, axum::Json(body)).into_response(),
         None => outcome.status.into_response(),

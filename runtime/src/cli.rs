@@ -226,21 +226,20 @@ fn serve(
             return ExitCode::from(70);
         }
     };
-    runtime.block_on(async move {
-        let app = match crate::app::App::new(config) {
-            Ok(app) => app,
-            Err(error) => {
-                eprintln!("airlock: {error}");
-                return ExitCode::from(78);
-            }
-        };
+    let outcome = runtime.block_on(async move {
+        let app = crate::app::App::new(config).map_err(|error| (error, 78))?;
         crate::serve::reload_on_sighup(app.clone());
-        match crate::serve::run(app, listen).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("airlock: {error}");
-                ExitCode::from(1)
-            }
+        crate::serve::run(app, listen)
+            .await
+            .map_err(|error| (error.to_string(), 1))
+    });
+    // The logged lines come before the reason, and none is left in the buffer.
+    crate::log_sink::flush();
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err((error, code)) => {
+            eprintln!("airlock: {error}");
+            ExitCode::from(code)
         }
-    })
+    }
 }

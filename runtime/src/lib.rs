@@ -21,6 +21,7 @@ pub mod gateway;
 pub mod http;
 pub mod ids;
 pub mod jsonrpc;
+pub mod log_sink;
 pub mod metrics;
 pub mod protocol;
 pub mod ratelimit;

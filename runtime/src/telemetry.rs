@@ -1,5 +1,6 @@
 //! Logging: JSON lines (one object per event, fields at the top level) or text, at the level of
-//! the config; `AIRLOCK_LOG` (an env-filter directive) overrides it for debugging.
+//! the config; `AIRLOCK_LOG` (an env-filter directive) overrides it for debugging. Lines go to
+//! stderr through `log_sink`.
 
 use tracing_subscriber::EnvFilter;
 
@@ -8,7 +9,7 @@ pub fn init(level: &str, format: &str) {
         .unwrap_or_else(|_| EnvFilter::new(format!("{level},hyper=warn,reqwest=warn,h2=warn")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| crate::log_sink::Writer)
         .with_target(false);
     let result = if format == "json" {
         crate::http::write_request_logs_directly();
@@ -21,5 +22,7 @@ pub fn init(level: &str, format: &str) {
     } else {
         builder.compact().with_ansi(false).try_init()
     };
-    let _ = result;
+    if result.is_ok() {
+        crate::log_sink::start();
+    }
 }

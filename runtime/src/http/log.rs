@@ -75,7 +75,7 @@ impl RequestLog {
             };
             if enabled {
                 let line = self.json_line(level, message, SystemTime::now());
-                let _ = std::io::stderr().lock().write_all(&line);
+                crate::log_sink::write(&line);
             }
             return;
         }

@@ -50,8 +50,18 @@ impl Pattern {
     /// `text` with every match replaced and the number of matches, or `None` when none.
     pub fn replace(&self, text: &str) -> Option<(String, u64)> {
         let mut found = 0;
-        match &self.ascii {
-            Some(ascii) if text.is_ascii() => {
+        // `replace_all` sets up capture slots (a heap allocation) before it searches; most
+        // texts that reach a pattern are clean, and a plain match test needs none.
+        let ascii = self.ascii.as_ref().filter(|_| text.is_ascii());
+        let matches = match ascii {
+            Some(ascii) => ascii.is_match(text.as_bytes()),
+            None => self.unicode.is_match(text),
+        };
+        if !matches {
+            return None;
+        }
+        match ascii {
+            Some(ascii) => {
                 let replaced = ascii.replace_all(text.as_bytes(), |captures: &ByteCaptures| {
                     found += 1;
                     let mut out = Vec::new();
@@ -62,7 +72,7 @@ impl Pattern {
                 let replaced = replaced.into_owned();
                 (found > 0).then(|| (String::from_utf8_lossy(&replaced).into_owned(), found))
             }
-            _ => {
+            None => {
                 let replaced = self.unicode.replace_all(text, |captures: &Captures| {
                     found += 1;
                     let mut out = String::new();

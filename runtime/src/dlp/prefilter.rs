@@ -14,6 +14,9 @@ thread_local! {
     /// copy case-sensitively is many times faster than a case-insensitive search (the
     /// automaton can use its SIMD searcher).
     static NORMALIZED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Per pattern, whether its gate is open (reused: most texts are short and clean, and a
+    /// fresh vector per text was a heap allocation per JSON string).
+    static OPEN: std::cell::RefCell<Vec<bool>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// A per-thread normalized buffer larger than this is freed after use.
@@ -79,24 +82,28 @@ impl Prefilter {
         } else {
             &self.any
         };
-        let mut open = vec![false; self.patterns];
-        for &index in &gates.always {
-            open[index] = true;
-        }
-        if let Some(searcher) = &gates.searcher {
-            NORMALIZED.with_borrow_mut(|normalized| {
-                normalized.clear();
-                normalized.extend(text.bytes().map(normalize));
-                gates.open(searcher, normalized, &mut open);
-                if normalized.capacity() > KEEP_BUFFER_BYTES {
-                    *normalized = Vec::new();
-                }
-            });
-        }
-        open.iter()
-            .enumerate()
-            .filter_map(|(index, open)| open.then_some(index))
-            .collect()
+        OPEN.with_borrow_mut(|open| {
+            open.clear();
+            open.resize(self.patterns, false);
+            for &index in &gates.always {
+                open[index] = true;
+            }
+            if let Some(searcher) = &gates.searcher {
+                NORMALIZED.with_borrow_mut(|normalized| {
+                    normalized.clear();
+                    normalized.extend(text.bytes().map(normalize));
+                    gates.open(searcher, normalized, open);
+                    if normalized.capacity() > KEEP_BUFFER_BYTES {
+                        *normalized = Vec::new();
+                    }
+                });
+            }
+            // Empty for clean text without ungated patterns: no allocation.
+            open.iter()
+                .enumerate()
+                .filter_map(|(index, open)| open.then_some(index))
+                .collect()
+        })
     }
 }
 

@@ -86,6 +86,11 @@ thread_local! {
 
 static GENERATIONS: AtomicU64 = AtomicU64::new(1);
 
+/// The most RVM instructions one decision may run (regorus stops at 25,000 by default, which
+/// an allowlist of a few thousand entries exceeds). The bound still stops a runaway policy:
+/// at roughly 10 ns an instruction, this is a tenth of a second, and the request is denied.
+const MAX_POLICY_INSTRUCTIONS: usize = 10_000_000;
+
 /// `sha256:<hex>` of modules, as airlockc computes it.
 pub fn modules_hash(modules: &[PolicyModule]) -> String {
     let mut hasher = Sha256::new();
@@ -292,6 +297,7 @@ impl Authorizer {
                 .is_none_or(|(generation, _)| *generation != policy.generation)
             {
                 let mut vm = RegoVM::new();
+                vm.set_max_instructions(MAX_POLICY_INSTRUCTIONS);
                 vm.load_program(policy.program.clone());
                 *slot = Some((policy.generation, vm));
             }
@@ -466,6 +472,37 @@ rule_id := "deny-tool" if not allow
                 denied.rule_id.as_deref()
             ),
             (false, Some("tool rm_rf is not allowed"), Some("deny-tool"))
+        );
+    }
+
+    /// The RVM stops a program after 25,000 instructions unless told otherwise, which an
+    /// ordinary allowlist of a few thousand entries exceeds: every call was denied with "the
+    /// policy could not be evaluated" while `airlockc test` (the interpreter) passed.
+    #[test]
+    fn a_policy_over_thousands_of_entries_is_evaluated_not_cut_off() {
+        let tools: Vec<String> = (0..5000).map(|i| format!("\"tool_{i}\"")).collect();
+        let policy = format!(
+            "package airlock.authz\nimport rego.v1\ndefault allow := false\n\
+             tools := [{}]\n\
+             allow if {{\n    some tool in tools\n    tool == input.tool\n}}\n",
+            tools.join(",\n")
+        );
+        let authz = Authorizer::new(&config(None, &policy), Arc::new(Metrics::default())).unwrap();
+        let last = authz.decide(&input("tool_4999"));
+        assert!(last.allow, "{last:?}");
+        assert!(!authz.decide(&input("tool_5000")).allow);
+    }
+
+    #[test]
+    fn a_runaway_policy_is_stopped_and_denies() {
+        let policy = "package airlock.authz\nimport rego.v1\ndefault allow := false\n\
+             allow if {\n    some i in numbers.range(1, 100000)\n    \
+             some j in numbers.range(1, 100000)\n    i + j == 0\n}\n";
+        let authz = Authorizer::new(&config(None, policy), Arc::new(Metrics::default())).unwrap();
+        let decision = authz.decide(&input("read_file"));
+        assert_eq!(
+            (decision.allow, decision.reason.as_deref()),
+            (false, Some("the policy could not be evaluated"))
         );
     }
 

@@ -86,11 +86,6 @@ thread_local! {
 
 static GENERATIONS: AtomicU64 = AtomicU64::new(1);
 
-/// The most RVM instructions one decision may run (regorus stops at 25,000 by default, which
-/// an allowlist of a few thousand entries exceeds). The bound still stops a runaway policy:
-/// at roughly 10 ns an instruction, this is a tenth of a second, and the request is denied.
-const MAX_POLICY_INSTRUCTIONS: usize = 10_000_000;
-
 /// `sha256:<hex>` of modules, as airlockc computes it.
 pub fn modules_hash(modules: &[PolicyModule]) -> String {
     let mut hasher = Sha256::new();
@@ -297,7 +292,7 @@ impl Authorizer {
                 .is_none_or(|(generation, _)| *generation != policy.generation)
             {
                 let mut vm = RegoVM::new();
-                vm.set_max_instructions(MAX_POLICY_INSTRUCTIONS);
+                vm.set_max_instructions(airlock_schema::rego::MAX_POLICY_INSTRUCTIONS);
                 vm.load_program(policy.program.clone());
                 *slot = Some((policy.generation, vm));
             }

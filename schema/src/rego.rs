@@ -7,6 +7,12 @@
 /// Deepest nesting of `[`, `{` and `(` accepted. Real policies stay under ten.
 pub const MAX_NESTING: usize = 16;
 
+/// The most RVM instructions one policy decision may run, in the gateway and in `airlockc`'s
+/// dry run alike (regorus stops at 25,000 by default, which an allowlist of a few thousand
+/// entries exceeds). It still stops a runaway policy: at roughly 10 ns an instruction, about a
+/// tenth of a second, and the call is denied.
+pub const MAX_POLICY_INSTRUCTIONS: usize = 10_000_000;
+
 /// The byte offset of the first bracket that opens a level deeper than `MAX_NESTING`, if any.
 /// Brackets inside strings, raw strings and comments do not count.
 pub fn too_deep(source: &str) -> Option<usize> {

@@ -111,7 +111,7 @@ codes! {
     "AL3009" "unknown-input" Rego Error "A reference to an input field the gateway never provides.";
     "AL3010" "test-failed" Rego Error "A policy test failed.";
     "AL3011" "no-tests" Rego Warning "A policy test file without tests.";
-    "AL3012" "print-call" Rego Warning "A print() call in a policy.";
+    "AL3012" "print-call" Rego Error "A print() call in a policy: the gateway cannot load it.";
     "AL3013" "permissive-default" Rego Error "The entrypoint defaults to allow.";
     "AL4001" "regex-syntax" Dlp Error "A DLP regex that does not compile.";
     "AL4002" "regex-too-complex" Dlp Error "A DLP regex over the size or nesting limit.";

@@ -12,6 +12,8 @@ use crate::syntax::{SourceFile, Span};
 use crate::validate::ConfigDoc;
 use crate::workspace::Workspace;
 use airlock_schema::config::Policy;
+use regorus::languages::rego::compiler::Compiler;
+use regorus::rvm::vm::RegoVM;
 use regorus::unstable::Module;
 
 /// The input document the runtime provides; the keys a policy may read.
@@ -281,12 +283,34 @@ fn dry_run(bundle: &PolicyBundle, workspace: &Workspace) -> Result<(), Diagnosti
         .first()
         .map(|(p, _)| p.clone())
         .unwrap_or_default();
-    engine
+    let compiled = engine
         .compile_with_entrypoint(&entry.as_str().into())
         .map_err(|e| located((main.clone(), e.to_string())))?;
     engine.set_input(sample_input());
     engine
-        .eval_rule(entry)
-        .map_err(|e| located((main, e.to_string())))?;
+        .eval_rule(entry.clone())
+        .map_err(|e| located((main.clone(), e.to_string())))?;
+    // The gateway decides on regorus' RVM, which runs less than the interpreter (no `with`,
+    // no `print`, fewer builtins): what it cannot run, the gateway cannot load.
+    let on_the_rvm = |error: String| {
+        const WHY: &str = "the gateway's policy evaluator (regorus' RVM) cannot run this policy: ";
+        let text = if error.contains("\nerror: ") {
+            error.replacen("\nerror: ", &format!("\nerror: {WHY}"), 1)
+        } else {
+            format!(
+                "{WHY}{}",
+                error.trim().trim_start_matches("Compilation error: ")
+            )
+        };
+        located((main.clone(), text))
+    };
+    let program = Compiler::compile_from_policy(&compiled, &[entry.as_str()])
+        .map_err(|e| on_the_rvm(e.to_string()))?;
+    let mut vm = RegoVM::new();
+    vm.set_max_instructions(airlock_schema::rego::MAX_POLICY_INSTRUCTIONS);
+    vm.load_program(program);
+    vm.set_input(sample_input());
+    vm.execute_entry_point_by_name(&entry)
+        .map_err(|e| on_the_rvm(e.to_string()))?;
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! AL3012 print-call: `print` output is discarded at runtime and may leak input into logs.
+//! AL3012 print-call: the gateway's evaluator (regorus' RVM) has no `print`, so a policy that
+//! calls it does not load; and printed input may leak into logs.
 
 use super::super::{Context, ast};
 use crate::diagnostics::{Diagnostic, Diagnostics, code};
@@ -12,7 +13,7 @@ pub(crate) fn check(context: &Context<'_>, out: &mut Diagnostics) {
             {
                 out.push(
                         Diagnostic::new(code("AL3012"), context.location(parsed.file, ast::span(expr)), "`print` in a policy")
-                            .help("remove it: the gateway discards print output, and input printed while debugging may hold personal data"),
+                            .help("remove it: the gateway's policy evaluator has no `print`, so this policy would not load (test what you were debugging with a `test_*` rule)"),
                     );
             }
         });

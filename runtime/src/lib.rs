@@ -6,6 +6,7 @@
 //! (`gateway`: authorization with `authz`, the `upstream`s, DLP with `dlp`) → response, with
 //! `metrics` and structured logs around it.
 
+pub mod allocator;
 pub mod app;
 pub mod audit;
 pub mod audit_cli;

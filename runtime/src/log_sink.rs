@@ -36,7 +36,9 @@ pub fn start() {
         // A panic's message follows the lines logged before it.
         let report = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            flush();
+            if let Some(sink) = SINK.get() {
+                sink.flush_unless_busy();
+            }
             report(info);
         }));
     }
@@ -99,6 +101,17 @@ impl Sink {
         }
     }
 
+    /// `flush`, unless `pending` is held, perhaps by the panicking thread itself: a panic
+    /// report must never wait on it. (`output` is held only around a write to stderr, which
+    /// returns an error rather than panicking.)
+    fn flush_unless_busy(&self) {
+        if let Ok(pending) = self.pending.try_lock()
+            && !pending.is_empty()
+        {
+            self.write_out(pending);
+        }
+    }
+
     fn write_out(&self, mut pending: std::sync::MutexGuard<'_, Vec<u8>>) {
         let mut output = self.output.lock().unwrap_or_else(|e| e.into_inner());
         let output = &mut *output;
@@ -127,23 +140,25 @@ impl Write for Writer {
     }
 }
 
+/// A writer that keeps what is written, for tests of log output.
+#[cfg(test)]
+#[derive(Clone, Default)]
+pub(crate) struct Captured(pub(crate) std::sync::Arc<Mutex<Vec<u8>>>);
+
+#[cfg(test)]
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
-
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Captured {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     static TEST_SINK: OnceLock<Sink> = OnceLock::new();
 

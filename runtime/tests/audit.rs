@@ -231,57 +231,64 @@ async fn replicas_writing_to_one_postgres_never_fork_the_chain() {
     assert_eq!(report.events, 1500, "every replica's events, one chain");
 }
 
-/// A TCP proxy the test can cut and restore, standing in for a database outage.
+/// A TCP proxy the test can cut and restore, standing in for a database outage. Cutting is
+/// synchronous: when `set(false)` returns, every proxied connection is closed, so nothing the
+/// test records afterwards can slip through a connection that is still open.
 struct Proxy {
     address: std::net::SocketAddr,
-    up: Arc<std::sync::atomic::AtomicBool>,
-    generation: Arc<std::sync::atomic::AtomicU64>,
+    up: tokio::sync::watch::Sender<bool>,
+    open: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Counts a proxied connection as open until it is dropped.
+struct OpenConnection(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Proxy {
     async fn start(target: std::net::SocketAddr) -> Self {
-        use std::sync::atomic::Ordering;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let generation = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let (up2, generation2) = (up.clone(), generation.clone());
+        let up = tokio::sync::watch::Sender::new(true);
+        let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (up2, open2) = (up.clone(), open.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((mut client, _)) = listener.accept().await else {
                     return;
                 };
-                if !up2.load(Ordering::SeqCst) {
+                if !*up2.borrow() {
                     continue;
                 }
-                let born = generation2.load(Ordering::SeqCst);
-                let (up3, generation3) = (up2.clone(), generation2.clone());
+                let mut state = up2.subscribe();
+                open2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let counted = OpenConnection(open2.clone());
                 tokio::spawn(async move {
+                    let _counted = counted;
                     let Ok(mut server) = tokio::net::TcpStream::connect(target).await else {
                         return;
                     };
-                    let copy = tokio::io::copy_bidirectional(&mut client, &mut server);
-                    let cut = async {
-                        while up3.load(Ordering::SeqCst)
-                            && generation3.load(Ordering::SeqCst) == born
-                        {
-                            tokio::time::sleep(Duration::from_millis(20)).await;
-                        }
-                    };
-                    tokio::select! { _ = copy => {}, () = cut => {} }
+                    tokio::select! {
+                        biased;
+                        _ = state.wait_for(|up| !*up) => {}
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                    }
                 });
             }
         });
-        Self {
-            address,
-            up,
-            generation,
-        }
+        Self { address, up, open }
     }
-    fn set(&self, up: bool) {
-        self.up.store(up, std::sync::atomic::Ordering::SeqCst);
-        self.generation
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+
+    /// Restores the proxy, or cuts it and waits until every proxied connection is closed.
+    async fn set(&self, up: bool) {
+        self.up.send_replace(up);
+        while !up && self.open.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
     }
 }
 
@@ -310,7 +317,7 @@ async fn a_store_outage_loses_nothing() {
         .await;
     }
     assert!(log.flush(Duration::from_secs(20)).await);
-    proxy.set(false);
+    proxy.set(false).await;
     for i in 0..300 {
         log.record(
             Event::new("tools/call")
@@ -319,23 +326,22 @@ async fn a_store_outage_loses_nothing() {
         )
         .await;
     }
-    // The failed write is noticed as soon as the driver gives up on the connection; on a loaded
-    // machine that can take a few seconds, and when the pool was reconnecting at the cut, up to
-    // its acquire timeout plus a retry (a CI run once took over 20 s).
+    // Every connection is closed, so the next write fails as soon as the pool finds its idle
+    // connection dead and cannot open a new one: within its acquire timeout (5 s).
     let counted = || {
         metrics.counter(
             airlock_schema::metrics::AUDIT_ERRORS_TOTAL,
             &[("reason", "store_unavailable")],
         ) > 0
     };
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while !counted() && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(counted(), "the outage is counted");
     assert!(!log.is_healthy());
     assert!(log.buffered() > 0, "events wait in the buffer");
-    proxy.set(true);
+    proxy.set(true).await;
     assert!(
         log.flush(Duration::from_secs(30)).await,
         "the buffer drains when the store returns"

@@ -1,15 +1,16 @@
 //! The audit trail on SQLite and on the local PostgreSQL service: every request is an event
 //! without tokens or payloads; the chain verifies; every kind of tampering is found; several
-//! writers never fork the chain; a store that goes down loses nothing; retention keeps the
+//! writers never fork the chain; a store that goes down or stops answering loses nothing; retention keeps the
 //! chain verifiable from its checkpoint.
 
 mod common;
 
 use airlock::audit::store::Store;
-use airlock::audit::{AuditLog, Event, verify};
+use airlock::audit::{AuditLog, Event, WRITE_TIMEOUT, verify};
 use airlock::metrics::Metrics;
 use airlock_schema::runtime::{AuditConfig, AuditStore};
 use serde_json::{Value, json};
+use sqlx::Connection;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -231,12 +232,21 @@ async fn replicas_writing_to_one_postgres_never_fork_the_chain() {
     assert_eq!(report.events, 1500, "every replica's events, one chain");
 }
 
-/// A TCP proxy the test can cut and restore, standing in for a database outage. Cutting is
-/// synchronous: when `set(false)` returns, every proxied connection is closed, so nothing the
-/// test records afterwards can slip through a connection that is still open.
+/// What the proxy does with connections: forward them, close them (an outage), or hold them
+/// open and forward nothing (a network partition: the client sees no error, only silence).
+#[derive(Clone, Copy, PartialEq)]
+enum Link {
+    Up,
+    Down,
+    Silent,
+}
+
+/// A TCP proxy standing in for the network to the database. Going down is synchronous: when
+/// `set(Link::Down)` returns, every proxied connection is closed, so nothing the test records
+/// afterwards can slip through a connection that is still open.
 struct Proxy {
     address: std::net::SocketAddr,
-    up: tokio::sync::watch::Sender<bool>,
+    link: tokio::sync::watch::Sender<Link>,
     open: Arc<std::sync::atomic::AtomicUsize>,
 }
 
@@ -253,40 +263,51 @@ impl Proxy {
     async fn start(target: std::net::SocketAddr) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let up = tokio::sync::watch::Sender::new(true);
+        let link = tokio::sync::watch::Sender::new(Link::Up);
         let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let (up2, open2) = (up.clone(), open.clone());
+        let (link2, open2) = (link.clone(), open.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((mut client, _)) = listener.accept().await else {
                     return;
                 };
-                if !*up2.borrow() {
+                let accepted_as = *link2.borrow();
+                if accepted_as == Link::Down {
                     continue;
                 }
-                let mut state = up2.subscribe();
+                let mut state = link2.subscribe();
                 open2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let counted = OpenConnection(open2.clone());
                 tokio::spawn(async move {
                     let _counted = counted;
-                    let Ok(mut server) = tokio::net::TcpStream::connect(target).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        biased;
-                        _ = state.wait_for(|up| !*up) => {}
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                    if accepted_as == Link::Up {
+                        let Ok(mut server) = tokio::net::TcpStream::connect(target).await else {
+                            return;
+                        };
+                        tokio::select! {
+                            biased;
+                            _ = state.wait_for(|link| *link != Link::Up) => {}
+                            _ = tokio::io::copy_bidirectional(&mut client, &mut server) => return,
+                        }
+                        // Silent: hold both ends until the link changes again.
+                        let _ = state.wait_for(|link| *link != Link::Silent).await;
+                    } else {
+                        let _ = state.wait_for(|link| *link != Link::Silent).await;
                     }
                 });
             }
         });
-        Self { address, up, open }
+        Self {
+            address,
+            link,
+            open,
+        }
     }
 
-    /// Restores the proxy, or cuts it and waits until every proxied connection is closed.
-    async fn set(&self, up: bool) {
-        self.up.send_replace(up);
-        while !up && self.open.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+    /// Changes the link; going down waits until every proxied connection is closed.
+    async fn set(&self, link: Link) {
+        self.link.send_replace(link);
+        while link == Link::Down && self.open.load(std::sync::atomic::Ordering::SeqCst) > 0 {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
@@ -294,6 +315,42 @@ impl Proxy {
 
 #[tokio::test]
 async fn a_store_outage_loses_nothing() {
+    // Every connection is closed, so the next write fails as soon as the pool finds its idle
+    // connection dead and cannot open a new one: within its acquire timeout (5 s).
+    outage_loses_nothing(Outage::Link(Link::Down), Duration::from_secs(30)).await;
+}
+
+#[tokio::test]
+async fn a_network_partition_is_reported_and_loses_nothing() {
+    // No error reaches the driver, only silence: the pool's ping of its idle connection times
+    // out (5 s).
+    outage_loses_nothing(Outage::Link(Link::Silent), Duration::from_secs(30)).await;
+}
+
+#[tokio::test]
+async fn a_write_that_never_finishes_is_reported_and_loses_nothing() {
+    // The store answers pings but the write waits for ever, as behind a replica frozen while
+    // holding the chain head: only the writer's timeout notices.
+    let started = std::time::Instant::now();
+    outage_loses_nothing(Outage::HeadLocked, WRITE_TIMEOUT + Duration::from_secs(20)).await;
+    assert!(
+        started.elapsed() >= WRITE_TIMEOUT,
+        "noticed by the write timeout"
+    );
+}
+
+/// How the store fails in `outage_loses_nothing`.
+enum Outage {
+    /// The network to PostgreSQL goes down or silent.
+    Link(Link),
+    /// Another session holds the chain head's row lock.
+    HeadLocked,
+}
+
+/// 100 events written, then the store fails as `outage` says and 300 more are recorded: the
+/// failure must be counted within `noticed_within`, the events must wait in the buffer, and
+/// when the store is back all 400 must be in one verifiable chain.
+async fn outage_loses_nothing(outage: Outage, noticed_within: Duration) {
     let url = common::temp_postgres().await;
     let proxy = Proxy::start("127.0.0.1:5432".parse().unwrap()).await;
     let proxied = url.replace("127.0.0.1:5432", &proxy.address.to_string());
@@ -308,40 +365,51 @@ async fn a_store_outage_loses_nothing() {
         }),
         metrics.clone(),
     );
-    for i in 0..100 {
-        log.record(
-            Event::new("tools/call")
-                .set("subject", format!("before-{i}"))
-                .into_value(),
-        )
-        .await;
-    }
+    let record = async |phase: &str, n: usize| {
+        for i in 0..n {
+            log.record(
+                Event::new("tools/call")
+                    .set("subject", format!("{phase}-{i}"))
+                    .into_value(),
+            )
+            .await;
+        }
+    };
+    record("before", 100).await;
     assert!(log.flush(Duration::from_secs(20)).await);
-    proxy.set(false).await;
-    for i in 0..300 {
-        log.record(
-            Event::new("tools/call")
-                .set("subject", format!("during-{i}"))
-                .into_value(),
-        )
-        .await;
-    }
-    // Every connection is closed, so the next write fails as soon as the pool finds its idle
-    // connection dead and cannot open a new one: within its acquire timeout (5 s).
+    let head_lock = match outage {
+        Outage::Link(link) => {
+            proxy.set(link).await;
+            None
+        }
+        Outage::HeadLocked => {
+            let mut holder = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+            sqlx::query("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
+                .execute(&mut holder)
+                .await
+                .unwrap();
+            Some(holder)
+        }
+    };
+    record("during", 300).await;
     let counted = || {
         metrics.counter(
             airlock_schema::metrics::AUDIT_ERRORS_TOTAL,
             &[("reason", "store_unavailable")],
         ) > 0
     };
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let deadline = std::time::Instant::now() + noticed_within;
     while !counted() && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(counted(), "the outage is counted");
     assert!(!log.is_healthy());
     assert!(log.buffered() > 0, "events wait in the buffer");
-    proxy.set(true).await;
+    proxy.set(Link::Up).await;
+    if let Some(mut holder) = head_lock {
+        sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    }
     assert!(
         log.flush(Duration::from_secs(30)).await,
         "the buffer drains when the store returns"

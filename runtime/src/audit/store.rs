@@ -6,11 +6,12 @@
 
 use super::chain::{self, GENESIS};
 use serde_json::Value;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Row, Transaction};
+use sqlx::{Connection, Row, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -249,39 +250,10 @@ impl Store {
                 Ok(new_head)
             }
             Store::Postgres(pool) => {
-                let mut tx: Transaction<'_, sqlx::Postgres> = pool.begin().await.map_err(err)?;
-                let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(err)?;
-                let (new_head, rows) =
-                    seal_all(events, head.get::<i64, _>(0), head.get::<String, _>(1));
-                let mut columns = Columns::default();
-                for row in rows {
-                    columns.push(row);
-                }
-                sqlx::query(
-                    "INSERT INTO audit_events (seq, time, subject, action, event, prev_hash, hash) \
-                     SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])",
-                )
-                .bind(columns.seq)
-                .bind(columns.time)
-                .bind(columns.subject)
-                .bind(columns.action)
-                .bind(columns.json)
-                .bind(columns.prev_hash)
-                .bind(columns.hash)
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
-                sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-                    .bind(new_head.0)
-                    .bind(&new_head.1)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(err)?;
-                tx.commit().await.map_err(err)?;
-                Ok(new_head)
+                let mut connection = CloseIfAbandoned(Some(pool.acquire().await.map_err(err)?));
+                let head = append_postgres(connection.get(), events).await?;
+                connection.finished();
+                Ok(head)
             }
         }
     }
@@ -466,6 +438,70 @@ impl Store {
         };
         result.map_err(err)
     }
+}
+
+/// A pooled PostgreSQL connection that is closed, not returned to the pool, when the write
+/// using it is abandoned (the writer's timeout dropped it mid-transaction): sqlx would test such
+/// a connection with a ping that has no timeout, and on a connection the network silently
+/// dropped that ping holds a pool slot until TCP gives up, minutes later.
+struct CloseIfAbandoned(Option<PoolConnection<sqlx::Postgres>>);
+
+impl CloseIfAbandoned {
+    fn get(&mut self) -> &mut PgConnection {
+        self.0
+            .as_mut()
+            .expect("the connection is taken only when finished")
+    }
+    /// The write ran to its end (committed or failed): the pool may test and keep it.
+    fn finished(mut self) {
+        self.0.take();
+    }
+}
+
+impl Drop for CloseIfAbandoned {
+    fn drop(&mut self) {
+        if let Some(connection) = self.0.as_mut() {
+            connection.close_on_drop();
+        }
+    }
+}
+
+async fn append_postgres(
+    connection: &mut PgConnection,
+    events: &mut [Value],
+) -> Result<(i64, String), String> {
+    let mut tx = connection.begin().await.map_err(err)?;
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(err)?;
+    let (new_head, rows) = seal_all(events, head.get::<i64, _>(0), head.get::<String, _>(1));
+    let mut columns = Columns::default();
+    for row in rows {
+        columns.push(row);
+    }
+    sqlx::query(
+        "INSERT INTO audit_events (seq, time, subject, action, event, prev_hash, hash) \
+         SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])",
+    )
+    .bind(columns.seq)
+    .bind(columns.time)
+    .bind(columns.subject)
+    .bind(columns.action)
+    .bind(columns.json)
+    .bind(columns.prev_hash)
+    .bind(columns.hash)
+    .execute(&mut *tx)
+    .await
+    .map_err(err)?;
+    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+        .bind(new_head.0)
+        .bind(&new_head.1)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+    tx.commit().await.map_err(err)?;
+    Ok(new_head)
 }
 
 /// Seals events on top of (seq, hash); returns the new head and the rows to insert.

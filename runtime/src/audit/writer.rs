@@ -1,8 +1,9 @@
 //! The audit writer: the request path hands events to a bounded buffer and never waits for the
 //! store; a background task takes everything waiting (group commit), appends it as one batch,
-//! and on failure keeps the batch, counts and logs the error, and retries with backoff — when the
-//! store returns, the buffer drains and nothing is lost. A full buffer rejects new requests
-//! (503) or blocks them, as `audit.onBufferFull` says. Never silent.
+//! and on failure, or when the store does not answer within `WRITE_TIMEOUT`, keeps the batch,
+//! counts and logs the error, and retries with backoff — when the store returns, the buffer
+//! drains and nothing is lost. A full buffer rejects new requests (503) or blocks them, as
+//! `audit.onBufferFull` says. Never silent.
 
 use super::store::Store;
 use crate::metrics::Metrics;
@@ -16,6 +17,12 @@ use tokio::sync::{Notify, OnceCell, mpsc};
 
 /// The most events written in one transaction.
 const MAX_BATCH: usize = 2000;
+
+/// The longest one batch may take to be written (a batch takes milliseconds). A store that
+/// stops answering without closing the connection, as after a network partition, would
+/// otherwise hold the writer for ever with no error; past this the write counts as failed, is
+/// reported, and retried on a fresh connection.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct AuditLog {
     sender: mpsc::Sender<Value>,
@@ -205,7 +212,15 @@ impl AuditLog {
             let mut backoff = Duration::from_millis(100);
             loop {
                 // Sealing sets seq, prev_hash and hash; a retry seals again over them.
-                match store.append(&mut batch).await {
+                let written = tokio::time::timeout(WRITE_TIMEOUT, store.append(&mut batch))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(format!(
+                            "the store did not answer within {} s",
+                            WRITE_TIMEOUT.as_secs()
+                        ))
+                    });
+                match written {
                     Ok(_) => {
                         self.written
                             .fetch_add(batch.len() as u64, Ordering::Relaxed);

@@ -1,7 +1,7 @@
 //! `dlp`: data-loss prevention patterns.
 
 use crate::examples as ex;
-use crate::types::DnsLabel;
+use crate::types::PatternName;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -20,9 +20,10 @@ pub struct Dlp {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct DlpPattern {
-    /// The pattern's name, unique; the label of its redaction metrics.
+    /// The pattern's name, unique; the label of its redaction metrics and of its default
+    /// replacement. Lowercase letters, digits, `-` and `_`.
     #[schemars(example = &"aws-key")]
-    pub name: DnsLabel,
+    pub name: PatternName,
     /// A Rust `regex` pattern (no look-around or back-references, linear time).
     #[schemars(length(min = 1, max = 4096), example = &"AKIA[0-9A-Z]{16}")]
     pub regex: String,

@@ -15,7 +15,7 @@ pub mod urls;
 
 pub use cron::{Cron, civil_from_days};
 pub use duration::Duration;
-pub use names::{DnsLabel, ImageDigest, ToolName};
+pub use names::{DnsLabel, ImageDigest, PatternName, ToolName};
 pub use quantity::Quantity;
 pub use rate::Rate;
 pub use refs::{EnvValue, SecretEnv, SecretKeyRef, SecretRef};
@@ -67,6 +67,7 @@ pub fn explain_invalid(definition: &str, text: &str) -> Option<String> {
         "S3Uri" => reason::<S3Uri>(text),
         "VirtualPrefix" => reason::<VirtualPrefix>(text),
         "DnsLabel" => reason::<DnsLabel>(text),
+        "PatternName" => reason::<PatternName>(text),
         "ImageDigest" => reason::<ImageDigest>(text),
         "ToolName" => reason::<ToolName>(text),
         _ => None,

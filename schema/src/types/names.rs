@@ -1,4 +1,4 @@
-//! Names: Kubernetes DNS-1123 labels, image digests and MCP tool names.
+//! Names: Kubernetes DNS-1123 labels, DLP pattern names, image digests and MCP tool names.
 
 use std::fmt;
 use std::str::FromStr;
@@ -48,6 +48,55 @@ super::string_value!(
     "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
     "A DNS-1123 label: lowercase letters, digits and `-`, at most 63 characters.",
     ["mcp-airlock"]
+);
+
+/// The name of a DLP pattern: a label of its metrics and of its default replacement, never a
+/// Kubernetes object name, so `_` is allowed beside `-` (the seeds' `aws_key` and `aws-key`
+/// alike). Lowercase letters, digits, `-` and `_`, at most 63 characters, starting and ending
+/// with a letter or digit.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PatternName(String);
+
+impl PatternName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for PatternName {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let valid_chars = text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        let edges = text
+            .bytes()
+            .next()
+            .zip(text.bytes().last())
+            .is_some_and(|(a, z)| a.is_ascii_alphanumeric() && z.is_ascii_alphanumeric());
+        if text.is_empty() || text.len() > 63 || !valid_chars || !edges {
+            return Err(format!(
+                "`{text}` is not a valid pattern name: use 1 to 63 lowercase letters, digits, `-` \
+                 and `_`, starting and ending with a letter or digit (e.g. `aws-key` or `aws_key`)"
+            ));
+        }
+        Ok(Self(text.to_string()))
+    }
+}
+
+impl fmt::Display for PatternName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+super::string_value!(
+    PatternName,
+    "PatternName",
+    "^[a-z0-9]([-_a-z0-9]{0,61}[a-z0-9])?$",
+    "A DLP pattern name: lowercase letters, digits, `-` and `_`, at most 63 characters.",
+    ["aws-key", "bearer_token"]
 );
 
 /// An OCI image digest, `sha256:` followed by 64 lowercase hex digits.
@@ -147,6 +196,25 @@ mod tests {
         assert!("mcp-airlock".parse::<DnsLabel>().is_ok());
         for bad in ["", "-a", "a-", "A", "a_b", &"a".repeat(64)] {
             assert!(bad.parse::<DnsLabel>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pattern_names() {
+        for good in ["aws-key", "aws_key", "bearer_token", "ssh-key2", "x"] {
+            assert!(good.parse::<PatternName>().is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "_a",
+            "a_",
+            "-a",
+            "AWS_KEY",
+            "a b",
+            "a.b",
+            &"a".repeat(64),
+        ] {
+            assert!(bad.parse::<PatternName>().is_err(), "{bad}");
         }
     }
 

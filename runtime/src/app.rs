@@ -8,6 +8,7 @@ use crate::metrics::Metrics;
 use crate::ratelimit::RateLimits;
 use crate::sessions::Sessions;
 use crate::upstream::Upstream;
+use airlock_schema::metrics as m;
 use airlock_schema::runtime::FrozenConfig;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,11 +43,40 @@ pub fn http_client() -> Result<reqwest::Client, String> {
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
+/// Creates at zero the series that alerts and runbooks watch with `increase()` and `rate()`,
+/// which cannot see the first event of a series that did not exist before it: the first audit
+/// failure or refused reload after a pod starts must count, not only the second.
+fn zero_series(metrics: &Metrics, config: &FrozenConfig) {
+    for name in [
+        m::AUTH_ATTEMPTS_TOTAL,
+        m::AUTH_SUCCESS_TOTAL,
+        m::AUDIT_EVENTS_TOTAL,
+    ] {
+        metrics.add(name, &[], 0);
+    }
+    for reason in ["store_unavailable", "buffer_full", "writer_stopped"] {
+        metrics.add(m::AUDIT_ERRORS_TOTAL, &[("reason", reason)], 0);
+    }
+    for result in ["success", "failure"] {
+        metrics.add(m::POLICY_RELOADS_TOTAL, &[("result", result)], 0);
+    }
+    for limit in ["token", "ip", "tenant", "failed_auth"] {
+        metrics.add(m::RATE_LIMITED_TOTAL, &[("limit", limit)], 0);
+    }
+    for pattern in &config.dlp {
+        metrics.add(m::DLP_REDACTIONS_TOTAL, &[("pattern", &pattern.name)], 0);
+    }
+    for gauge in [m::AUDIT_BUFFERED_EVENTS, m::IN_FLIGHT_REQUESTS] {
+        metrics.set(gauge, &[], 0);
+    }
+}
+
 impl App {
     /// Builds the gateway from a verified config. Fails only on what cannot work at all
     /// (a policy that does not compile, an unreadable secret, a DLP pattern that does not build).
     pub fn new(config: FrozenConfig) -> Result<Arc<Self>, String> {
         let metrics = Arc::new(Metrics::default());
+        zero_series(&metrics, &config);
         let client = http_client()?;
         let discovery_client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))

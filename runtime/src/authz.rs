@@ -304,7 +304,7 @@ impl Authorizer {
             Ok(Value::Bool(allow)) => allow,
             Ok(_) => false,
             Err(error) => {
-                tracing::error!(error = %one_line(&error.to_string()), "policy evaluation failed; denying");
+                tracing::error!(request_id = crate::ids::current().as_deref(), error = %one_line(&error.to_string()), "policy evaluation failed; denying");
                 return Decision {
                     allow: false,
                     reason: Some("the policy could not be evaluated".into()),

@@ -1,8 +1,26 @@
 //! Request ids: UUID v4 strings from a per-thread generator seeded from the OS once, so the
 //! request path makes no `getrandom` call per request. Unique and unguessable enough for
-//! correlation; never used as a secret.
+//! correlation; never used as a secret. The id of the request a task is serving is also a
+//! task-local, so a log line written deep in the request path carries it without every layer
+//! passing it down.
 
 use std::cell::Cell;
+use std::future::Future;
+
+tokio::task_local! {
+    static CURRENT: String;
+}
+
+/// Runs `work` (one request's handling) with `id` as the current request id.
+pub async fn with_request_id<F: Future>(id: String, work: F) -> F::Output {
+    CURRENT.scope(id, work).await
+}
+
+/// The id of the request this task is serving, for a log field:
+/// `request_id = ids::current().as_deref()` (the field is left out outside a request).
+pub fn current() -> Option<String> {
+    CURRENT.try_with(String::clone).ok()
+}
 
 thread_local! {
     static STATE: Cell<(u64, u64)> = Cell::new(seed());
@@ -38,6 +56,13 @@ pub fn request_id() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn the_current_id_is_the_scoped_one() {
+        assert_eq!(super::current(), None);
+        let inside = super::with_request_id("abc".into(), async { super::current() });
+        assert_eq!(inside.await.as_deref(), Some("abc"));
+    }
+
     #[test]
     fn ids_are_v4_and_distinct() {
         let a = super::request_id();

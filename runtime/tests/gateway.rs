@@ -483,6 +483,11 @@ async fn operations_endpoints() {
         "airlock_request_duration_seconds_bucket",
         "airlock_upstream_up{upstream=\"fake\"} 1",
         "airlock_policy_decisions_total",
+        // Series the alerts watch exist at zero before their first event.
+        "airlock_audit_errors_total{reason=\"store_unavailable\"} 0",
+        "airlock_audit_errors_total{reason=\"buffer_full\"} 0",
+        "airlock_policy_reloads_total{result=\"failure\"} 0",
+        "airlock_rate_limited_total{limit=\"failed_auth\"} 0",
     ] {
         assert!(metrics.contains(name), "missing {name} in\n{metrics}");
     }

@@ -434,6 +434,61 @@ async fn the_traversal_corpus_never_escapes_and_every_attempt_is_audited() {
     std::fs::remove_dir_all(&tree.base).unwrap();
 }
 
+/// The log lines of this test binary, as the gateway writes them in JSON.
+fn captured_logs() -> Arc<std::sync::Mutex<Vec<u8>>> {
+    static LOGS: std::sync::OnceLock<Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = logs.clone();
+        tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_writer(move || LogWriter(sink.clone()))
+            .try_init()
+            .expect("the only subscriber of this test binary");
+        logs
+    })
+    .clone()
+}
+
+struct LogWriter(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_violation_is_logged_with_the_request_id_the_client_got() {
+    let logs = captured_logs();
+    let tree = tree();
+    let h = start(&tree).await;
+    let response = h
+        .rpc(
+            &fresh(&h),
+            "resources/read",
+            json!({"uri": "mcp://repo/../secret.txt"}),
+        )
+        .await;
+    common::assert_error(&response, 403, "path_violation");
+    let request_id = response.1["x-request-id"].to_str().unwrap().to_string();
+    let text = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    let line = text
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|line| line["event"] == "security_violation" && line["request_id"] == request_id);
+    assert!(
+        line.is_some(),
+        "no security_violation line with request_id {request_id} in:\n{text}"
+    );
+    std::fs::remove_dir_all(&tree.base).unwrap();
+}
+
 #[test]
 fn symlinks_inside_the_root_work_only_with_openat2_and_never_escape() {
     let tree = tree();

@@ -103,6 +103,7 @@ impl<'a> Call<'a> {
         tracing::warn!(
             target: "airlock::security",
             event = "security_violation",
+            request_id = crate::ids::current().as_deref(),
             violation = reason,
             root = root_name,
             subject = %self.principal.subject,
@@ -139,7 +140,7 @@ impl<'a> Call<'a> {
                 "a directory was expected to be a file, or the other way round",
             ),
             RootError::Io(detail) => {
-                tracing::error!(root = root.name(), error = %detail, "root access failed");
+                tracing::error!(request_id = crate::ids::current().as_deref(), root = root.name(), error = %detail, "root access failed");
                 Failure::new(
                     ErrorType::RootUnavailable,
                     format!("root `{}` could not be read", root.name()),

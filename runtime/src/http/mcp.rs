@@ -535,7 +535,8 @@ pub async fn post(
     let start_ns = now_ns();
     app.metrics.gauge_add(m::IN_FLIGHT_REQUESTS, 1);
     let mut request = new_request(&app, &headers, "POST", peer);
-    let outcome = request.handle(body).await;
+    let request_id = request.log.request_id.clone();
+    let outcome = crate::ids::with_request_id(request_id, request.handle(body)).await;
     app.metrics.gauge_add(m::IN_FLIGHT_REQUESTS, -1);
     let response = respond(&app, &mut request.log, outcome, started);
     app.audit

@@ -44,6 +44,8 @@ pub enum ErrorType {
     NotAcceptable,
     /// An HTTP method `/mcp` does not serve (anything but POST and DELETE).
     MethodNotAllowed,
+    /// A path the gateway does not serve.
+    NotFound,
     Overloaded,
     UpstreamUnavailable,
     UpstreamError,
@@ -98,6 +100,7 @@ impl ErrorType {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::NotAcceptable => "not_acceptable",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::NotFound => "not_found",
             Self::Overloaded => "overloaded",
             Self::UpstreamUnavailable => "upstream_unavailable",
             Self::UpstreamError => "upstream_error",
@@ -154,6 +157,7 @@ impl ErrorType {
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            NotFound => StatusCode::NOT_FOUND,
             Overloaded | AuditUnavailable | IdentityProviderUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -185,7 +189,7 @@ impl ErrorType {
             MissingGroup | Forbidden | NotAdmin | OriginNotAllowed => -32003,
             RateLimited | AuthThrottled => -32029,
             PayloadTooLarge => -32013,
-            UnsupportedMediaType | NotAcceptable | MethodNotAllowed | MalformedHttp
+            UnsupportedMediaType | NotAcceptable | MethodNotAllowed | NotFound | MalformedHttp
             | UriTooLong | HeadersTooLarge => -32600,
             Overloaded | AuditUnavailable | IdentityProviderUnavailable => -32050,
             UpstreamUnavailable | UpstreamError | RootUnavailable => -32052,

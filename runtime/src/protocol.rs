@@ -27,6 +27,41 @@ fn name_param(method: &str) -> Option<&'static str> {
     }
 }
 
+/// The MCP methods the gateway names in metrics; any other method a client sends is `other`.
+const METRIC_METHODS: [&str; 21] = [
+    "initialize",
+    "ping",
+    "server/discover",
+    "tools/list",
+    "tools/call",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "prompts/list",
+    "prompts/get",
+    "completion/complete",
+    "logging/setLevel",
+    "debug/token",
+    "notifications/initialized",
+    "notifications/cancelled",
+    "notifications/progress",
+    "notifications/roots/list_changed",
+    "notifications/message",
+    "notifications/resources/updated",
+];
+
+/// A method as a metric label. Method names are the client's to choose: used as they come they
+/// would make a new series, with a histogram, per name a client invents, without bound.
+pub fn method_label(method: &str) -> &'static str {
+    METRIC_METHODS
+        .iter()
+        .find(|known| **known == method)
+        .copied()
+        .unwrap_or("other")
+}
+
 pub fn all_versions() -> Vec<&'static str> {
     HANDSHAKE_VERSIONS
         .iter()

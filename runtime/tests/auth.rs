@@ -97,10 +97,13 @@ async fn forged_and_invalid_tokens_are_refused() {
         401,
         "invalid_token",
     );
-    assert_error(
-        &list(&h, &signed(&h, |c| c["groups"] = json!(["other"]))).await,
-        403,
-        "missing_group",
+    let missing = list(&h, &signed(&h, |c| c["groups"] = json!(["other"]))).await;
+    assert_error(&missing, 403, "missing_group");
+    // The caller learns what the gateway read from its own token, to fix the claim.
+    let data = &missing.2["error"]["data"];
+    assert_eq!(
+        (data["groups_claim"].clone(), data["token_groups"].clone()),
+        (json!("groups"), json!(["other"]))
     );
     let mut tampered = signed(&h, |_| {}).rsplit_once('.').unwrap().0.to_string();
     tampered.push_str(".AAAA");

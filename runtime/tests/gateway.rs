@@ -4,6 +4,8 @@
 
 mod common;
 
+use reqwest::header::HeaderMap;
+
 use common::{assert_error, start};
 use serde_json::{Value, json};
 
@@ -491,6 +493,74 @@ async fn operations_endpoints() {
     ] {
         assert!(metrics.contains(name), "missing {name} in\n{metrics}");
     }
+}
+
+#[tokio::test]
+async fn debug_token_shows_what_the_gateway_read_from_the_callers_token() {
+    // The troubleshooting guide's "verify groups in token", with its exact request.
+    let h = start("").await;
+    let token = h.token(&["mcp.users", "team-a"]);
+    let (status, _, body) = h
+        .post(
+            Some(&token),
+            json!({"jsonrpc": "2.0", "id": "debug", "method": "debug/token"}),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let result = &body["result"];
+    assert_eq!(result["groups"], json!(["mcp.users", "team-a"]));
+    assert_eq!(result["claims"]["groups"], "groups");
+    assert!(result["expiresInSeconds"].as_u64().unwrap() > 0);
+    assert!(!body.to_string().contains(&token), "never the token itself");
+}
+
+/// GET (or any method) on `path` with an optional token.
+async fn fetch(h: &common::Harness, path: &str, token: Option<&str>) -> (u16, HeaderMap, Value) {
+    let mut request = h.client.get(format!("{}{path}", h.gateway));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, headers, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn other_paths_answer_inside_the_error_contract() {
+    let h = start("").await;
+    // The deployment guide's check: a bad token on a path beneath /mcp is a 401, as on /mcp.
+    let refused = fetch(&h, "/mcp/v1/initialize", Some("invalid-token")).await;
+    common::assert_error(&refused, 401, "malformed_token");
+    assert!(refused.1.contains_key("www-authenticate"));
+    common::assert_error(
+        &fetch(&h, "/mcp/v1/initialize", None).await,
+        401,
+        "missing_token",
+    );
+    let found = fetch(&h, "/mcp/v1/initialize", Some(&h.user())).await;
+    common::assert_error(&found, 404, "not_found");
+    assert!(
+        found.2["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("POST /mcp")
+    );
+    common::assert_error(&fetch(&h, "/nowhere", None).await, 404, "not_found");
+}
+
+#[tokio::test]
+async fn client_chosen_method_names_do_not_become_metric_series() {
+    let h = start("").await;
+    let token = h.user();
+    for i in 0..20 {
+        h.rpc(&token, &format!("invented/method-{i}"), json!({}))
+            .await;
+    }
+    let metrics = h.app.metrics.render();
+    assert!(!metrics.contains("invented/"), "{metrics}");
+    assert!(metrics.contains("airlock_requests_total{status=\"200\",mcp_method=\"other\"} 20"));
 }
 
 #[tokio::test]

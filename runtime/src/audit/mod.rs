@@ -25,7 +25,7 @@ pub fn timestamp() -> String {
 }
 
 /// Seconds since the epoch (schedules).
-pub(crate) fn now_secs() -> i64 {
+pub fn now_secs() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)

@@ -53,6 +53,15 @@ pub struct AuthError {
     pub failure: Failure,
 }
 
+/// A token's groups for a message: the first ten, and how many more.
+fn describe_groups(groups: &[String]) -> String {
+    match groups.len() {
+        0 => "no groups".into(),
+        n if n <= 10 => groups.join(", "),
+        n => format!("{} and {} more", groups[..10].join(", "), n - 10),
+    }
+}
+
 fn fail(stage: Stage, kind: ErrorType, message: &str) -> AuthError {
     AuthError {
         stage,
@@ -313,11 +322,19 @@ impl Authenticator {
                 .iter()
                 .any(|g| self.config.required_groups.contains(g))
         {
-            return Err(fail(
-                stage,
+            // The caller's own groups, as the gateway read them, answer the usual question
+            // (is the claim there, under this name, in this form?) without a token decoder.
+            let failure = Failure::new(
                 ErrorType::MissingGroup,
-                "the token carries none of the groups this gateway requires",
-            ));
+                format!(
+                    "the token carries none of the groups this gateway requires (its `{}` claim holds {})",
+                    self.config.groups_claim,
+                    describe_groups(&groups)
+                ),
+            )
+            .with("groups_claim", self.config.groups_claim.clone())
+            .with("token_groups", groups);
+            return Err(AuthError { stage, failure });
         }
         let expires_at = claims.get("exp").and_then(Value::as_u64).unwrap_or(now);
         Ok(Principal {

@@ -193,6 +193,7 @@ impl<'a> Call<'a> {
             "resources/read" => self.read_resource(message).await,
             "prompts/list" => Ok(self.list_prompts()),
             "prompts/get" => self.get_prompt(message).await,
+            "debug/token" => Ok(self.token_info()),
             other => Err(Failure::new(
                 ErrorType::MethodNotFound,
                 format!("method `{other}` is not supported by this gateway"),
@@ -211,6 +212,30 @@ impl<'a> Call<'a> {
             "serverInfo": protocol::server_info(),
             "instructions": format!("Airlock gateway `{}`: tools, resources and prompts of its upstream MCP servers, filtered by policy.", self.app.config.name),
         }))
+    }
+
+    /// `debug/token`: what the gateway read from the caller's own token (the troubleshooting
+    /// guide's "verify groups in token"): the identity policy sees, the claims it came from,
+    /// and when the token expires. Nothing of the token itself.
+    fn token_info(&self) -> Value {
+        let auth = &self.app.config.auth;
+        let expires_at = self.principal.expires_at;
+        let now = crate::audit::now_secs().max(0) as u64;
+        json!({
+            "subject": self.principal.subject,
+            "tenant": self.principal.tenant,
+            "groups": self.principal.groups,
+            "claims": {
+                "subject": auth.subject_claim,
+                "groups": auth.groups_claim,
+                "tenant": auth.tenant_claim,
+            },
+            "issuer": auth.issuer,
+            "audience": auth.audience,
+            "requiredGroups": auth.required_groups,
+            "expiresAt": crate::audit::rfc3339(expires_at.saturating_mul(1000) as i64),
+            "expiresInSeconds": expires_at.saturating_sub(now),
+        })
     }
 
     fn routes(&self) -> Vec<Route> {

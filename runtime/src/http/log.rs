@@ -52,7 +52,10 @@ impl RequestLog {
     pub fn record(&mut self, metrics: &Metrics, elapsed: Duration) {
         self.latency_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3;
         let status = self.status.to_string();
-        let method = self.mcp_method.as_deref().unwrap_or("none");
+        let method = self
+            .mcp_method
+            .as_deref()
+            .map_or("none", crate::protocol::method_label);
         let labels = [("status", status.as_str()), ("mcp_method", method)];
         metrics.inc(m::REQUESTS_TOTAL, &labels);
         let labels = [("mcp_method", method)];

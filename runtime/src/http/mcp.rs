@@ -584,17 +584,7 @@ pub async fn method_not_allowed(
     headers: HeaderMap,
 ) -> Response {
     let started = Instant::now();
-    let name = match method.as_str() {
-        "GET" => "GET",
-        "HEAD" => "HEAD",
-        "PUT" => "PUT",
-        "PATCH" => "PATCH",
-        "OPTIONS" => "OPTIONS",
-        "CONNECT" => "CONNECT",
-        "TRACE" => "TRACE",
-        _ => "other",
-    };
-    let mut request = new_request(&app, &headers, name, peer);
+    let mut request = new_request(&app, &headers, method_name(&method), peer);
     let mut outcome = request.fail(
         &Value::Null,
         Failure::new(
@@ -604,6 +594,84 @@ pub async fn method_not_allowed(
         false,
     );
     outcome.headers.push((header::ALLOW, "POST, DELETE".into()));
+    let response = respond(&app, &mut request.log, outcome, started);
+    app.audit.record(audit_event(&request.log, None)).await;
+    response
+}
+
+/// An HTTP method as a log field (methods beyond the standard ones are the client's to invent).
+fn method_name(method: &axum::http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "OPTIONS" => "OPTIONS",
+        "CONNECT" => "CONNECT",
+        "TRACE" => "TRACE",
+        _ => "other",
+    }
+}
+
+/// The longest path a log line repeats of a request for a path the gateway does not serve.
+const LOGGED_PATH_MAX: usize = 256;
+
+fn not_found_outcome(request: &mut Request<'_>, path: &str) -> Outcome {
+    request.fail(
+        &Value::Null,
+        Failure::new(
+            ErrorType::NotFound,
+            format!("nothing is served at `{path}`: MCP is served at POST /mcp"),
+        ),
+        false,
+    )
+}
+
+fn logged_path(uri: &axum::http::Uri) -> String {
+    let path = uri.path();
+    let end = path.floor_char_boundary(LOGGED_PATH_MAX);
+    path[..end].to_string()
+}
+
+/// A path the gateway does not serve: 404 inside the error contract, logged and metered.
+pub async fn not_found(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    let started = Instant::now();
+    let mut request = new_request(&app, &headers, method_name(&method), peer);
+    request.log.uri = logged_path(&uri);
+    let path = request.log.uri.clone();
+    let outcome = not_found_outcome(&mut request, &path);
+    respond(&app, &mut request.log, outcome, started)
+}
+
+/// Paths beneath `/mcp` (clients of other gateways try `/mcp/v1/...`): the caller is
+/// authenticated first, so a bad token gets 401 here as on `/mcp`, and a good one learns
+/// where MCP is served (404). Audited like any authentication.
+pub async fn beneath(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    let started = Instant::now();
+    let mut request = new_request(&app, &headers, method_name(&method), peer);
+    request.log.uri = logged_path(&uri);
+    let outcome = match request.authenticate().await {
+        Err(failure) => request.fail(&Value::Null, failure, false),
+        Ok(principal) => {
+            request.log.subject = Some(principal.subject);
+            let path = request.log.uri.clone();
+            not_found_outcome(&mut request, &path)
+        }
+    };
     let response = respond(&app, &mut request.log, outcome, started);
     app.audit.record(audit_event(&request.log, None)).await;
     response

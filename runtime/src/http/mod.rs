@@ -8,7 +8,7 @@ mod ops;
 
 use crate::app::App;
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use std::sync::Arc;
 
 pub use log::write_json_directly as write_request_logs_directly;
@@ -23,6 +23,7 @@ pub fn router(app: Arc<App>) -> Router {
                 .get(mcp::method_not_allowed)
                 .fallback(mcp::method_not_allowed),
         )
+        .route("/mcp/{*rest}", any(mcp::beneath))
         .route("/live", get(ops::live))
         .route("/health/live", get(ops::live))
         .route("/ready", get(ops::ready))
@@ -38,7 +39,7 @@ pub fn router(app: Arc<App>) -> Router {
             get(ops::protected_resource),
         )
         .route("/admin/policy/reload", post(ops::reload_policy))
-        .fallback(ops::not_found)
+        .fallback(mcp::not_found)
         .with_state(app)
 }
 

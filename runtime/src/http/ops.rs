@@ -92,10 +92,6 @@ pub async fn protected_resource(State(app): State<Arc<App>>, headers: HeaderMap)
     .into_response()
 }
 
-pub async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, Json(json!({"error": "not found"}))).into_response()
-}
-
 /// `POST /admin/policy/reload`: members of the admin groups reload the policy.
 pub async fn reload_policy(
     State(app): State<Arc<App>>,

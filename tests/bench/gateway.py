@@ -8,7 +8,9 @@ whole text, JSON encoding).
     tests/bench/install.sh && tests/bench/gateway.py [--duration 10] [--connections 16]
 
 The upstream is a fixed-result responder (runtime/examples/fixed_upstream.rs), so the gateway's
-own cost shows. Client, gateway and upstream share this machine's cores.
+own cost shows. A bare pass-through proxy built from the same parts (runtime/examples/
+bare_proxy.rs) is measured too: the floor any proxy has here, a second TCP exchange per call.
+Client, gateway and upstream share this machine's cores.
 """
 
 from __future__ import annotations
@@ -192,6 +194,14 @@ def main() -> None:
         wrk(direct_url, 4, 2, "")
         results = {}
         results["direct"] = wrk(direct_url, args.connections, args.duration, "")
+        # The floor: the same hyper server and pooled client, forwarding and nothing else.
+        bare_port = free_port()
+        bare = stack.spawn([RELEASE / "examples" / "bare_proxy", f"127.0.0.1:{bare_port}", direct_url])
+        bare_url = f"http://127.0.0.1:{bare_port}/mcp"
+        wait_for(bare_url, "POST")
+        wrk(bare_url, 4, 2, "")
+        results["bare_proxy"] = wrk(bare_url, args.connections, args.duration, "")
+        bare.terminate()
         sampler = RssSampler(gateway.pid)
         sampler.start()
         perf = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", "2000", "-o", args.profile, "-p", str(gateway.pid)], stderr=subprocess.DEVNULL) if args.profile else None
@@ -204,12 +214,13 @@ def main() -> None:
         results["gateway_moderate"] = wrk(gateway_url, args.moderate, args.duration, auth)
         size = (files / "big.md").stat().st_size
         results["read_1mib"] = wrk(gateway_url, 4, args.duration, auth, body=READ)
-        d, g, dm, gm = results["direct"], results["gateway"], results["direct_moderate"], results["gateway_moderate"]
+        d, b, g, dm, gm = results["direct"], results["bare_proxy"], results["gateway"], results["direct_moderate"], results["gateway_moderate"]
         print(f"\ntools/call, {args.duration}s per run, wrk on the same {os.cpu_count()}-core machine")
         print(f"{'':34} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
-        for name, r in [(f"direct, c={args.connections}", d), (f"gateway, c={args.connections}", g), (f"direct, c={args.moderate}", dm), (f"gateway, c={args.moderate}", gm)]:
+        for name, r in [(f"direct, c={args.connections}", d), (f"bare proxy, c={args.connections}", b), (f"gateway, c={args.connections}", g), (f"direct, c={args.moderate}", dm), (f"gateway, c={args.moderate}", gm)]:
             print(f"{name:34} {r['rps']:>10.0f} {r['p50_ms']:>8.3f} {r['p99_ms']:>8.3f} {r['errors']:>7}")
         print(f"\ngateway throughput: {100 * g['rps'] / d['rps']:.0f} % of direct at c={args.connections}")
+        print(f"bare proxy (forwarding only, no gateway work): {100 * b['rps'] / d['rps']:.0f} % of direct; the gateway does {100 * g['rps'] / b['rps']:.0f} % of the bare proxy")
         print(f"added latency at c={args.moderate}: p50 +{gm['p50_ms'] - dm['p50_ms']:.3f} ms, p99 +{gm['p99_ms'] - dm['p99_ms']:.3f} ms")
         print(f"gateway peak RSS under load: {sampler.peak_kib / 1024:.1f} MiB")
         r = results["read_1mib"]

@@ -91,6 +91,23 @@ def wrk(url: str, connections: int, duration: int, headers: str, threads: int = 
     return {"rps": requests / (micros / 1e6), "errors": errors, "p50_ms": p50 / 1000, "p99_ms": p99 / 1000, "requests": requests}
 
 
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds a process has used so far (`/proc/PID/stat`)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, int(fields[12]) / ticks
+
+
+def measured(pid: int, run) -> dict:
+    """Runs `run()` (a wrk run) and adds the CPU the process `pid` spent per request to its result."""
+    before = cpu_seconds(pid)
+    result = run()
+    after = cpu_seconds(pid)
+    n = max(result["requests"], 1)
+    result["user_us"], result["sys_us"] = ((a - b) * 1e6 / n for a, b in zip(after, before))
+    return result
+
+
 class RssSampler(threading.Thread):
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
@@ -193,19 +210,19 @@ def main() -> None:
         wrk(gateway_url, 4, 2, auth)
         wrk(direct_url, 4, 2, "")
         results = {}
-        results["direct"] = wrk(direct_url, args.connections, args.duration, "")
+        results["direct"] = measured(stack.upstream.pid, lambda: wrk(direct_url, args.connections, args.duration, ""))
         # The floor: the same hyper server and pooled client, forwarding and nothing else.
         bare_port = free_port()
         bare = stack.spawn([RELEASE / "examples" / "bare_proxy", f"127.0.0.1:{bare_port}", direct_url])
         bare_url = f"http://127.0.0.1:{bare_port}/mcp"
         wait_for(bare_url, "POST")
         wrk(bare_url, 4, 2, "")
-        results["bare_proxy"] = wrk(bare_url, args.connections, args.duration, "")
+        results["bare_proxy"] = measured(bare.pid, lambda: wrk(bare_url, args.connections, args.duration, ""))
         bare.terminate()
         sampler = RssSampler(gateway.pid)
         sampler.start()
         perf = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", "2000", "-o", args.profile, "-p", str(gateway.pid)], stderr=subprocess.DEVNULL) if args.profile else None
-        results["gateway"] = wrk(gateway_url, args.connections, args.duration, auth)
+        results["gateway"] = measured(gateway.pid, lambda: wrk(gateway_url, args.connections, args.duration, auth))
         if perf:
             perf.send_signal(2)
             perf.wait()
@@ -221,6 +238,7 @@ def main() -> None:
             print(f"{name:34} {r['rps']:>10.0f} {r['p50_ms']:>8.3f} {r['p99_ms']:>8.3f} {r['errors']:>7}")
         print(f"\ngateway throughput: {100 * g['rps'] / d['rps']:.0f} % of direct at c={args.connections}")
         print(f"bare proxy (forwarding only, no gateway work): {100 * b['rps'] / d['rps']:.0f} % of direct; the gateway does {100 * g['rps'] / b['rps']:.0f} % of the bare proxy")
+        print(f"CPU per call at c={args.connections}, user + system: upstream {d['user_us']:.0f} + {d['sys_us']:.0f} us, bare proxy {b['user_us']:.0f} + {b['sys_us']:.0f} us, gateway {g['user_us']:.0f} + {g['sys_us']:.0f} us")
         print(f"added latency at c={args.moderate}: p50 +{gm['p50_ms'] - dm['p50_ms']:.3f} ms, p99 +{gm['p99_ms'] - dm['p99_ms']:.3f} ms")
         print(f"gateway peak RSS under load: {sampler.peak_kib / 1024:.1f} MiB")
         r = results["read_1mib"]

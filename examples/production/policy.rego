@@ -129,7 +129,9 @@ forbidden_segment if {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Rate limiting check (the gateway's own limiter is rateLimiting.perToken in airlock.yaml).
+# Rate limiting check. The gateway fills input.metadata.requests_per_minute (the caller's
+# requests to this replica in the last minute) because this policy mentions it; its own limiter
+# is rateLimiting.perToken in airlock.yaml, which answers 429 before the policy runs.
 rate_limited if input.metadata.requests_per_minute > 200
 
 # ---------------------------------------------------------------------------------------------

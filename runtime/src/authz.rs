@@ -78,7 +78,13 @@ struct Compiled {
     engine: Mutex<regorus::Engine>,
     package: String,
     sha256: String,
+    /// Whether a module mentions `requests_per_minute`: only then does the gateway count
+    /// requests for the input (a count in the input makes every decision's key new).
+    reads_request_rate: bool,
 }
+
+/// The metadata key of the caller's requests in the last minute.
+pub const REQUESTS_PER_MINUTE: &str = "requests_per_minute";
 
 thread_local! {
     static VM: RefCell<Option<(u64, RegoVM)>> = const { RefCell::new(None) };
@@ -150,6 +156,9 @@ fn compile(entrypoint: &str, modules: &[PolicyModule]) -> Result<Compiled, Strin
         engine: Mutex::new(engine),
         package,
         sha256: modules_hash(modules),
+        reads_request_rate: modules
+            .iter()
+            .any(|m| m.source.contains(REQUESTS_PER_MINUTE)),
     })
 }
 
@@ -233,6 +242,10 @@ impl Authorizer {
 
     pub fn sha256(&self) -> String {
         self.current.load().sha256.clone()
+    }
+    /// Whether the serving policy reads `input.metadata.requests_per_minute`.
+    pub fn reads_request_rate(&self) -> bool {
+        self.current.load().reads_request_rate
     }
     pub fn last_known_good(&self) -> bool {
         self.lkg.load(Ordering::Relaxed)

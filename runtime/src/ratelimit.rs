@@ -1,6 +1,7 @@
 //! Rate limits: token buckets per token (subject), per client IP and per tenant, and the
-//! failed-authentication throttle per IP. Buckets live in this replica's memory (limits are
-//! per replica); idle ones are swept so memory stays bounded.
+//! failed-authentication throttle per IP; and the request rate per subject that a policy can
+//! read as `input.metadata.requests_per_minute`. All live in this replica's memory (limits are
+//! per replica); idle keys are swept so memory stays bounded.
 
 use airlock_schema::runtime::{RateLimit, RateLimitConfig};
 use std::collections::HashMap;
@@ -118,12 +119,69 @@ impl AuthThrottle {
     }
 }
 
+/// This minute's and the last minute's request counts of one subject.
+struct Minutes {
+    minute: u64,
+    current: u32,
+    previous: u32,
+}
+
+/// Requests per subject over the last 60 s, for policies that rate-limit with their own rules
+/// (`input.metadata.requests_per_minute`). A sliding window estimated from two fixed minutes:
+/// this minute's count plus the share of the last minute's count still inside the window.
+pub struct RequestRate {
+    epoch: Instant,
+    subjects: Mutex<HashMap<String, Minutes>>,
+}
+
+impl Default for RequestRate {
+    fn default() -> Self {
+        Self {
+            epoch: Instant::now(),
+            subjects: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl RequestRate {
+    /// Counts a request of `subject` at `now`; its requests in the last 60 s, this one included.
+    pub fn hit(&self, subject: &str, now: Instant) -> u32 {
+        let since = now.saturating_duration_since(self.epoch);
+        let minute = since.as_secs() / 60;
+        let into_minute = (since.as_millis() % 60_000) as f64 / 60_000.0;
+        let mut subjects = self.subjects.lock().expect("request rate lock");
+        if subjects.len() >= MAX_KEYS {
+            subjects.retain(|_, m| minute.saturating_sub(m.minute) <= 1);
+        }
+        if !subjects.contains_key(subject) {
+            subjects.insert(
+                subject.to_string(),
+                Minutes {
+                    minute,
+                    current: 0,
+                    previous: 0,
+                },
+            );
+        }
+        let entry = subjects.get_mut(subject).expect("inserted above");
+        match minute.saturating_sub(entry.minute) {
+            0 => {}
+            1 => (entry.previous, entry.current) = (entry.current, 0),
+            _ => (entry.previous, entry.current) = (0, 0),
+        }
+        entry.minute = minute;
+        entry.current = entry.current.saturating_add(1);
+        (f64::from(entry.previous) * (1.0 - into_minute)).round() as u32 + entry.current
+    }
+}
+
 /// The limiters of one gateway.
 pub struct RateLimits {
     pub per_token: Option<Limiter<String>>,
     pub per_ip: Option<Limiter<std::net::IpAddr>>,
     pub per_tenant: Option<Limiter<String>>,
     pub failed_auth: AuthThrottle,
+    pub request_rate: RequestRate,
 }
 
 impl RateLimits {
@@ -133,6 +191,7 @@ impl RateLimits {
             per_ip: config.per_ip.map(Limiter::new),
             per_tenant: config.per_tenant.map(Limiter::new),
             failed_auth: AuthThrottle::new(config),
+            request_rate: RequestRate::default(),
         }
     }
 }
@@ -159,6 +218,20 @@ mod tests {
                 .check(&"a", t0 + Duration::from_millis(1100))
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn request_rate_slides_over_the_last_minute() {
+        let rate = RequestRate::default();
+        let t0 = rate.epoch;
+        for n in 1..=10 {
+            assert_eq!(rate.hit("alice", t0), n);
+        }
+        assert_eq!(rate.hit("bob", t0), 1, "subjects are counted apart");
+        // Halfway into the next minute, half of the last minute's 10 still count.
+        assert_eq!(rate.hit("alice", t0 + Duration::from_secs(90)), 5 + 1);
+        // Two minutes on, nothing of the first minute is left.
+        assert_eq!(rate.hit("alice", t0 + Duration::from_secs(185)), 1);
     }
 
     #[test]

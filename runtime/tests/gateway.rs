@@ -564,6 +564,47 @@ async fn client_chosen_method_names_do_not_become_metric_series() {
 }
 
 #[tokio::test]
+async fn a_policy_can_limit_by_the_callers_requests_per_minute() {
+    // The production guide's rule, `rate_limited if input.metadata.requests_per_minute > 200`,
+    // with a lower bound.
+    const RATE_POLICY: &str = r#"package airlock.authz
+import rego.v1
+default allow := false
+allow if {
+    "mcp.users" in input.groups
+    not rate_limited
+}
+rate_limited if input.metadata.requests_per_minute > 3
+reason := "more than 3 requests a minute" if rate_limited
+"#;
+    let h = common::start_with("", |config| {
+        config.policy.modules[0].source = RATE_POLICY.into();
+    })
+    .await;
+    let (alice, bob) = (
+        h.token(&["mcp.users"]),
+        h.idp.token("bob@example.com", &["mcp.users"]),
+    );
+    let call = json!({"name": "echo", "arguments": {"text": "hi"}});
+    for n in 1..=3 {
+        let (status, _, body) = h.rpc(&alice, "tools/call", call.clone()).await;
+        assert_eq!(status, 200, "call {n}: {body}");
+        assert!(body["result"].is_object(), "call {n}: {body}");
+    }
+    let fourth = h.rpc(&alice, "tools/call", call.clone()).await;
+    assert_error(&fourth, 403, "policy_denied");
+    assert_eq!(
+        fourth.2["error"]["data"]["reason"],
+        "more than 3 requests a minute"
+    );
+    let (status, _, body) = h.rpc(&bob, "tools/call", call).await;
+    assert!(
+        status == 200 && body["result"].is_object(),
+        "counted per caller: {body}"
+    );
+}
+
+#[tokio::test]
 async fn admin_reload_keeps_the_last_known_good_policy() {
     let h = start("").await;
     let reload = |token: String| {

@@ -40,6 +40,8 @@ pub struct Call<'a> {
     pub new_session: Option<String>,
     /// Child spans (policy, upstream, DLP) for the trace of this request.
     pub timeline: Timeline,
+    /// The caller's requests in the last minute, when the policy reads it.
+    pub requests_per_minute: Option<u32>,
 }
 
 /// A tool as clients see it: its gateway name and where it lives.
@@ -87,6 +89,7 @@ impl<'a> Call<'a> {
             redactions: 0,
             new_session: None,
             timeline: Timeline::default(),
+            requests_per_minute: None,
         }
     }
 
@@ -100,6 +103,9 @@ impl<'a> Call<'a> {
         let mut metadata = metadata;
         metadata.insert("client_ip".into(), self.ip.to_string().into());
         metadata.insert("protocol_version".into(), self.era.version().into());
+        if let Some(count) = self.requests_per_minute {
+            metadata.insert(crate::authz::REQUESTS_PER_MINUTE.into(), count.into());
+        }
         Input {
             subject: self.principal.subject.clone(),
             tenant: self.principal.tenant.clone(),

@@ -348,6 +348,9 @@ impl Request<'_> {
             return Outcome::accepted();
         }
         let mut call = Call::new(app, &principal, ip, era);
+        if app.authz.reads_request_rate() {
+            call.requests_per_minute = Some(app.limits.request_rate.hit(&principal.subject, now));
+        }
         let timeout = Duration::from_millis(app.config.server.request_timeout_ms.max(1));
         let result = tokio::time::timeout(timeout, call.dispatch(&message)).await;
         self.log.tool = call.tool.clone();

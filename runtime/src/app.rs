@@ -28,6 +28,8 @@ pub struct App {
     pub tracer: Option<crate::traces::Tracer>,
     pub audit: Arc<crate::audit::AuditLog>,
     pub roots: crate::roots::Roots,
+    /// The proxies whose `X-Forwarded-For` names the client.
+    pub proxies: crate::http::TrustedProxies,
 }
 
 /// The HTTP client for the identity provider and HTTP upstreams: TLS verified against the
@@ -105,7 +107,9 @@ impl App {
             .map(|t| crate::traces::Tracer::start(t, client.clone()));
         let roots = crate::roots::Roots::new(&config.roots)?;
         let audit = crate::audit::AuditLog::start(&config.audit, metrics.clone());
+        let proxies = crate::http::TrustedProxies::new(&config.server.trusted_proxies)?;
         Ok(Arc::new(Self {
+            proxies,
             audit,
             roots,
             tracer,

@@ -106,7 +106,14 @@ impl Tracer {
     /// Starts the exporter task.
     pub fn start(config: &TracingConfig, client: reqwest::Client) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
-        let url = format!("{}/v1/traces", config.endpoint.trim_end_matches('/'));
+        // The endpoint is the collector's base URL; one that already names the traces path
+        // (as OTEL_EXPORTER_OTLP_TRACES_ENDPOINT does) is used as it is.
+        let base = config.endpoint.trim_end_matches('/');
+        let url = if base.ends_with("/v1/traces") {
+            base.to_string()
+        } else {
+            format!("{base}/v1/traces")
+        };
         tokio::spawn(export(receiver, client, url, config.service_name.clone()));
         Self {
             ratio: config.sample_ratio,

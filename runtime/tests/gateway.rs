@@ -335,6 +335,44 @@ async fn rate_limits_answer_429_with_retry_after() {
 }
 
 #[tokio::test]
+async fn behind_trusted_proxies_clients_are_told_apart_by_x_forwarded_for() {
+    let per_ip = "rateLimiting: {perIp: 2/min, burst: 2}\n";
+    // A new caller each time, so only the per-IP limit (burst 2) can refuse.
+    async fn call(h: &common::Harness, forwarded: &str) -> (u16, HeaderMap, Value) {
+        let subject = format!("u{}@example.com", uuid::Uuid::new_v4().simple());
+        h.post(
+            Some(&h.idp.token(&subject, &["mcp.users"])),
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+            &[("x-forwarded-for", forwarded)],
+        )
+        .await
+    }
+    // The test client connects from 127.0.0.1, a trusted proxy here: the client is the
+    // rightmost untrusted X-Forwarded-For entry, and entries left of it are ignored.
+    let h = start(&format!(
+        "{per_ip}server: {{trustedProxies: [127.0.0.0/8]}}\n"
+    ))
+    .await;
+    for forwarded in ["198.51.100.1", "203.0.113.99, 198.51.100.1"] {
+        assert_eq!(call(&h, forwarded).await.0, 200);
+    }
+    assert_error(&call(&h, "198.51.100.1").await, 429, "rate_limited");
+    assert_eq!(call(&h, "198.51.100.2").await.0, 200, "another client");
+    assert!(h.app.audit.flush(std::time::Duration::from_secs(10)).await);
+    let events = h.app.audit.store.get().unwrap().read(0, 100).await.unwrap();
+    assert!(
+        events.iter().any(|e| e["client_ip"] == "198.51.100.2"),
+        "audited as the client"
+    );
+    // Without trusted proxies, X-Forwarded-For is the client's to forge and is ignored.
+    let h = start(per_ip).await;
+    for forwarded in ["198.51.100.1", "198.51.100.2"] {
+        assert_eq!(call(&h, forwarded).await.0, 200);
+    }
+    assert_error(&call(&h, "198.51.100.3").await, 429, "rate_limited");
+}
+
+#[tokio::test]
 async fn a_slow_or_dead_upstream_fails_only_its_calls() {
     let mut h = start("").await;
     let token = h.user();

@@ -53,6 +53,9 @@ pub struct ServerConfig {
     pub idle_timeout_ms: u64,
     pub shutdown_timeout_ms: u64,
     pub allowed_origins: Vec<String>,
+    /// CIDRs of the proxies whose `X-Forwarded-For` names the client.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

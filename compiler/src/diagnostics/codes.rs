@@ -100,6 +100,8 @@ codes! {
     "AL2025" "port-conflict" Semantics Error "Two listeners on the same port.";
     "AL2026" "root-volume" Semantics Warning "A directory root without a volume.";
     "AL2027" "builtin-tool-hidden" Semantics Warning "An upstream tool hides a built-in file tool of the roots.";
+    "AL2028" "client-ip-behind-ingress" Semantics Warning "Behind an ingress without `server.trustedProxies`.";
+    "AL2029" "tracing-endpoint-protocol" Semantics Warning "A tracing endpoint that does not take OTLP/HTTP.";
     "AL3001" "rego-parse" Rego Error "The policy does not parse.";
     "AL3002" "rego-compile" Rego Error "The policy does not compile.";
     "AL3003" "missing-entrypoint" Rego Error "The entrypoint names no rule.";

@@ -111,6 +111,11 @@ pub fn freeze(config: &Config, policy: &PolicyBundle) -> FrozenConfig {
                 .iter()
                 .map(|o| o.as_str().trim_end_matches('/').to_string())
                 .collect(),
+            trusted_proxies: server
+                .trusted_proxies
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
         },
         auth: AuthConfig {
             issuer: oidc.issuer.to_string(),

@@ -19,7 +19,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Limited};
 use serde_json::Value;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -50,7 +50,8 @@ impl Outcome {
 struct Request<'a> {
     app: &'a App,
     headers: &'a HeaderMap,
-    peer: SocketAddr,
+    /// The client: the TCP peer, or behind trusted proxies the address they forwarded.
+    client_ip: IpAddr,
     log: RequestLog,
     timeline: Timeline,
     input_digest: Option<String>,
@@ -149,9 +150,9 @@ impl Request<'_> {
                         .app
                         .limits
                         .failed_auth
-                        .failed(self.peer.ip(), Instant::now())
+                        .failed(self.client_ip, Instant::now())
                 {
-                    tracing::warn!(request_id = %self.log.request_id, client_ip = %self.peer.ip(), error_type = "auth_throttled", "too many failed authentications; the client IP is throttled");
+                    tracing::warn!(request_id = %self.log.request_id, client_ip = %self.client_ip, error_type = "auth_throttled", "too many failed authentications; the client IP is throttled");
                 }
                 Err(failure)
             }
@@ -275,7 +276,7 @@ impl Request<'_> {
             );
         }
         let now = Instant::now();
-        let ip = self.peer.ip();
+        let ip = self.client_ip;
         if let Err(seconds) = app.limits.failed_auth.check(ip, now) {
             let failure = self.limited("failed_auth", seconds);
             return self.fail(&null, failure, false);
@@ -510,17 +511,18 @@ fn new_request<'a>(
     method: &'static str,
     peer: SocketAddr,
 ) -> Request<'a> {
+    let client_ip = app.proxies.client_ip(peer.ip(), headers);
     let log = RequestLog {
         request_id: crate::ids::request_id(),
         method,
         uri: "/mcp".into(),
-        client_ip: Some(peer.ip()),
+        client_ip: Some(client_ip),
         ..RequestLog::default()
     };
     Request {
         app,
         headers,
-        peer,
+        client_ip,
         log,
         timeline: Timeline::default(),
         input_digest: None,

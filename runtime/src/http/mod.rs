@@ -1,6 +1,7 @@
 //! The HTTP surface: `POST /mcp` (and `DELETE`/`GET` answers), operations endpoints, the
 //! protected-resource metadata, the admin reload, and a metrics-only listener.
 
+mod client_ip;
 pub mod connection;
 mod log;
 pub mod mcp;
@@ -11,6 +12,7 @@ use axum::Router;
 use axum::routing::{any, get, post};
 use std::sync::Arc;
 
+pub use client_ip::TrustedProxies;
 pub use log::write_json_directly as write_request_logs_directly;
 
 /// The gateway's routes on the main port.

@@ -103,7 +103,7 @@ pub async fn reload_policy(
         request_id: request_id.clone(),
         method: "POST",
         uri: "/admin/policy/reload".into(),
-        client_ip: Some(peer.ip()),
+        client_ip: Some(app.proxies.client_ip(peer.ip(), &headers)),
         ..RequestLog::default()
     };
     let refuse = |log: &mut RequestLog, failure: Failure| {

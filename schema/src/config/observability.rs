@@ -121,7 +121,8 @@ pub struct Tracing {
     #[serde(default)]
     #[schemars(example = true)]
     pub enabled: bool,
-    /// The OTLP/HTTP endpoint of the collector (traces are POSTed to `<endpoint>/v1/traces`).
+    /// The OTLP/HTTP endpoint of the collector (traces are POSTed to `<endpoint>/v1/traces`, or
+    /// to the endpoint itself when it already ends in `/v1/traces`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"http://otel-collector.monitoring.svc:4318")]
     pub endpoint: Option<HttpUrl>,

@@ -1,7 +1,7 @@
 //! `server`: the HTTP listener, its timeouts and request limits.
 
 use crate::examples as ex;
-use crate::types::{DnsLabel, Duration, HttpUrl, Quantity};
+use crate::types::{DnsLabel, Duration, HttpUrl, IpCidr, Quantity};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +40,15 @@ pub struct Server {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(example = ex::list("agents"))]
     pub client_namespaces: Vec<DnsLabel>,
+    /// The proxies in front of the gateway (the ingress controller's pods, a load balancer), as
+    /// networks. When a request's TCP peer is one of them, the client's address — for per-IP
+    /// limits, the failed-authentication throttle, logs, the audit trail and the policy's
+    /// `metadata.client_ip` — is the rightmost address of `X-Forwarded-For` that is not a
+    /// trusted proxy. Empty: the TCP peer is the client, and behind an ingress every client
+    /// shares the ingress controller's address.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(example = ex::list("10.0.0.0/8"))]
+    pub trusted_proxies: Vec<IpCidr>,
 }
 
 fn default_port() -> u16 {
@@ -62,6 +71,7 @@ impl Default for Server {
             max_concurrent_requests: default_max_concurrent(),
             allowed_origins: Vec::new(),
             client_namespaces: Vec::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! Every type here implements [`FromStr`](std::str::FromStr) with an error message written for
 //! the person who typed the value; the compiler shows that message next to the offending span.
 
+mod cidr;
 mod cron;
 mod duration;
 mod names;
@@ -13,6 +14,7 @@ mod rate;
 mod refs;
 pub mod urls;
 
+pub use cidr::IpCidr;
 pub use cron::{Cron, civil_from_days};
 pub use duration::Duration;
 pub use names::{DnsLabel, ImageDigest, PatternName, ToolName};
@@ -67,6 +69,7 @@ pub fn explain_invalid(definition: &str, text: &str) -> Option<String> {
         "S3Uri" => reason::<S3Uri>(text),
         "VirtualPrefix" => reason::<VirtualPrefix>(text),
         "DnsLabel" => reason::<DnsLabel>(text),
+        "IpCidr" => reason::<IpCidr>(text),
         "PatternName" => reason::<PatternName>(text),
         "ImageDigest" => reason::<ImageDigest>(text),
         "ToolName" => reason::<ToolName>(text),

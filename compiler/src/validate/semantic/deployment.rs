@@ -1,6 +1,7 @@
 //! How the pod runs: a pinned image (AL2011, AL2012), consistent replica bounds (AL2013) and
 //! resources (AL2014), distinct ports (AL2025), managed TLS (AL2020), a tracing endpoint
-//! (AL2016), timeouts in a sensible order (AL2024).
+//! (AL2016) that speaks OTLP/HTTP (AL2029), timeouts in a sensible order (AL2024), clients told
+//! apart behind an ingress (AL2028).
 
 use crate::diagnostics::{Diagnostics, code};
 use crate::validate::ConfigDoc;
@@ -38,6 +39,26 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
                     .help("add the OTLP/HTTP endpoint of your collector, e.g. `endpoint: http://otel-collector.monitoring.svc:4318`, or set `enabled: false`"),
             );
     }
+    if let Some(observability) = &observability
+        && observability.tracing.enabled
+        && let Some(endpoint) = &observability.tracing.endpoint
+        && let Some(problem) = not_otlp_http(endpoint)
+    {
+        out.push(
+            doc.value_diag(code("AL2029"), "/observability/tracing/endpoint", format!("`{endpoint}` {problem}"))
+                .help("the gateway POSTs OTLP/HTTP to `<endpoint>/v1/traces`: use the collector's OTLP/HTTP port, e.g. `http://otel-collector.monitoring.svc:4318` (Jaeger takes OTLP/HTTP on 4318 too)"),
+        );
+    }
+    if let (Some(Some(ingress)), Some(server)) =
+        (doc.section::<Option<Ingress>>("/ingress"), &server)
+        && ingress.enabled
+        && server.trusted_proxies.is_empty()
+    {
+        out.push(
+            doc.key_diag(code("AL2028"), "/ingress", "behind the ingress every request comes from the ingress controller, and `server.trustedProxies` is empty")
+                .help("per-IP rate limits and the failed-authentication throttle would count all clients as one address (five bad tokens from anyone would throttle everyone): set `server.trustedProxies` to the ingress controller pods' network, e.g. `[10.0.0.0/8]`, so the client is read from `X-Forwarded-For`"),
+        );
+    }
     if let Some(Some(ingress)) = doc.section::<Option<Ingress>>("/ingress")
         && let Some(tls) = ingress
             .tls
@@ -66,6 +87,20 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
                 );
             }
         }
+    }
+}
+
+/// Why a tracing endpoint is not an OTLP/HTTP receiver, when its port or path says so.
+fn not_otlp_http(endpoint: &airlock_schema::types::HttpUrl) -> Option<&'static str> {
+    let path = endpoint.url().path();
+    if path.contains("/api/traces") || path.contains("/api/v2/spans") {
+        return Some("is a Jaeger or Zipkin collector API, not OTLP");
+    }
+    match endpoint.port() {
+        14268 | 14250 => Some("is Jaeger's own collector port, not OTLP/HTTP"),
+        9411 => Some("is Zipkin's port, not OTLP/HTTP"),
+        4317 => Some("is the OTLP/gRPC port; the gateway sends OTLP over HTTP"),
+        _ => None,
     }
 }
 

@@ -89,6 +89,21 @@ def validate_config(config: pathlib.Path, airlockc: str, tools: pathlib.Path, wo
 
     check(name, "values.schema.json refuses bad values", bad_values_refused)
 
+    def upgrade_to_another_tag():
+        # The deployment guide's rolling update: `helm upgrade --set image.tag=v1.1.0` must run
+        # that tag, not the digest compiled for the old one; a digest given with it pins it.
+        values = yaml.safe_load((chart / "values.yaml").read_text())
+        repository = values["image"]["repository"]
+        images = lambda *settings: {c["image"] for o in objects(run([helm, "template", name, chart, *[a for s in settings for a in ("--set", s)]]).stdout) if o.get("kind") == "Deployment" for c in o["spec"]["template"]["spec"]["containers"]}
+        if images("image.tag=v9.9.9") != {f"{repository}:v9.9.9"}:
+            raise RuntimeError(f"--set image.tag=v9.9.9 renders {images('image.tag=v9.9.9')}")
+        digest = "sha256:" + "a" * 64
+        if images("image.tag=v9.9.9", f"image.digest={digest}") != {f"{repository}:v9.9.9@{digest}"}:
+            raise RuntimeError("--set image.tag with image.digest does not pin the new tag")
+        return "a new tag runs, pinned when a digest is given"
+
+    check(name, "helm upgrade --set image.tag runs the new tag", upgrade_to_another_tag)
+
     core = [f for f in sorted(manifests.glob("*.yaml")) if not any(o.get("kind") in CRDS for o in objects(f.read_text()))]
     for version in K8S_VERSIONS:
         check(name, f"kubernetes-validate --strict -k {version}", lambda v=version: run([tools / "venv/bin/kubernetes-validate", "--strict", "-k", v, "--quiet", *core]) and None)

@@ -6,13 +6,21 @@ use super::Files;
 use crate::lower::Model;
 use serde_json::{Value, json};
 
-const HELPERS: &str = r#"{{/* The image reference: repository:tag@digest, repository@digest or repository:tag. */}}
+/// The image helper. The digest in `values.yaml` pins the tag airlock.yaml names: when
+/// `helm upgrade --set image.tag=...` asks for another tag (the deployment guide's rolling
+/// update), that digest would still win and the old image keep running, so it is dropped
+/// unless `image.digest` is set too. `PINNED_TAG` is replaced with the compiled tag.
+const HELPERS: &str = r#"{{/* The image reference: repository:tag@digest, repository@digest or repository:tag. The digest belongs to the tag airlock.yaml names: with another tag (helm upgrade --set image.tag=...) and no new digest, the tag is used alone. */}}
 {{- define "airlock.image" -}}
 {{- $image := .Values.image -}}
-{{- if and $image.tag $image.digest -}}
-{{- printf "%s:%s@%s" $image.repository $image.tag $image.digest | quote -}}
-{{- else if $image.digest -}}
-{{- printf "%s@%s" $image.repository $image.digest | quote -}}
+{{- $digest := $image.digest -}}
+{{- if and $image.tag (ne $image.tag "PINNED_TAG") (eq $digest "PINNED_DIGEST") -}}
+{{- $digest = "" -}}
+{{- end -}}
+{{- if and $image.tag $digest -}}
+{{- printf "%s:%s@%s" $image.repository $image.tag $digest | quote -}}
+{{- else if $digest -}}
+{{- printf "%s@%s" $image.repository $digest | quote -}}
 {{- else -}}
 {{- printf "%s:%s" $image.repository $image.tag | quote -}}
 {{- end -}}
@@ -44,7 +52,10 @@ pub fn files(model: &Model, files: &mut Files) {
         serde_json::to_string_pretty(&values_schema(model)).expect("schema serializes");
     schema.push('\n');
     files.insert("chart/values.schema.json".into(), schema);
-    files.insert("chart/templates/_helpers.tpl".into(), HELPERS.into());
+    let helpers = HELPERS
+        .replace("PINNED_TAG", model.image.tag.as_deref().unwrap_or(""))
+        .replace("PINNED_DIGEST", model.image.digest.as_deref().unwrap_or(""));
+    files.insert("chart/templates/_helpers.tpl".into(), helpers);
 }
 
 fn yaml(value: &Value) -> String {

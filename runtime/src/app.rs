@@ -65,6 +65,24 @@ fn zero_series(metrics: &Metrics, config: &FrozenConfig) {
     for limit in ["token", "ip", "tenant", "failed_auth"] {
         metrics.add(m::RATE_LIMITED_TOTAL, &[("limit", limit)], 0);
     }
+    metrics.add(
+        m::REQUESTS_FAILED_TOTAL,
+        &[("status", "403"), ("error_type", "policy_denied")],
+        0,
+    );
+    let roots = config.roots.iter().map(|root| match root {
+        airlock_schema::runtime::RootConfig::Fs { name, .. }
+        | airlock_schema::runtime::RootConfig::S3 { name, .. } => name.as_str(),
+    });
+    for root in roots.chain(["none"]) {
+        for reason in crate::roots::ViolationKind::ALL {
+            metrics.add(
+                m::SECURITY_VIOLATIONS_TOTAL,
+                &[("reason", reason.as_str()), ("root", root)],
+                0,
+            );
+        }
+    }
     for pattern in &config.dlp {
         metrics.add(m::DLP_REDACTIONS_TOTAL, &[("pattern", &pattern.name)], 0);
     }

@@ -1,6 +1,8 @@
 //! The alerts of the PrometheusRule: the seeds' three (`AirlockHighErrorRate`,
-//! `AirlockHighLatency`, `AirlockAuditStorageFailure`) and the ones on-call needs besides, with
-//! thresholds from `observability.alerts` and a runbook for each in `docs/runbooks/`.
+//! `AirlockHighLatency`, `AirlockAuditStorageFailure`), the classes the production checklist
+//! asks for (authentication failures, authorization and security violations, rate limiting)
+//! and the ones on-call needs besides, with thresholds from `observability.alerts` and a
+//! runbook for each in `docs/runbooks/`.
 
 use crate::lower::Model;
 use airlock_schema::metrics as m;
@@ -18,12 +20,14 @@ pub struct AlertRule {
 }
 
 /// Every alert name, for the runbook check.
-pub const ALERTS: [&str; 9] = [
+pub const ALERTS: [&str; 11] = [
     "AirlockDown",
     "AirlockHighErrorRate",
     "AirlockHighLatency",
     "AirlockAuditStorageFailure",
     "AirlockAuthFailureSpike",
+    "AirlockPolicyDenialSpike",
+    "AirlockSecurityViolation",
     "AirlockPolicyLastKnownGood",
     "AirlockRateLimitSaturation",
     "AirlockUpstreamDown",
@@ -127,6 +131,30 @@ pub fn rules(model: &Model) -> Vec<AlertRule> {
         "Many authentication failures",
         "{{ $value | humanizePercentage }} of authentication attempts fail: expired tokens, a misconfigured client, or credential stuffing.",
     );
+    let denied = rate(m::REQUESTS_FAILED_TOTAL, ",error_type=\"policy_denied\"");
+    add(
+        "AirlockPolicyDenialSpike",
+        format!(
+            "{denied} / {} > {} and {denied} > 0.1",
+            rate(m::REQUESTS_TOTAL, ""),
+            alerts.policy_denial_ratio
+        ),
+        "5m",
+        "warning",
+        "Many requests are denied by policy",
+        "{{ $value | humanizePercentage }} of requests get 403 policy_denied: a policy change that revokes too much, a misconfigured client, or someone probing for access.",
+    );
+    add(
+        "AirlockSecurityViolation",
+        format!(
+            "sum(increase({}{{{sel}}}[5m])) > 0",
+            m::SECURITY_VIOLATIONS_TOTAL
+        ),
+        "0m",
+        "warning",
+        "Path sandbox violations on the virtual roots",
+        "{{ $value }} requests in 5 minutes tried to leave a virtual root (traversal, encoded separators, symlinks, other schemes) or write a read-only root.",
+    );
     add(
         "AirlockPolicyLastKnownGood",
         format!("max({}{{{sel}}}) > 0", m::POLICY_LKG_ACTIVE),
@@ -139,7 +167,8 @@ pub fn rules(model: &Model) -> Vec<AlertRule> {
         "AirlockRateLimitSaturation",
         format!(
             "{} / {} > {}",
-            rate(m::RATE_LIMITED_TOTAL, ""),
+            // Brute-force blocks are AirlockAuthFailureSpike's (its runbook says so).
+            rate(m::RATE_LIMITED_TOTAL, ",limit!=\"failed_auth\""),
             rate(m::REQUESTS_TOTAL, ""),
             alerts.rate_limited_ratio
         ),

@@ -43,6 +43,18 @@ pub enum ViolationKind {
 }
 
 impl ViolationKind {
+    pub const ALL: [ViolationKind; 9] = [
+        Self::Traversal,
+        Self::Encoding,
+        Self::ControlCharacter,
+        Self::AbsolutePath,
+        Self::Symlink,
+        Self::SpecialFile,
+        Self::Scheme,
+        Self::UnknownRoot,
+        Self::ReadOnly,
+    ];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Traversal => "path_traversal",

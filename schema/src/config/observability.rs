@@ -210,6 +210,11 @@ pub struct Alerts {
     #[serde(default = "default_rate_limited_ratio")]
     #[schemars(range(min = 0.0, max = 1.0), example = 0.1)]
     pub rate_limited_ratio: f64,
+    /// `AirlockPolicyDenialSpike`: the fraction of requests the policy denies (403
+    /// `policy_denied`), over 5 minutes.
+    #[serde(default = "default_policy_denial_ratio")]
+    #[schemars(range(min = 0.0, max = 1.0), example = 0.1)]
+    pub policy_denial_ratio: f64,
     /// `AirlockCertificateExpiring`: warn when the TLS certificate expires within this time.
     #[serde(default = "default_certificate_expiry")]
     #[schemars(example = &"14d")]
@@ -236,6 +241,9 @@ fn default_auth_failure_ratio() -> f64 {
 fn default_rate_limited_ratio() -> f64 {
     0.1
 }
+fn default_policy_denial_ratio() -> f64 {
+    0.1
+}
 fn default_certificate_expiry() -> Duration {
     Duration::from_secs(14 * 86_400)
 }
@@ -253,6 +261,7 @@ impl Default for Alerts {
             p95_latency: default_p95_latency(),
             auth_failure_ratio: default_auth_failure_ratio(),
             rate_limited_ratio: default_rate_limited_ratio(),
+            policy_denial_ratio: default_policy_denial_ratio(),
             certificate_expiry: default_certificate_expiry(),
             runbook_base_url: default_runbook_base_url(),
             labels: BTreeMap::new(),

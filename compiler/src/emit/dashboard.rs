@@ -1,5 +1,6 @@
 //! A Grafana dashboard over the runtime's metrics (names from `airlock_schema::metrics`), scoped
-//! to this deployment's namespace and service. Deterministic: fixed ids and positions.
+//! to this deployment's namespace and service, with the deployment guide's panels (Request Rate,
+//! Response Time, Authentication Success Rate) first. Deterministic: fixed ids and positions.
 
 use crate::lower::Model;
 use airlock_schema::metrics as m;
@@ -24,7 +25,7 @@ pub fn json(model: &Model) -> String {
     };
     let panels = vec![
         Panel {
-            title: "Request rate by status",
+            title: "Request Rate",
             kind: "timeseries",
             unit: "reqps",
             targets: vec![(rate(m::REQUESTS_TOTAL, "status"), "{{status}}")],
@@ -43,7 +44,7 @@ pub fn json(model: &Model) -> String {
             )],
         },
         Panel {
-            title: "Latency",
+            title: "Response Time",
             kind: "timeseries",
             unit: "s",
             targets: vec![
@@ -53,7 +54,7 @@ pub fn json(model: &Model) -> String {
             ],
         },
         Panel {
-            title: "Authentication success rate",
+            title: "Authentication Success Rate",
             kind: "stat",
             unit: "percentunit",
             targets: vec![(

@@ -586,6 +586,18 @@ async fn other_paths_answer_inside_the_error_contract() {
             .contains("POST /mcp")
     );
     common::assert_error(&fetch(&h, "/nowhere", None).await, 404, "not_found");
+    // `/mcp/` is `/mcp`, as SDK servers mount it.
+    let listed = h
+        .client
+        .post(format!("{}/mcp/", h.gateway))
+        .bearer_auth(h.user())
+        .header("content-type", "application/json")
+        .body(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 200);
+    assert!(listed.json::<Value>().await.unwrap()["result"]["tools"].is_array());
 }
 
 #[tokio::test]

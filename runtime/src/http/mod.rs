@@ -17,14 +17,16 @@ pub use log::write_json_directly as write_request_logs_directly;
 
 /// The gateway's routes on the main port.
 pub fn router(app: Arc<App>) -> Router {
+    let endpoint = || {
+        post(mcp::post)
+            .delete(mcp::delete)
+            .get(mcp::method_not_allowed)
+            .fallback(mcp::method_not_allowed)
+    };
     Router::new()
-        .route(
-            "/mcp",
-            post(mcp::post)
-                .delete(mcp::delete)
-                .get(mcp::method_not_allowed)
-                .fallback(mcp::method_not_allowed),
-        )
+        .route("/mcp", endpoint())
+        // Clients configured for SDK servers, which mount MCP at `/mcp/`, reach the same endpoint.
+        .route("/mcp/", endpoint())
         .route("/mcp/{*rest}", any(mcp::beneath))
         .route("/live", get(ops::live))
         .route("/health/live", get(ops::live))

@@ -623,7 +623,9 @@ fn method_name(method: &axum::http::Method) -> &'static str {
 /// The longest path a log line repeats of a request for a path the gateway does not serve.
 const LOGGED_PATH_MAX: usize = 256;
 
-fn not_found_outcome(request: &mut Request<'_>, path: &str) -> Outcome {
+/// The 404 of a path the gateway does not serve.
+fn not_found_outcome(request: &mut Request<'_>) -> Outcome {
+    let path = request.log.uri.clone();
     request.fail(
         &Value::Null,
         Failure::new(
@@ -634,10 +636,18 @@ fn not_found_outcome(request: &mut Request<'_>, path: &str) -> Outcome {
     )
 }
 
-fn logged_path(uri: &axum::http::Uri) -> String {
+/// A request for `uri`, which is not `/mcp`: its log line names the path (bounded).
+fn request_for_path<'a>(
+    app: &'a App,
+    headers: &'a HeaderMap,
+    method: &axum::http::Method,
+    uri: &axum::http::Uri,
+    peer: SocketAddr,
+) -> Request<'a> {
+    let mut request = new_request(app, headers, method_name(method), peer);
     let path = uri.path();
-    let end = path.floor_char_boundary(LOGGED_PATH_MAX);
-    path[..end].to_string()
+    request.log.uri = path[..path.floor_char_boundary(LOGGED_PATH_MAX)].to_string();
+    request
 }
 
 /// A path the gateway does not serve: 404 inside the error contract, logged and metered.
@@ -649,10 +659,8 @@ pub async fn not_found(
     headers: HeaderMap,
 ) -> Response {
     let started = Instant::now();
-    let mut request = new_request(&app, &headers, method_name(&method), peer);
-    request.log.uri = logged_path(&uri);
-    let path = request.log.uri.clone();
-    let outcome = not_found_outcome(&mut request, &path);
+    let mut request = request_for_path(&app, &headers, &method, &uri, peer);
+    let outcome = not_found_outcome(&mut request);
     respond(&app, &mut request.log, outcome, started)
 }
 
@@ -667,14 +675,12 @@ pub async fn beneath(
     headers: HeaderMap,
 ) -> Response {
     let started = Instant::now();
-    let mut request = new_request(&app, &headers, method_name(&method), peer);
-    request.log.uri = logged_path(&uri);
+    let mut request = request_for_path(&app, &headers, &method, &uri, peer);
     let outcome = match request.authenticate().await {
         Err(failure) => request.fail(&Value::Null, failure, false),
         Ok(principal) => {
             request.log.subject = Some(principal.subject);
-            let path = request.log.uri.clone();
-            not_found_outcome(&mut request, &path)
+            not_found_outcome(&mut request)
         }
     };
     let response = respond(&app, &mut request.log, outcome, started);

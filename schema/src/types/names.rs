@@ -3,6 +3,20 @@
 use std::fmt;
 use std::str::FromStr;
 
+/// 1 to 63 lowercase letters, digits and the `separators`, starting and ending with a letter
+/// or digit.
+fn is_label(text: &str, separators: &[u8]) -> bool {
+    let valid_chars = text
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || separators.contains(&b));
+    let edges = text
+        .bytes()
+        .next()
+        .zip(text.bytes().last())
+        .is_some_and(|(a, z)| a.is_ascii_alphanumeric() && z.is_ascii_alphanumeric());
+    !text.is_empty() && text.len() <= 63 && valid_chars && edges
+}
+
 /// A DNS-1123 label: lowercase alphanumerics and `-`, at most 63 characters, starting and ending
 /// with an alphanumeric. Used for object names, namespaces and the names of roots and upstreams.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -18,15 +32,7 @@ impl FromStr for DnsLabel {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
-        let valid_chars = text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        let edges = text
-            .bytes()
-            .next()
-            .zip(text.bytes().last())
-            .is_some_and(|(a, z)| a.is_ascii_alphanumeric() && z.is_ascii_alphanumeric());
-        if text.is_empty() || text.len() > 63 || !valid_chars || !edges {
+        if !is_label(text, b"-") {
             return Err(format!(
                 "`{text}` is not a valid name: use 1 to 63 lowercase letters, digits and `-`, \
                  starting and ending with a letter or digit (e.g. `mcp-airlock`)"
@@ -67,15 +73,7 @@ impl FromStr for PatternName {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
-        let valid_chars = text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-        let edges = text
-            .bytes()
-            .next()
-            .zip(text.bytes().last())
-            .is_some_and(|(a, z)| a.is_ascii_alphanumeric() && z.is_ascii_alphanumeric());
-        if text.is_empty() || text.len() > 63 || !valid_chars || !edges {
+        if !is_label(text, b"-_") {
             return Err(format!(
                 "`{text}` is not a valid pattern name: use 1 to 63 lowercase letters, digits, `-` \
                  and `_`, starting and ending with a letter or digit (e.g. `aws-key` or `aws_key`)"

@@ -9,6 +9,9 @@ use axum::http::HeaderMap;
 use std::net::{IpAddr, SocketAddr};
 
 const FORWARDED_FOR: &str = "x-forwarded-for";
+/// The most trusted hops walked: no real chain of proxies is longer, and a client must not make
+/// the gateway parse thousands of entries it padded the header with.
+const MAX_HOPS: usize = 16;
 
 #[derive(Default)]
 pub struct TrustedProxies(Vec<IpCidr>);
@@ -34,6 +37,7 @@ impl TrustedProxies {
             return peer;
         }
         let mut nearest = peer;
+        let mut hops = 0;
         // Several header lines are one list, in order.
         let lines: Vec<&[u8]> = headers
             .get_all(FORWARDED_FOR)
@@ -45,6 +49,10 @@ impl TrustedProxies {
                 return nearest;
             };
             for entry in line.rsplit(',') {
+                hops += 1;
+                if hops > MAX_HOPS {
+                    return nearest;
+                }
                 // An entry a proxy did not write as an address ends what can be believed: the
                 // nearest address seen so far stands.
                 let Some(ip) = parse_entry(entry) else {
@@ -124,6 +132,15 @@ mod tests {
             client(&ingress, "::ffff:10.1.1.1", &["[2001:db8::5]:443"]),
             "2001:db8::5"
         );
+    }
+
+    #[test]
+    fn a_padded_header_is_walked_only_so_far() {
+        let ingress = proxies(&["10.0.0.0/8"]);
+        let padded = format!("198.51.100.7, {}", vec!["10.9.9.9"; 10_000].join(", "));
+        assert_eq!(client(&ingress, "10.1.1.1", &[&padded]), "10.9.9.9");
+        let short = format!("198.51.100.7, {}", vec!["10.9.9.9"; 15].join(", "));
+        assert_eq!(client(&ingress, "10.1.1.1", &[&short]), "198.51.100.7");
     }
 
     #[test]

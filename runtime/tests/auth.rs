@@ -198,4 +198,43 @@ async fn repeated_failures_throttle_the_client_ip() {
     let blocked = list(&h, &h.user()).await;
     assert_error(&blocked, 429, "auth_throttled");
     assert!(blocked.1.contains_key("retry-after"));
+    // No other path that takes a token is a way around the block.
+    for (method, path) in [
+        (reqwest::Method::DELETE, "/mcp"),
+        (reqwest::Method::GET, "/mcp/v1/initialize"),
+        (reqwest::Method::POST, "/admin/policy/reload"),
+    ] {
+        let response = h
+            .client
+            .request(method.clone(), format!("{}{path}", h.gateway))
+            .bearer_auth(h.user())
+            .header("mcp-session-id", "any")
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let retry = response.headers().contains_key("retry-after");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            (status, body["error"]["data"]["error_type"].as_str(), retry),
+            (429, Some("auth_throttled"), true),
+            "{method} {path}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn failures_on_the_admin_endpoint_count_toward_the_throttle() {
+    let h = start("rateLimiting: {failedAuth: {maxAttempts: 3, window: 1m, blockFor: 1m}}\n").await;
+    for _ in 0..3 {
+        let refused = h
+            .client
+            .post(format!("{}/admin/policy/reload", h.gateway))
+            .bearer_auth("not.a.token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 401);
+    }
+    assert_error(&list(&h, &h.user()).await, 429, "auth_throttled");
 }

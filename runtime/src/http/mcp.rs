@@ -4,9 +4,10 @@
 //! request timeout. Every outcome is metered and logged once; every error is a JSON-RPC error
 //! with a stable `error_type` and the request id as `correlation_id`.
 
+use super::authn::{self, Refusal};
 use super::log::RequestLog;
 use crate::app::App;
-use crate::auth::{AuthError, Authenticator, Principal, www_authenticate};
+use crate::auth::{Principal, www_authenticate};
 use crate::errors::{ErrorType, Failure};
 use crate::gateway::Call;
 use crate::jsonrpc::{self, Parsed};
@@ -79,19 +80,7 @@ impl Request<'_> {
     }
 
     fn limited(&mut self, limit: &'static str, seconds: u64) -> Failure {
-        self.app
-            .metrics
-            .inc(m::RATE_LIMITED_TOTAL, &[("limit", limit)]);
-        let kind = if limit == "failed_auth" {
-            ErrorType::AuthThrottled
-        } else {
-            ErrorType::RateLimited
-        };
-        Failure::new(
-            kind,
-            format!("rate limit exceeded ({limit}); retry in {seconds} s"),
-        )
-        .retry_after(seconds)
+        authn::limited(self.app, limit, seconds)
     }
 
     fn origin_allowed(&self) -> bool {
@@ -113,50 +102,27 @@ impl Request<'_> {
                 .is_some_and(|base| url_origin(base) == origin)
     }
 
-    /// Authenticates the caller; every failure is counted toward the brute-force throttle.
+    /// Authenticates the caller (throttle first, failures counted: `authn`), traced and logged.
     async fn authenticate(&mut self) -> Result<Principal, Failure> {
-        self.app.metrics.inc(m::AUTH_ATTEMPTS_TOTAL, &[]);
         let start = now_ns();
-        let result = match Authenticator::extract(self.headers) {
-            Ok(token) => self.app.auth.validate(token).await,
-            Err(error) => Err(error),
-        };
+        let result =
+            authn::authenticate(self.app, self.headers, self.client_ip, &self.log.request_id).await;
         let attributes = match &result {
             Ok(p) => vec![("tenant", Value::from(p.tenant.clone()))],
-            Err(e) => vec![
-                ("auth_stage", e.stage.as_str().into()),
-                ("error_type", e.failure.kind.as_str().into()),
-            ],
+            Err(refusal) => {
+                let mut attributes = vec![("error_type", refusal.failure.kind.as_str().into())];
+                if let Some(stage) = refusal.stage {
+                    attributes.push(("auth_stage", stage.as_str().into()));
+                }
+                attributes
+            }
         };
         self.timeline
             .mark("auth", KIND_INTERNAL, start, attributes, result.is_err());
-        match result {
-            Ok(principal) => {
-                self.app.metrics.inc(m::AUTH_SUCCESS_TOTAL, &[]);
-                Ok(principal)
-            }
-            Err(AuthError { stage, failure }) => {
-                self.log.auth_stage = Some(stage.as_str());
-                self.app.metrics.inc(
-                    m::AUTH_FAILURES_TOTAL,
-                    &[("error_type", failure.kind.as_str())],
-                );
-                let counts = !matches!(
-                    failure.kind,
-                    ErrorType::MissingToken | ErrorType::IdentityProviderUnavailable
-                );
-                if counts
-                    && self
-                        .app
-                        .limits
-                        .failed_auth
-                        .failed(self.client_ip, Instant::now())
-                {
-                    tracing::warn!(request_id = %self.log.request_id, client_ip = %self.client_ip, error_type = "auth_throttled", "too many failed authentications; the client IP is throttled");
-                }
-                Err(failure)
-            }
-        }
+        result.map_err(|Refusal { stage, failure }| {
+            self.log.auth_stage = stage.map(|s| s.as_str());
+            failure
+        })
     }
 
     async fn read_body(&mut self, body: Body) -> Result<bytes::Bytes, Failure> {
@@ -277,10 +243,6 @@ impl Request<'_> {
         }
         let now = Instant::now();
         let ip = self.client_ip;
-        if let Err(seconds) = app.limits.failed_auth.check(ip, now) {
-            let failure = self.limited("failed_auth", seconds);
-            return self.fail(&null, failure, false);
-        }
         if let Some(limiter) = &app.limits.per_ip
             && let Err(seconds) = limiter.check(&ip, now)
         {

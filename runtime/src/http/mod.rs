@@ -1,6 +1,7 @@
 //! The HTTP surface: `POST /mcp` (and `DELETE`/`GET` answers), operations endpoints, the
 //! protected-resource metadata, the admin reload, and a metrics-only listener.
 
+mod authn;
 mod client_ip;
 pub mod connection;
 mod log;

@@ -3,7 +3,7 @@
 
 use super::log::RequestLog;
 use crate::app::App;
-use crate::auth::{AuthError, Authenticator, www_authenticate};
+use crate::auth::www_authenticate;
 use crate::errors::{ErrorType, Failure};
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
@@ -99,11 +99,12 @@ pub async fn reload_policy(
     headers: HeaderMap,
 ) -> Response {
     let request_id = crate::ids::request_id();
+    let client_ip = app.proxies.client_ip(peer.ip(), &headers);
     let mut log = RequestLog {
         request_id: request_id.clone(),
         method: "POST",
         uri: "/admin/policy/reload".into(),
-        client_ip: Some(app.proxies.client_ip(peer.ip(), &headers)),
+        client_ip: Some(client_ip),
         ..RequestLog::default()
     };
     let refuse = |log: &mut RequestLog, failure: Failure| {
@@ -117,6 +118,11 @@ pub async fn reload_policy(
             Json(failure.to_jsonrpc(&Value::Null, &request_id)),
         )
             .into_response();
+        if let Some(seconds) = failure.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, seconds.into());
+        }
         if status == StatusCode::UNAUTHORIZED {
             let url =
                 app.resource_metadata_url(headers.get(header::HOST).and_then(|h| h.to_str().ok()));
@@ -128,14 +134,10 @@ pub async fn reload_policy(
         }
         response
     };
-    let principal = match Authenticator::extract(&headers) {
-        Ok(token) => app.auth.validate(token).await,
-        Err(error) => Err(error),
-    };
-    let principal = match principal {
+    let principal = match super::authn::authenticate(&app, &headers, client_ip, &request_id).await {
         Ok(principal) => principal,
-        Err(AuthError { stage, failure }) => {
-            log.auth_stage = Some(stage.as_str());
+        Err(super::authn::Refusal { stage, failure }) => {
+            log.auth_stage = stage.map(|s| s.as_str());
             let response = refuse(&mut log, failure);
             audit_refusal(&app, &log).await;
             return response;

@@ -119,7 +119,8 @@ pub struct ServiceMonitorModel {
 pub struct IngressModel {
     pub host: String,
     pub class_name: Option<String>,
-    pub path: String,
+    /// The path prefixes routed to the gateway.
+    pub paths: Vec<String>,
     pub annotations: BTreeMap<String, String>,
     pub controller_namespace: String,
     pub source_cidrs: Vec<String>,
@@ -175,6 +176,22 @@ pub struct AlertsModel {
     pub labels: BTreeMap<String, String>,
     pub namespace: String,
     pub audit_buffer_size: u32,
+}
+
+/// What the Ingress routes for `ingress.path`: the default `/` means the gateway's public
+/// surface — the MCP endpoint (and the paths beneath it) and the protected-resource metadata
+/// clients discover the issuer from. The operations endpoints (`/live`, `/ready`, `/info`,
+/// `/metrics`, `/admin/...`) stay inside the cluster, where probes, Prometheus and on-call's
+/// port-forward reach them. Any other path is routed as written.
+fn ingress_paths(path: &str) -> Vec<String> {
+    if path == "/" {
+        vec![
+            "/mcp".into(),
+            "/.well-known/oauth-protected-resource".into(),
+        ]
+    } else {
+        vec![path.to_string()]
+    }
 }
 
 /// Lowers a valid configuration and its compiled policy. `policy_files` are the policy
@@ -269,7 +286,7 @@ pub fn lower(config: &Config, policy: &PolicyBundle) -> Model {
         IngressModel {
             host: i.host.clone(),
             class_name: i.class_name.clone(),
-            path: i.path.clone(),
+            paths: ingress_paths(&i.path),
             annotations: i.annotations.clone(),
             controller_namespace: i.controller_namespace.clone(),
             source_cidrs: i.source_cidrs.clone(),

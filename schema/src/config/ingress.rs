@@ -20,7 +20,10 @@ pub struct Ingress {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"nginx")]
     pub class_name: Option<String>,
-    /// The URL path routed to the gateway.
+    /// The URL path routed to the gateway. The default `/` routes the gateway's public surface
+    /// only: `/mcp` (with the paths beneath it) and `/.well-known/oauth-protected-resource`;
+    /// the operations endpoints (`/live`, `/ready`, `/info`, `/metrics`, `/admin/...`) stay
+    /// inside the cluster. Any other path is routed as written.
     #[serde(default = "default_path")]
     #[schemars(regex(pattern = r"^/"), example = &"/")]
     pub path: String,

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Overload, soak and upstream chaos, on loopback only, bounded in count and time.
 
-    tests/bench/install.sh && tests/bench/overload.py [--phase overload|soak|chaos|all]
+    tests/bench/install.sh && tests/bench/overload.py [--phase overload|floor|soak|chaos|all]
         [--duration 20] [--soak-seconds 600]
 
 overload: measures what the gateway serves (wrk, 16 connections, no rate limit), then floods
@@ -10,6 +10,8 @@ overload: measures what the gateway serves (wrk, 16 connections, no rate limit),
   status mix (200 / 429 rate_limited / 503 overloaded), how fast refusals come back, the probe's
   p50/p99 unloaded, under flood and after it (recovery), requests that hung past the request
   timeout, and the gateway's peak RSS.
+floor: the same flood and probe against a bare proxy that refuses the flood's token with a fixed
+  429 after a string compare and forwards the probe: the best an HTTP-level refusal can do here.
 soak: moderate load (wrk, 4 connections) for --soak-seconds; RSS and open file descriptors of the
   gateway sampled every 10 s, with the first, last and peak values and the growth per minute.
 chaos: load on the `fixed` upstream while a second HTTP upstream is stalled (SIGSTOP) and a stdio
@@ -145,42 +147,71 @@ def measure_capacity(duration: int) -> dict:
         stack.close()
 
 
+def flood_and_probe(base_url: str, flood_token: str, probe_token: str, duration: int, pid: int) -> dict:
+    """The probe alone, then beside a 256-connection flood on the flood token, then alone again."""
+    probe = Probe(base_url, probe_token)
+    probe.start()
+    time.sleep(duration)
+    unloaded_end = time.monotonic()
+    sampler = bench.RssSampler(pid)
+    sampler.start()
+    flooded = flood(f"{base_url}/mcp", flood_token, 256, duration)
+    flood_end = time.monotonic()
+    sampler.running = False
+    time.sleep(duration)
+    probe.running = False
+    probe.join()
+    recovered_end = time.monotonic()
+    first = probe.samples[0][0]
+    return {
+        "flood": flooded,
+        "probe_unloaded": summary(probe.window(first, unloaded_end)),
+        "probe_flood": summary(probe.window(unloaded_end + 1, flood_end)),
+        "probe_after": summary(probe.window(flood_end + 1, recovered_end)),
+        "peak_rss_mib": sampler.peak_kib / 1024,
+    }
+
+
+def report(result: dict) -> None:
+    flooded = result["flood"]
+    served = flooded["statuses"].get(200, 0)
+    print(f"flood: 256 connections, {flooded['rps']:.0f} answers/s; statuses {flooded['statuses']}; socket errors {flooded['socket_errors']}")
+    print(f"  served {served / flooded['requests'] * 100:.1f} %, answer latency p50 {flooded['p50_ms']:.2f} ms p99 {flooded['p99_ms']:.2f} ms max {flooded['max_ms']:.1f} ms")
+    for name in ["probe_unloaded", "probe_flood", "probe_after"]:
+        s = result[name]
+        print(f"{name:15} {s['count']:5} calls, statuses {s['statuses']}, admitted p50 {s['p50_ms']:.2f} ms p99 {s['p99_ms']:.2f} ms max {s['max_ms']:.1f} ms")
+    print(f"probe p99 under flood / unloaded: {result['probe_flood']['p99_ms'] / result['probe_unloaded']['p99_ms']:.2f}x; peak RSS {result['peak_rss_mib']:.1f} MiB")
+
+
 def overload(args: argparse.Namespace) -> dict:
     capacity = measure_capacity(args.duration)
     stack = bench.Stack(rate_limiting=LIMITS, max_concurrent=MAX_CONCURRENT)
     try:
+        result = flood_and_probe(stack.base_url, stack.token("flood"), stack.token("probe"), args.duration, stack.gateway.pid)
+        result["capacity_rps"] = capacity["rps"]
+        result["offered_x"] = result["flood"]["rps"] / capacity["rps"]
+        print(f"\ncapacity: {capacity['rps']:.0f} req/s (16 connections, no rate limit, {capacity['errors']} errors); the flood's answers are {result['offered_x']:.1f}x that")
+        report(result)
+        return result
+    finally:
+        stack.close()
+
+
+def floor(args: argparse.Namespace) -> dict:
+    """The same flood and probe against runtime/examples/bare_proxy.rs, which answers the flood's
+    token with a fixed 429 after comparing the Authorization header and forwards the probe's
+    calls: the cheapest refusal an HTTP gateway can make. What the probe sees here is the best
+    any gateway refusing at the HTTP level can do on these shared cores."""
+    stack = bench.Stack(rate_limiting=LIMITS, max_concurrent=MAX_CONCURRENT)
+    try:
         flood_token, probe_token = stack.token("flood"), stack.token("probe")
-        probe = Probe(stack.base_url, probe_token)
-        probe.start()
-        time.sleep(args.duration)
-        unloaded_end = time.monotonic()
-        sampler = bench.RssSampler(stack.gateway.pid)
-        sampler.start()
-        flooded = flood(stack.gateway_url, flood_token, 256, args.duration)
-        flood_end = time.monotonic()
-        sampler.running = False
-        time.sleep(args.duration)
-        probe.running = False
-        probe.join()
-        recovered_end = time.monotonic()
-        first = probe.samples[0][0]
-        result = {
-            "capacity_rps": capacity["rps"],
-            "flood": flooded,
-            "offered_x": flooded["rps"] / capacity["rps"],
-            "probe_unloaded": summary(probe.window(first, unloaded_end)),
-            "probe_flood": summary(probe.window(unloaded_end + 1, flood_end)),
-            "probe_after": summary(probe.window(flood_end + 1, recovered_end)),
-            "peak_rss_mib": sampler.peak_kib / 1024,
-        }
-        served = flooded["statuses"].get(200, 0)
-        print(f"\ncapacity: {capacity['rps']:.0f} req/s (16 connections, no rate limit, {capacity['errors']} errors)")
-        print(f"flood: 256 connections, {flooded['rps']:.0f} answers/s = {result['offered_x']:.1f}x capacity; statuses {flooded['statuses']}; socket errors {flooded['socket_errors']}")
-        print(f"  served {served / flooded['requests'] * 100:.1f} %, answer latency p50 {flooded['p50_ms']:.2f} ms p99 {flooded['p99_ms']:.2f} ms max {flooded['max_ms']:.1f} ms")
-        for name in ["probe_unloaded", "probe_flood", "probe_after"]:
-            s = result[name]
-            print(f"{name:15} {s['count']:5} calls, statuses {s['statuses']}, admitted p50 {s['p50_ms']:.2f} ms p99 {s['p99_ms']:.2f} ms max {s['max_ms']:.1f} ms")
-        print(f"probe p99 under flood / unloaded: {result['probe_flood']['p99_ms'] / result['probe_unloaded']['p99_ms']:.2f}x; peak RSS {result['peak_rss_mib']:.1f} MiB")
+        port = bench.free_port()
+        proxy = stack.spawn([bench.RELEASE / "examples" / "bare_proxy", f"127.0.0.1:{port}", stack.direct_url, "--refuse", f"Bearer {flood_token}"])
+        base_url = f"http://127.0.0.1:{port}"
+        bench.wait_for(f"{base_url}/mcp", "POST")
+        result = flood_and_probe(base_url, flood_token, probe_token, args.duration, proxy.pid)
+        print("\nfloor: a bare proxy that refuses the flood's token by a string compare")
+        report(result)
         return result
     finally:
         stack.close()
@@ -305,7 +336,7 @@ def chaos(args: argparse.Namespace) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--phase", choices=["overload", "soak", "chaos", "all"], default="all")
+    parser.add_argument("--phase", choices=["overload", "floor", "soak", "chaos", "all"], default="all")
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--soak-seconds", type=int, default=600)
     parser.add_argument("--no-build", action="store_true")
@@ -313,7 +344,7 @@ def main() -> None:
     if not args.no_build:
         bench.build_release()
     results = {}
-    for phase, run in [("overload", overload), ("chaos", chaos), ("soak", soak)]:
+    for phase, run in [("overload", overload), ("floor", floor), ("chaos", chaos), ("soak", soak)]:
         if args.phase in (phase, "all"):
             results[phase] = run(args)
     print(json.dumps(results))

@@ -177,6 +177,11 @@ fn validate(args: &CheckArgs) -> u8 {
 }
 
 fn build(args: &BuildArgs, diff: bool) -> u8 {
+    // A usage error, found before anything is read or written: `-o` must name a directory.
+    if let Err(error) = output::destination(&args.output) {
+        eprintln!("airlockc: {error}\nairlockc: nothing was written");
+        return EXIT_USAGE;
+    }
     let workspace = match load(&args.config) {
         Ok(workspace) => workspace,
         Err(code) => return code,

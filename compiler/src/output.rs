@@ -34,6 +34,31 @@ fn io(path: &Path, error: std::io::Error) -> String {
     format!("{}: {error}", path.display())
 }
 
+/// The directory `-o` names, checked before anything is read or written: a missing path (it
+/// will be created), a directory, or a symbolic link to a directory (resolved, so the link
+/// keeps pointing at the new output). Anything else — a file, a link to a file, a dangling
+/// link, a socket — is refused: replacing it would destroy something that is not ours.
+pub fn destination(dir: &Path) -> Result<PathBuf, String> {
+    let not_a_directory = |what: &str| {
+        Err(format!(
+            "`{}` {what}; `-o` names the output directory, which airlockc creates or replaces: choose a new or empty directory",
+            dir.display()
+        ))
+    };
+    match fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(dir.to_path_buf()),
+        Err(e) => Err(io(dir, e)),
+        Ok(meta) if meta.is_dir() => Ok(dir.to_path_buf()),
+        Ok(meta) if meta.is_symlink() => match fs::metadata(dir) {
+            Ok(target) if target.is_dir() => fs::canonicalize(dir).map_err(|e| io(dir, e)),
+            Ok(_) => not_a_directory("is a symbolic link to something that is not a directory"),
+            Err(_) => not_a_directory("is a symbolic link to nothing"),
+        },
+        Ok(meta) if meta.is_file() => not_a_directory("is a file, not a directory"),
+        Ok(_) => not_a_directory("exists and is not a directory"),
+    }
+}
+
 /// Refuses a directory holding files a build did not write: replacing it would delete them.
 fn check_owned(dir: &Path) -> Result<(), String> {
     let Ok(entries) = fs::read_dir(dir) else {
@@ -84,6 +109,7 @@ pub fn read_tree(dir: &Path) -> Result<Files, String> {
 
 /// What writing `files` would change in `dir`, sorted by path.
 pub fn compare(dir: &Path, files: &Files) -> Result<Vec<Change>, String> {
+    let dir = &destination(dir)?;
     let existing = read_tree(dir)?;
     let paths: BTreeSet<&String> = existing.keys().chain(files.keys()).collect();
     Ok(paths
@@ -103,6 +129,7 @@ pub fn compare(dir: &Path, files: &Files) -> Result<Vec<Change>, String> {
 
 /// Writes `files` as the whole content of `dir`, atomically.
 pub fn write(dir: &Path, files: &Files) -> Result<(), String> {
+    let dir = &destination(dir)?;
     check_owned(dir)?;
     let name = dir
         .file_name()
@@ -137,7 +164,15 @@ fn write_tree(root: &Path, files: &Files) -> Result<(), String> {
 }
 
 fn swap(dir: &Path, staging: &Path, retired: &Path) -> Result<(), String> {
-    if dir.exists() {
+    // Checked again just before the rename: only a real directory is ever moved aside.
+    let existing = fs::symlink_metadata(dir).ok();
+    if existing.as_ref().is_some_and(|m| !m.is_dir()) {
+        return Err(format!(
+            "`{}` changed while building and is no longer a directory",
+            dir.display()
+        ));
+    }
+    if existing.is_some() {
         fs::rename(dir, retired).map_err(|e| io(dir, e))?;
         if let Err(e) = fs::rename(staging, dir) {
             let _ = fs::rename(retired, dir);
@@ -207,6 +242,49 @@ mod tests {
         fs::write(dir.join("notes.txt"), "mine").unwrap();
         assert!(write(&dir, &first).unwrap_err().contains("notes.txt"));
         assert_eq!(fs::read_to_string(dir.join("notes.txt")).unwrap(), "mine");
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn never_moves_aside_what_is_not_a_directory() {
+        let base = std::env::temp_dir().join(format!("airlockc-dest-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        fs::create_dir_all(&base).unwrap();
+        let build = files(&[("manifests/a.yaml", "a\n")]);
+        let file = base.join("airlock.yaml");
+        fs::write(&file, "mine").unwrap();
+        let link_to_file = base.join("link-to-file");
+        let dangling = base.join("dangling");
+        std::os::unix::fs::symlink(&file, &link_to_file).unwrap();
+        std::os::unix::fs::symlink(base.join("gone"), &dangling).unwrap();
+        for target in [&file, &link_to_file, &dangling] {
+            assert!(destination(target).is_err(), "{}", target.display());
+            assert!(write(target, &build).is_err(), "{}", target.display());
+            assert!(compare(target, &build).is_err(), "{}", target.display());
+        }
+        assert_eq!(fs::read_to_string(&file).unwrap(), "mine");
+        assert!(fs::symlink_metadata(&link_to_file).unwrap().is_symlink());
+        assert!(fs::symlink_metadata(&dangling).unwrap().is_symlink());
+        let names: BTreeSet<String> = fs::read_dir(&base)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            ["airlock.yaml", "dangling", "link-to-file"]
+                .map(String::from)
+                .into()
+        );
+
+        // A link to a directory is followed: the link stays, the directory gets the build.
+        let real = base.join("real");
+        let link_to_dir = base.join("link-to-dir");
+        fs::create_dir(&real).unwrap();
+        std::os::unix::fs::symlink(&real, &link_to_dir).unwrap();
+        write(&link_to_dir, &build).unwrap();
+        assert!(fs::symlink_metadata(&link_to_dir).unwrap().is_symlink());
+        assert_eq!(read_tree(&real).unwrap(), build);
+        assert!(compare(&link_to_dir, &build).unwrap().is_empty());
         fs::remove_dir_all(&base).unwrap();
     }
 }

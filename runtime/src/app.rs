@@ -225,17 +225,76 @@ impl App {
         )
     }
 
-    /// The public base URL: configured, or derived from the request's Host.
+    /// The public base URL: configured, or derived from the request's Host when that is a
+    /// plain `host[:port]` (anything else could inject into `WWW-Authenticate` or the
+    /// protected-resource metadata, so it is not repeated).
     pub fn base_url(&self, host: Option<&str>) -> String {
         match &self.config.server.public_base_url {
             Some(url) => url.trim_end_matches('/').to_string(),
-            None => format!("http://{}", host.unwrap_or("localhost")),
+            None => format!(
+                "http://{}",
+                host.filter(|h| is_authority(h)).unwrap_or("localhost")
+            ),
         }
     }
 
     pub fn shutdown(&self) {
         for upstream in &self.upstreams {
             upstream.shutdown();
+        }
+    }
+}
+
+/// A Host header that is only an authority: a DNS name or IPv4 address, or a bracketed IPv6
+/// address, with an optional port.
+fn is_authority(host: &str) -> bool {
+    let (name, port) = match host.rsplit_once(':') {
+        Some((name, port)) if !name.contains(':') || name.ends_with(']') => (name, Some(port)),
+        _ => (host, None),
+    };
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    let name_ok = match name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
+        Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => {
+            !name.is_empty()
+                && name.len() <= 253
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        }
+    };
+    port_ok && name_ok
+}
+
+#[cfg(test)]
+mod authority_tests {
+    use super::is_authority;
+
+    #[test]
+    fn only_plain_authorities_are_repeated() {
+        for good in [
+            "localhost",
+            "gw.example.com:8443",
+            "10.0.0.1:80",
+            "[::1]:8080",
+            "[fe80::1]",
+        ] {
+            assert!(is_authority(good), "{good}");
+        }
+        for bad in [
+            "",
+            "evil.example.com/x\" error=\"y",
+            "a b",
+            "host:port",
+            "host:",
+            "[::1",
+            "::1",
+            "h\u{e9}te",
+            "user@host",
+            "host:123456",
+        ] {
+            assert!(!is_authority(bad), "{bad}");
         }
     }
 }

@@ -773,3 +773,128 @@ async fn an_http_health_path_decides_upstream_health() {
         "the reason names the failed probe"
     );
 }
+
+#[tokio::test]
+async fn a_client_that_hangs_up_mid_call_is_still_audited_and_metered() {
+    let h = start("").await;
+    let token = h.user();
+    // The upstream takes 3 s (past its 1 s timeout); the client gives up after 200 ms.
+    let gone = h
+        .client
+        .post(format!("{}/mcp", h.gateway))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .timeout(std::time::Duration::from_millis(200))
+        .body(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "slow", "arguments": {}}}).to_string())
+        .send()
+        .await;
+    assert!(gone.is_err(), "the client timed out");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(h.app.audit.flush(std::time::Duration::from_secs(10)).await);
+    let events = h.app.audit.store.get().unwrap().read(0, 100).await.unwrap();
+    let call = events
+        .iter()
+        .find(|e| e["tool"] == "slow")
+        .expect("the abandoned call is an audit event");
+    assert_eq!(call["error_type"], "upstream_timeout", "{call}");
+    assert_eq!(h.seen.lock().unwrap().calls, ["slow"]);
+    let metrics = fetch_text(&h, "/metrics").await;
+    assert!(
+        metrics.contains("airlock_in_flight_requests 0"),
+        "the in-flight gauge comes back to 0"
+    );
+}
+
+async fn fetch_text(h: &common::Harness, path: &str) -> String {
+    let response = h
+        .client
+        .get(format!("{}{path}", h.gateway))
+        .send()
+        .await
+        .unwrap();
+    response.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_forged_host_is_not_repeated_in_the_challenge_or_the_metadata() {
+    let h = start("").await;
+    let raw = |host: &str, request: &str| {
+        let address = h.gateway.trim_start_matches("http://").to_string();
+        let request = request.replace("{host}", host);
+        async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut answer = Vec::new();
+            stream.read_to_end(&mut answer).await.unwrap();
+            String::from_utf8_lossy(&answer).into_owned()
+        }
+    };
+    let forged = r#"evil.example.com/x" error="y"#;
+    let challenge = raw(
+        forged,
+        "POST /mcp HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+    )
+    .await;
+    assert!(challenge.starts_with("HTTP/1.1 401"), "{challenge}");
+    assert!(
+        challenge.contains(
+            "resource_metadata=\"http://localhost/.well-known/oauth-protected-resource\""
+        ),
+        "{challenge}"
+    );
+    assert!(!challenge.contains("evil"), "{challenge}");
+    let metadata = raw(
+        "evil.example.com:443/x",
+        "GET /.well-known/oauth-protected-resource HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(
+        metadata.contains("\"resource\":\"http://localhost/mcp\""),
+        "{metadata}"
+    );
+    // A plain authority is the client's view of the gateway, and is used.
+    let plain = raw(
+        "gw.example.com:8443",
+        "GET /.well-known/oauth-protected-resource HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(
+        plain.contains("\"resource\":\"http://gw.example.com:8443/mcp\""),
+        "{plain}"
+    );
+}
+
+#[tokio::test]
+async fn a_prompt_or_resource_two_upstreams_offer_is_listed_once() {
+    let h = common::start_with("", |config| {
+        let mut twin = config.upstreams[0].clone();
+        twin.name = "twin".into();
+        twin.tool_prefix = "twin_".into();
+        config.upstreams.push(twin);
+    })
+    .await;
+    let token = h.user();
+    let prompts = h.rpc(&token, "prompts/list", json!({})).await.2;
+    assert_eq!(prompts["result"]["prompts"], json!([{"name": "greet"}]));
+    let resources = h.rpc(&token, "resources/list", json!({})).await.2;
+    let uris: Vec<&Value> = resources["result"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["uri"])
+        .collect();
+    assert_eq!(uris, [&json!("docs://readme")], "{resources}");
+    // Tools are told apart by their prefix: both are listed.
+    let tools = h.rpc(&token, "tools/list", json!({})).await.2;
+    let names: Vec<&str> = tools["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"echo") && names.contains(&"twin_echo"),
+        "{names:?}"
+    );
+}

@@ -440,6 +440,8 @@ impl<'a> Call<'a> {
 
     fn list_resources(&mut self) -> Value {
         let mut resources = self.root_resources();
+        // A URI two upstreams offer is read from the first (`resource_owner`): listed once.
+        let mut seen = std::collections::HashSet::new();
         for upstream in &self.app.upstreams {
             for resource in upstream.catalog().resources.iter().cloned() {
                 let uri = resource
@@ -447,9 +449,10 @@ impl<'a> Call<'a> {
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string();
-                if self
-                    .allowed("resources/read", "", &uri, Self::upstream_meta(upstream))
-                    .allow
+                if seen.insert(uri.clone())
+                    && self
+                        .allowed("resources/read", "", &uri, Self::upstream_meta(upstream))
+                        .allow
                 {
                     resources.push(resource);
                 }
@@ -512,6 +515,8 @@ impl<'a> Call<'a> {
 
     fn list_prompts(&mut self) -> Value {
         let mut prompts = Vec::new();
+        // A name two upstreams offer is served by the first (`get_prompt`): listed once.
+        let mut seen = std::collections::HashSet::new();
         for upstream in &self.app.upstreams {
             for prompt in upstream.catalog().prompts.iter().cloned() {
                 let name = prompt
@@ -519,9 +524,10 @@ impl<'a> Call<'a> {
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string();
-                if self
-                    .allowed("prompts/get", "", "", Self::prompt_meta(upstream, &name))
-                    .allow
+                if seen.insert(name.clone())
+                    && self
+                        .allowed("prompts/get", "", "", Self::prompt_meta(upstream, &name))
+                        .allow
                 {
                     prompts.push(prompt);
                 }

@@ -132,6 +132,18 @@ async fn key_reference_tricks_are_refused() {
     x5u.kid = Some("rsa-1".into());
     x5u.x5u = Some("https://evil.example.com/cert.pem".into());
     assert_error(&list(&h, &sign(x5u)).await, 401, "invalid_token");
+    // Signed by the trusted key, but naming an extension the gateway must understand.
+    let mut crit = Header::new(Algorithm::RS256);
+    crit.kid = Some("rsa-1".into());
+    crit.crit = Some(vec!["x-unknown".into()]);
+    let refused = list(&h, &sign(crit)).await;
+    assert_error(&refused, 401, "invalid_token");
+    assert!(
+        refused.2["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("crit")
+    );
 }
 
 #[tokio::test]

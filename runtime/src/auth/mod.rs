@@ -205,6 +205,15 @@ impl Authenticator {
                 "tokens naming their own keys (jku, x5u, jwk) are refused",
             ));
         }
+        // RFC 7515 §4.1.11: a recipient that does not understand a critical extension must
+        // refuse the token; the gateway understands none.
+        if header.crit.is_some() {
+            return Err(fail(
+                stage,
+                ErrorType::InvalidToken,
+                "tokens with critical header extensions (crit) are refused",
+            ));
+        }
         if !self.algorithms.contains(&header.alg) {
             return Err(fail(
                 stage,
@@ -364,12 +373,25 @@ fn raw_algorithm(token: &str) -> Option<String> {
     value.get("alg")?.as_str().map(str::to_string)
 }
 
+/// A message as RFC 6750 allows in `error_description`: printable ASCII without `"` or `\`
+/// (a token's header can put anything into the message).
+fn error_description(message: &str) -> String {
+    message
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' => '\'',
+            ' '..='~' => c,
+            _ => '?',
+        })
+        .collect()
+}
+
 /// A 401's `WWW-Authenticate` header (RFC 6750 and RFC 9728 `resource_metadata`).
 pub fn www_authenticate(resource_metadata: &str, failure: Option<&Failure>) -> String {
     match failure.filter(|f| f.kind != ErrorType::MissingToken) {
         Some(f) => format!(
             "Bearer resource_metadata=\"{resource_metadata}\", error=\"invalid_token\", error_description=\"{}\"",
-            f.message.replace(['"', '\\'], "'")
+            error_description(&f.message)
         ),
         None => format!("Bearer resource_metadata=\"{resource_metadata}\""),
     }
@@ -417,6 +439,19 @@ mod tests {
         assert_eq!(kind(&["Bearer a.b.c/../x"]), ErrorType::MalformedToken);
         let huge = format!("Bearer {}.b.c", "a".repeat(MAX_TOKEN_BYTES));
         assert_eq!(kind(&[&huge]), ErrorType::MalformedToken);
+    }
+
+    #[test]
+    fn error_descriptions_stay_in_rfc_6750s_characters() {
+        let f = Failure::new(
+            ErrorType::InvalidToken,
+            "alg \"\u{fc}n\u{ef}\" \\ is\nnot allowed",
+        );
+        let header = www_authenticate("u", Some(&f));
+        assert!(
+            header.ends_with("error_description=\"alg '?n?' ' is?not allowed\""),
+            "{header}"
+        );
     }
 
     #[test]

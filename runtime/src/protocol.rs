@@ -130,9 +130,18 @@ pub fn classify(headers: &HeaderMap, message: &Message) -> Result<Era, Failure> 
     let version = header(headers, "mcp-protocol-version")?;
     header(headers, "mcp-method")?;
     header(headers, "mcp-name")?;
-    let announces_modern = version.is_some_and(|v| {
-        MODERN_VERSIONS.contains(&v) || v.as_bytes().first().is_some_and(|_| v > "2026")
-    });
+    let has_envelope = message.param("_meta").is_some_and(Value::is_object);
+    if let Some(v) = version
+        && !HANDSHAKE_VERSIONS.contains(&v)
+        && !MODERN_VERSIONS.contains(&v)
+        && (!is_dated(v) || !has_envelope)
+    {
+        // Not a revision at all, or a later one without its envelope: say which are served
+        // (the envelope ladder below would only complain about `_meta`).
+        return Err(unsupported(v));
+    }
+    let announces_modern =
+        version.is_some_and(|v| MODERN_VERSIONS.contains(&v) || (is_dated(v) && v > "2026"));
     if !announces_modern && message.method != "server/discover" {
         return match version {
             Some(v) if !HANDSHAKE_VERSIONS.contains(&v) => Err(unsupported(v)),
@@ -182,6 +191,16 @@ pub fn classify(headers: &HeaderMap, message: &Message) -> Result<Era, Failure> 
         return Err(unsupported(version));
     }
     Ok(Era::Modern(version.to_string()))
+}
+
+/// A revision name: a date, `YYYY-MM-DD`.
+fn is_dated(version: &str) -> bool {
+    let bytes = version.as_bytes();
+    bytes.len() == 10
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            4 | 7 => *b == b'-',
+            _ => b.is_ascii_digit(),
+        })
 }
 
 fn unsupported(requested: &str) -> Failure {
@@ -286,6 +305,22 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.kind, ErrorType::UnsupportedProtocolVersion);
+        // Not revision names, or a later revision without its envelope: the versions served.
+        for header in [
+            "garbage",
+            "latest",
+            "v2025-06-18",
+            "9999",
+            "2099-01-01",
+            "2026-13",
+        ] {
+            let e = classify(
+                &headers(&[("mcp-protocol-version", header)]),
+                &message("initialize", json!({"protocolVersion": "2025-06-18"})),
+            )
+            .unwrap_err();
+            assert_eq!(e.kind, ErrorType::UnsupportedProtocolVersion, "{header}");
+        }
         assert_eq!(negotiate(Some("2025-06-18")), "2025-06-18");
         assert_eq!(negotiate(Some("2030-01-01")), "2025-11-25");
     }

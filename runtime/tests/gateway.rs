@@ -586,6 +586,29 @@ async fn other_paths_answer_inside_the_error_contract() {
             .contains("POST /mcp")
     );
     common::assert_error(&fetch(&h, "/nowhere", None).await, 404, "not_found");
+    // A method an operations path does not serve: 405 with Allow, in the contract.
+    for (method, path, allow) in [
+        (reqwest::Method::POST, "/live", "GET, HEAD"),
+        (reqwest::Method::DELETE, "/metrics", "GET, HEAD"),
+        (
+            reqwest::Method::POST,
+            "/.well-known/oauth-protected-resource",
+            "GET, HEAD",
+        ),
+        (reqwest::Method::GET, "/admin/policy/reload", "POST"),
+    ] {
+        let response = h
+            .client
+            .request(method.clone(), format!("{}{path}", h.gateway))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let refused = (status, headers, response.json::<Value>().await.unwrap());
+        common::assert_error(&refused, 405, "method_not_allowed");
+        assert_eq!(refused.1["allow"], allow, "{method} {path}");
+    }
     // `/mcp/` is `/mcp`, as SDK servers mount it.
     let listed = h
         .client

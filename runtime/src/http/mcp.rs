@@ -644,6 +644,30 @@ pub async fn method_not_allowed(
     response
 }
 
+/// A method an operations path does not serve (`POST /live`, `GET /admin/policy/reload`): 405
+/// with `Allow`, inside the error contract, logged and metered like any refusal.
+pub async fn wrong_method(
+    app: Arc<App>,
+    peer: SocketAddr,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    allow: &'static str,
+) -> Response {
+    let started = Instant::now();
+    let mut request = request_for_path(&app, &headers, &method, &uri, peer);
+    let mut outcome = request.fail(
+        &Value::Null,
+        Failure::new(
+            ErrorType::MethodNotAllowed,
+            format!("{method} is not served on {}: use {allow}", request.log.uri),
+        ),
+        false,
+    );
+    outcome.headers.push((header::ALLOW, allow.into()));
+    respond(&app, &mut request.log, outcome, started)
+}
+
 /// An HTTP method as a log field (methods beyond the standard ones are the client's to invent).
 fn method_name(method: &axum::http::Method) -> &'static str {
     match method.as_str() {

@@ -10,7 +10,10 @@ mod ops;
 
 use crate::app::App;
 use axum::Router;
-use axum::routing::{any, get, post};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::routing::{MethodRouter, any, get, post};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use client_ip::TrustedProxies;
@@ -29,29 +32,49 @@ pub fn router(app: Arc<App>) -> Router {
         // Clients configured for SDK servers, which mount MCP at `/mcp/`, reach the same endpoint.
         .route("/mcp/", endpoint())
         .route("/mcp/{*rest}", any(mcp::beneath))
-        .route("/live", get(ops::live))
-        .route("/health/live", get(ops::live))
-        .route("/ready", get(ops::ready))
-        .route("/health/ready", get(ops::ready))
-        .route("/info", get(ops::info))
-        .route("/metrics", get(ops::metrics))
+        .route("/live", only_get(get(ops::live)))
+        .route("/health/live", only_get(get(ops::live)))
+        .route("/ready", only_get(get(ops::ready)))
+        .route("/health/ready", only_get(get(ops::ready)))
+        .route("/info", only_get(get(ops::info)))
+        .route("/metrics", only_get(get(ops::metrics)))
         .route(
             "/.well-known/oauth-protected-resource",
-            get(ops::protected_resource),
+            only_get(get(ops::protected_resource)),
         )
         .route(
             "/.well-known/oauth-protected-resource/mcp",
-            get(ops::protected_resource),
+            only_get(get(ops::protected_resource)),
         )
-        .route("/admin/policy/reload", post(ops::reload_policy))
+        .route(
+            "/admin/policy/reload",
+            with_allow(post(ops::reload_policy), "POST"),
+        )
         .fallback(mcp::not_found)
         .with_state(app)
+}
+
+fn only_get(route: MethodRouter<Arc<App>>) -> MethodRouter<Arc<App>> {
+    with_allow(route, "GET, HEAD")
+}
+
+/// Other methods on the route get a 405 inside the error contract, with `Allow`.
+fn with_allow(route: MethodRouter<Arc<App>>, allow: &'static str) -> MethodRouter<Arc<App>> {
+    route.fallback(
+        move |State(app): State<Arc<App>>,
+              ConnectInfo(peer): ConnectInfo<SocketAddr>,
+              method: Method,
+              uri: Uri,
+              headers: HeaderMap| {
+            mcp::wrong_method(app, peer, method, uri, headers, allow)
+        },
+    )
 }
 
 /// The metrics listener's routes.
 pub fn metrics_router(app: Arc<App>, path: &str) -> Router {
     Router::new()
-        .route(path, get(ops::metrics))
-        .route("/live", get(ops::live))
+        .route(path, only_get(get(ops::metrics)))
+        .route("/live", only_get(get(ops::live)))
         .with_state(app)
 }

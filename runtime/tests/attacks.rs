@@ -518,6 +518,53 @@ async fn header_corpus() {
         let response = send(&h, &token, Method::POST, list.clone(), changes).await;
         check(name, &response, expect);
     }
+    cors(&h, &token, list).await;
+}
+
+/// Browsers on an allowed origin get their preflight answered and may read the answers; other
+/// origins get neither.
+async fn cors(h: &Harness, token: &str, list: Vec<u8>) {
+    let allowed = set("origin", "https://app.example.com");
+    let foreign = set("origin", "https://evil.example.com");
+    let answer = send(h, token, Method::POST, list.clone(), &[allowed]).await;
+    assert_eq!(
+        answer.1["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    let exposed = answer.1["access-control-expose-headers"].to_str().unwrap();
+    assert!(exposed.contains("mcp-session-id") && exposed.contains("www-authenticate"));
+    let refused = send(h, token, Method::POST, list, &[foreign]).await;
+    assert!(!refused.1.contains_key("access-control-allow-origin"));
+    let asks = set("access-control-request-method", "POST");
+    let preflight = send(h, token, Method::OPTIONS, Vec::new(), &[allowed, asks]).await;
+    assert_eq!(preflight.0, 204, "{:?}", preflight.2);
+    assert_eq!(
+        preflight.1["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    assert_eq!(preflight.1["access-control-allow-methods"], "POST, DELETE");
+    let headers = preflight.1["access-control-allow-headers"]
+        .to_str()
+        .unwrap();
+    for name in [
+        "authorization",
+        "content-type",
+        "mcp-session-id",
+        "mcp-protocol-version",
+    ] {
+        assert!(headers.contains(name), "{name} in {headers}");
+    }
+    let foreign_preflight = send(h, token, Method::OPTIONS, Vec::new(), &[foreign, asks]).await;
+    check(
+        "a foreign origin's preflight",
+        &foreign_preflight,
+        Expect::Error(403, "origin_not_allowed"),
+    );
+    assert!(
+        !foreign_preflight
+            .1
+            .contains_key("access-control-allow-origin")
+    );
 }
 
 #[tokio::test]

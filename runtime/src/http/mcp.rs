@@ -5,6 +5,7 @@
 //! with a stable `error_type` and the request id as `correlation_id`.
 
 use super::authn::{self, Refusal};
+use super::cors;
 use super::log::RequestLog;
 use crate::app::App;
 use crate::auth::{Principal, www_authenticate};
@@ -83,25 +84,6 @@ impl Request<'_> {
         authn::limited(self.app, limit, seconds)
     }
 
-    fn origin_allowed(&self) -> bool {
-        let mut origins = self.headers.get_all(header::ORIGIN).iter();
-        let Some(origin) = origins.next() else {
-            return true;
-        };
-        // An Origin that is present but unreadable (bytes beyond ASCII) or repeated is refused,
-        // never mistaken for an absent one (which non-browser clients may omit).
-        let (Ok(origin), None) = (origin.to_str(), origins.next()) else {
-            return false;
-        };
-        let origin = origin.trim_end_matches('/');
-        let config = &self.app.config.server;
-        config.allowed_origins.iter().any(|o| o == origin)
-            || config
-                .public_base_url
-                .as_deref()
-                .is_some_and(|base| url_origin(base) == origin)
-    }
-
     /// Authenticates the caller (throttle first, failures counted: `authn`), traced and logged.
     async fn authenticate(&mut self) -> Result<Principal, Failure> {
         let start = now_ns();
@@ -173,7 +155,7 @@ impl Request<'_> {
                 false,
             );
         }
-        if !self.origin_allowed() {
+        if !cors::origin_allowed(self.app, self.headers) {
             return self.fail(
                 &null,
                 Failure::new(
@@ -387,14 +369,6 @@ fn accepts(accept: &str, media_type: &str) -> bool {
     })
 }
 
-fn url_origin(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    match url[after_scheme..].find('/') {
-        Some(i) => &url[..after_scheme + i],
-        None => url,
-    }
-}
-
 /// Sends the request's spans when it is traced.
 fn trace(app: &App, headers: &HeaderMap, log: &RequestLog, timeline: Timeline, start_ns: u64) {
     let Some(tracer) = &app.tracer else { return };
@@ -570,7 +544,8 @@ async fn serve_post(app: Arc<App>, peer: SocketAddr, headers: HeaderMap, body: B
     let request_id = request.log.request_id.clone();
     let outcome = crate::ids::with_request_id(request_id, request.handle(body)).await;
     app.metrics.gauge_add(m::IN_FLIGHT_REQUESTS, -1);
-    let response = respond(&app, &mut request.log, outcome, started);
+    let mut response = respond(&app, &mut request.log, outcome, started);
+    cors::expose(&app, &headers, &mut response);
     app.audit
         .record(audit_event(&request.log, request.input_digest.take()))
         .await;
@@ -614,7 +589,8 @@ async fn serve_delete(app: Arc<App>, peer: SocketAddr, headers: HeaderMap) -> Re
             ),
         },
     };
-    let response = respond(&app, &mut request.log, outcome, started);
+    let mut response = respond(&app, &mut request.log, outcome, started);
+    cors::expose(&app, &headers, &mut response);
     app.audit.record(audit_event(&request.log, None)).await;
     response
 }
@@ -630,6 +606,24 @@ pub async fn method_not_allowed(
 ) -> Response {
     let started = Instant::now();
     let mut request = new_request(&app, &headers, method_name(&method), peer);
+    if method == axum::http::Method::OPTIONS && cors::is_preflight(&headers) {
+        let outcome = match cors::allowed_preflight_origin(&app, &headers) {
+            Some(origin) => {
+                request.log.status = StatusCode::NO_CONTENT.as_u16();
+                request.log.record(&app.metrics, started.elapsed());
+                return cors::preflight_answer(origin);
+            }
+            None => request.fail(
+                &Value::Null,
+                Failure::new(
+                    ErrorType::OriginNotAllowed,
+                    "this Origin may not call the gateway",
+                ),
+                false,
+            ),
+        };
+        return respond(&app, &mut request.log, outcome, started);
+    }
     let mut outcome = request.fail(
         &Value::Null,
         Failure::new(
@@ -639,7 +633,8 @@ pub async fn method_not_allowed(
         false,
     );
     outcome.headers.push((header::ALLOW, "POST, DELETE".into()));
-    let response = respond(&app, &mut request.log, outcome, started);
+    let mut response = respond(&app, &mut request.log, outcome, started);
+    cors::expose(&app, &headers, &mut response);
     app.audit.record(audit_event(&request.log, None)).await;
     response
 }
@@ -747,7 +742,8 @@ pub async fn beneath(
             not_found_outcome(&mut request)
         }
     };
-    let response = respond(&app, &mut request.log, outcome, started);
+    let mut response = respond(&app, &mut request.log, outcome, started);
+    cors::expose(&app, &headers, &mut response);
     app.audit.record(audit_event(&request.log, None)).await;
     response
 }

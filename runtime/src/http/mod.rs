@@ -4,6 +4,7 @@
 mod authn;
 mod client_ip;
 pub mod connection;
+mod cors;
 mod log;
 pub mod mcp;
 mod ops;

@@ -83,13 +83,19 @@ pub async fn metrics(State(app): State<Arc<App>>) -> Response {
 pub async fn protected_resource(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     let base = app.base_url(host);
-    Json(json!({
+    let metadata = Json(json!({
         "resource": format!("{base}/mcp"),
         "authorization_servers": [app.config.auth.issuer],
         "bearer_methods_supported": ["header"],
         "resource_name": format!("Airlock MCP gateway {}", app.config.name),
-    }))
-    .into_response()
+    }));
+    // Public by nature: browser clients on any origin read it to find the issuer.
+    let mut response = metadata.into_response();
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        axum::http::HeaderValue::from_static("*"),
+    );
+    response
 }
 
 /// `POST /admin/policy/reload`: members of the admin groups reload the policy.

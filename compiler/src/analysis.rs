@@ -79,7 +79,7 @@ pub fn analyze(workspace: &Workspace) -> Analysis {
     let policy = lint::rego::check(&doc, workspace, &mut diagnostics);
     lint::dlp::check(&doc, &mut diagnostics);
     lint::secrets::check(&doc, &mut diagnostics);
-    let config = typed_config(&doc, &diagnostics, &mut Diagnostics::default());
+    let config = typed_config(&doc, &mut diagnostics);
     let diagnostics = diagnostics.sorted();
     let config = config.filter(|_| !diagnostics.config_invalid());
     Analysis {
@@ -89,14 +89,85 @@ pub fn analyze(workspace: &Workspace) -> Analysis {
     }
 }
 
-/// The whole document as the typed model, when nothing invalidated it.
-fn typed_config(
-    doc: &ConfigDoc<'_>,
-    diagnostics: &Diagnostics,
-    _: &mut Diagnostics,
-) -> Option<Config> {
+/// The whole document as the typed model, when nothing invalidated it. The checks before are
+/// meant to catch everything the model refuses; when one misses, the refusal is still reported
+/// (never a silent build failure), at the value the model's error names when it can be found.
+fn typed_config(doc: &ConfigDoc<'_>, diagnostics: &mut Diagnostics) -> Option<Config> {
     if diagnostics.config_invalid() {
         return None;
     }
-    serde_json::from_value(doc.json.clone()).ok()
+    match serde_json::from_value(doc.json.clone()) {
+        Ok(config) => Some(config),
+        Err(error) => {
+            diagnostics.push(model_refused(doc, &error.to_string()));
+            None
+        }
+    }
+}
+
+fn model_refused(doc: &ConfigDoc<'_>, error: &str) -> Diagnostic {
+    let message = format!("the configuration does not fit the model: {error}");
+    let help = "airlockc's checks should have explained this value; fix it as the message says, \
+                and please report the input so the check can be added";
+    match named_value(&doc.json, error, String::new()) {
+        Some(pointer) => doc.value_diag(code("AL1010"), &pointer, message),
+        None => Diagnostic::new(
+            code("AL1010"),
+            Location {
+                file: doc.file,
+                span: Span::new(0, 0),
+            },
+            message,
+        ),
+    }
+    .help(help)
+}
+
+/// The first scalar (in document order) that the error message quotes as `` `value` ``.
+fn named_value(value: &serde_json::Value, error: &str, pointer: String) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            let key = key.replace('~', "~0").replace('/', "~1");
+            named_value(item, error, format!("{pointer}/{key}"))
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| named_value(item, error, format!("{pointer}/{i}"))),
+        Value::String(text) if !text.is_empty() => {
+            error.contains(&format!("`{text}`")).then_some(pointer)
+        }
+        Value::Number(number) => error.contains(&format!("`{number}`")).then_some(pointer),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::SourceFile;
+
+    /// A value the model refuses, with every earlier check skipped, is still a located error.
+    #[test]
+    fn a_model_refusal_is_never_silent() {
+        let text = "version: 1\nrateLimiting:\n  perToken: 0/min\n";
+        let source = SourceFile::new("airlock.yaml", text);
+        let document = syntax::parse(&source).unwrap();
+        let doc = ConfigDoc::new(0, &source, &document.root);
+        let mut diagnostics = Diagnostics::default();
+        assert!(typed_config(&doc, &mut diagnostics).is_none());
+        let [refused] = diagnostics.iter().collect::<Vec<_>>()[..] else {
+            panic!("one diagnostic expected");
+        };
+        assert_eq!(refused.code.id, "AL1010");
+        assert!(diagnostics.config_invalid());
+        assert!(
+            refused.message.contains("fit the model"),
+            "{}",
+            refused.message
+        );
+        let start = refused.location.span.start;
+        assert_eq!(&text[start..start + 5], "0/min");
+    }
 }

@@ -205,6 +205,13 @@ fn build(args: &BuildArgs, diff: bool) -> u8 {
     all.extend(diagnostics);
     let code = exit_code(&all, args.fail_level);
     let Some(files) = result.files.filter(|_| code == 0) else {
+        if code == 0 && !all.iter().any(|d| d.severity == Severity::Error) {
+            // Never a failed build without a reason: no diagnostic explains this one.
+            eprintln!(
+                "airlockc: internal error: the build produced no output and no diagnostic says why; please report it with the input\nairlockc: nothing was written"
+            );
+            return EXIT_INTERNAL;
+        }
         eprintln!("airlockc: nothing was written");
         return if code == 0 { EXIT_FINDINGS } else { code };
     };

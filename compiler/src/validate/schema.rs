@@ -196,6 +196,54 @@ pub fn check(doc: &mut ConfigDoc<'_>, out: &mut Diagnostics) {
         doc.invalid.insert(pointer);
         out.push(diagnostic);
     }
+    let mut refused = Vec::new();
+    typed_scalars(doc, compiled, &mut refused);
+    for (pointer, diagnostic) in refused {
+        doc.invalid.insert(pointer);
+        out.push(diagnostic);
+    }
+}
+
+/// Typed scalars the schema's pattern lets through but the model refuses when it parses them:
+/// a rate of `0/min`, a count or a duration that overflows, `999.1.1.1/8`, `::1/200`. Each
+/// string the schema found clean is parsed as the model will parse it, so these are reported
+/// at their span with the parser's reason instead of failing the build without a word.
+fn typed_scalars(doc: &ConfigDoc<'_>, compiled: &Compiled, out: &mut Found) {
+    fn strings<'v>(value: &'v Value, pointer: String, out: &mut Vec<(String, &'v str)>) {
+        match value {
+            Value::String(text) => out.push((pointer, text)),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    strings(item, format!("{pointer}/{i}"), out);
+                }
+            }
+            Value::Object(map) => {
+                for (key, item) in map {
+                    strings(item, format!("{pointer}/{}", escape(key)), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let root = &compiled.schema;
+    let mut found = Vec::new();
+    strings(&doc.json, String::new(), &mut found);
+    for (pointer, text) in found {
+        if !doc.is_clean(&pointer) {
+            continue;
+        }
+        let Some((here, Some(definition))) = schema_at(root, &pointer, &doc.json) else {
+            continue;
+        };
+        if airlock_schema::types::explain_invalid(definition, text).is_some() {
+            let path = display_path(&pointer);
+            let help = Some(field_help(root, here));
+            let instance = Value::String(text.to_string());
+            let diagnostic =
+                invalid_format(doc, &pointer, &path, &instance, Some(definition), help);
+            out.push((pointer, diagnostic));
+        }
+    }
 }
 
 type Found = Vec<(String, Diagnostic)>;

@@ -49,8 +49,16 @@ impl FromStr for Rate {
         let Some((count, period)) = text.split_once('/') else {
             return Err(format!("invalid rate `{text}`: {help}"));
         };
-        let count: u32 = count.trim().parse().map_err(|_| {
-            format!("invalid rate `{text}`: the count must be a whole number; {help}")
+        let count = count.trim();
+        let count: u32 = count.parse().map_err(|_| {
+            if !count.is_empty() && count.bytes().all(|b| b.is_ascii_digit()) {
+                format!(
+                    "rate `{text}` is too large: the count is at most {} per period; use a longer period or remove the limit",
+                    u32::MAX
+                )
+            } else {
+                format!("invalid rate `{text}`: the count must be a whole number; {help}")
+            }
         })?;
         if count == 0 {
             return Err(format!(
@@ -108,6 +116,12 @@ mod tests {
                 .parse::<Rate>()
                 .unwrap_err()
                 .contains("whole number")
+        );
+        assert!(
+            "4294967296/s"
+                .parse::<Rate>()
+                .unwrap_err()
+                .contains("too large")
         );
         assert!(
             "10/day"

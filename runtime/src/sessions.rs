@@ -36,12 +36,9 @@ impl Sessions {
         if sessions.len() >= self.capacity {
             sessions.retain(|_, s| now.duration_since(s.last_seen) < self.idle);
             if sessions.len() >= self.capacity
-                && let Some(oldest) = sessions
-                    .iter()
-                    .min_by_key(|(_, s)| s.last_seen)
-                    .map(|(k, _)| k.clone())
+                && let Some(evicted) = least_recent_of_the_largest_holder(&sessions)
             {
-                sessions.remove(&oldest);
+                sessions.remove(&evicted);
             }
         }
         sessions.insert(
@@ -88,6 +85,26 @@ impl Sessions {
     }
 }
 
+/// The session to evict from a full table: the least recently used of the subject holding the
+/// most sessions, so that one caller opening sessions in a loop evicts its own, not others'.
+fn least_recent_of_the_largest_holder(sessions: &HashMap<String, Session>) -> Option<String> {
+    let mut holders: HashMap<&str, (usize, &str, Instant)> = HashMap::new();
+    for (id, session) in sessions {
+        let holder =
+            holders
+                .entry(session.subject.as_str())
+                .or_insert((0, id.as_str(), session.last_seen));
+        holder.0 += 1;
+        if session.last_seen < holder.2 {
+            (holder.1, holder.2) = (id.as_str(), session.last_seen);
+        }
+    }
+    holders
+        .into_values()
+        .max_by_key(|(count, _, last_seen)| (*count, std::cmp::Reverse(*last_seen)))
+        .map(|(_, id, _)| id.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +123,26 @@ mod tests {
         sessions.create("carol", "2025-06-18");
         assert_eq!(sessions.len(), 2);
         assert!(!sessions.remove(&a, "mallory"));
+    }
+
+    #[test]
+    fn a_full_table_evicts_the_largest_holders_sessions_first() {
+        let sessions = Sessions::new(4, Duration::from_secs(60));
+        let alice = sessions.create("alice", "2025-06-18");
+        let bob = sessions.create("bob", "2025-06-18");
+        let floods: Vec<String> = (0..10)
+            .map(|_| sessions.create("mallory", "2025-06-18"))
+            .collect();
+        assert_eq!(sessions.len(), 4);
+        assert!(
+            sessions.touch(&alice, "alice").is_some(),
+            "alice keeps her session"
+        );
+        assert!(
+            sessions.touch(&bob, "bob").is_some(),
+            "bob keeps his session"
+        );
+        assert!(sessions.touch(&floods[9], "mallory").is_some());
+        assert!(sessions.touch(&floods[0], "mallory").is_none());
     }
 }

@@ -82,7 +82,8 @@ pub struct BuildArgs {
 pub struct TestArgs {
     /// The airlock.yaml whose policy tests to run.
     pub config: PathBuf,
-    /// How to print results: `human` or `json`.
+    /// How to print results: `human` (PASS/FAIL lines), `json` (every test's outcome), or
+    /// `sarif`/`github` (the failures as diagnostics; the PASS/FAIL lines go to stderr).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 }
@@ -268,53 +269,61 @@ fn test(args: &TestArgs) -> u8 {
         Ok(workspace) => workspace,
         Err(code) => return code,
     };
-    let analysis = analyze(&workspace);
-    let policy_problems: Vec<_> = analysis
-        .diagnostics
-        .iter()
-        .filter(|d| {
-            d.severity == Severity::Error
-                && (d.code.category == diagnostics::Category::Rego
-                    || d.code.id == "AL2008"
-                    || d.code.category == diagnostics::Category::Syntax)
-        })
-        .cloned()
-        .collect();
-    let Some(bundle) = analysis.policy.filter(|_| policy_problems.is_empty()) else {
+    // Machine formats own stdout: the PASS/FAIL lines go to stderr for them.
+    let show = |diagnostics: &[diagnostics::Diagnostic]| {
         print(&render::render(
             args.format,
-            &policy_problems,
+            diagnostics,
             &workspace.files,
             &workspace.files[0].path,
         ));
+    };
+    let analysis = analyze(&workspace);
+    let errors: Vec<_> = analysis
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .cloned()
+        .collect();
+    if analysis.diagnostics.config_invalid() {
+        show(&errors);
+        eprintln!("airlockc: the configuration is invalid; no test was run");
+        return EXIT_INVALID_CONFIG;
+    }
+    let policy_problems: Vec<_> = errors
+        .into_iter()
+        .filter(|d| d.code.category == diagnostics::Category::Rego)
+        .collect();
+    let Some(bundle) = analysis.policy.filter(|_| policy_problems.is_empty()) else {
+        if policy_problems.is_empty() {
+            eprintln!(
+                "airlockc: internal error: the policy was not compiled and no diagnostic says why; please report it with the input"
+            );
+            return EXIT_INTERNAL;
+        }
+        show(&policy_problems);
         eprintln!("airlockc: the policy has errors; no test was run");
         return EXIT_FINDINGS;
     };
     let results = match policy_tests::run(&bundle, &workspace) {
         Ok(results) => results,
         Err(diagnostic) => {
-            print(&render::render(
-                args.format,
-                &[diagnostic],
-                &workspace.files,
-                &workspace.files[0].path,
-            ));
+            show(&[diagnostic]);
             return EXIT_FINDINGS;
         }
     };
     let failures: Vec<_> = results.iter().filter_map(|r| r.diagnostic()).collect();
     match args.format {
         Format::Json => print(&test_json(&results, &workspace)),
-        _ => {
+        Format::Human => {
             print(&test_human(&results, &workspace));
             if !failures.is_empty() {
-                print(&render::render(
-                    args.format,
-                    &failures,
-                    &workspace.files,
-                    &workspace.files[0].path,
-                ));
+                show(&failures);
             }
+        }
+        Format::Sarif | Format::Github => {
+            eprint!("{}", test_human(&results, &workspace));
+            show(&failures);
         }
     }
     if failures.is_empty() {

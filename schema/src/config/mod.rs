@@ -47,7 +47,8 @@ pub struct Config {
     /// The deployment's name: prefix of every Kubernetes object and the `app.kubernetes.io/instance` label.
     #[schemars(example = &"mcp-airlock")]
     pub name: DnsLabel,
-    /// The Kubernetes namespace every object is created in. Defaults to `name`.
+    /// The Kubernetes namespace every object is created in. Defaults to `name`. The build
+    /// creates and owns it, so it must not be a system namespace (`default`, `kube-*`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"mcp-airlock")]
     pub namespace: Option<DnsLabel>,

@@ -1,6 +1,7 @@
 //! Names and prefixes: unique names (AL2001), non-overlapping virtual prefixes (AL2002),
 //! meaningful allow-lists (AL2007), tool names that cannot collide (AL2022) and upstream tools
-//! that would hide the roots' built-in file tools (AL2027).
+//! that would hide the roots' built-in file tools (AL2027), and a namespace of its own, not one
+//! of the cluster's system namespaces (AL2030).
 
 use crate::diagnostics::{Diagnostics, Severity, code};
 use crate::validate::ConfigDoc;
@@ -35,6 +36,42 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
     );
     prefixes(doc, &roots, out);
     allow_lists(doc, &upstreams, !roots.is_empty(), out);
+    namespace(doc, out);
+}
+
+/// Namespaces Kubernetes creates and runs itself; `kube-` is reserved for more of them.
+const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// The build emits a Namespace object (labelled for the restricted Pod Security level) and
+/// owns it: in a system namespace that would restrict the cluster's own pods, and a GitOps
+/// prune could try to delete it.
+fn namespace(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
+    // `namespace` defaults to `name`.
+    let pointer = if doc.json.get("namespace").is_some() {
+        "/namespace"
+    } else {
+        "/name"
+    };
+    if !doc.is_clean(pointer) {
+        return;
+    }
+    let Some(namespace) = doc.json.pointer(pointer).and_then(|v| v.as_str()) else {
+        return;
+    };
+    if !SYSTEM_NAMESPACES.contains(&namespace) && !namespace.starts_with("kube-") {
+        return;
+    }
+    let message = if pointer == "/name" {
+        format!(
+            "the namespace would be `{namespace}` (`name`, as `namespace` is omitted), a Kubernetes system namespace"
+        )
+    } else {
+        format!("`{namespace}` is a Kubernetes system namespace")
+    };
+    out.push(doc.value_diag(code("AL2030"), pointer, message).help(
+        "airlockc creates and owns its namespace and enforces the `restricted` Pod Security \
+             level on it: choose a dedicated namespace such as `namespace: mcp-airlock`",
+    ));
 }
 
 fn unique<'a>(

@@ -21,17 +21,18 @@ pub struct Analysis {
 pub fn analyze(workspace: &Workspace) -> Analysis {
     let mut diagnostics = Diagnostics::default();
     let source = &workspace.files[0];
-    if let Some((reason, at)) = &workspace.unreadable {
+    if let Some(unreadable) = &workspace.unreadable {
+        let at = unreadable.at.min(source.text.len());
         diagnostics.push(
             Diagnostic::new(
                 code("AL1001"),
                 Location {
                     file: 0,
-                    span: Span::new(*at, *at + 1),
+                    span: Span::new(at, (at + 1).min(source.text.len())),
                 },
-                reason.clone(),
+                unreadable.reason.clone(),
             )
-            .help("save the file as UTF-8"),
+            .help(unreadable.help.clone()),
         );
         return Analysis {
             diagnostics,

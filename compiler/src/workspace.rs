@@ -19,8 +19,17 @@ pub struct Workspace {
     pub base_dir: PathBuf,
     /// Each referenced path as written in the config: the file index, or why it could not be read.
     pub referenced: BTreeMap<String, Result<usize, String>>,
-    /// Why the config file is not text, and the byte offset where it stops being text.
-    pub unreadable: Option<(String, usize)>,
+    /// Why the config file cannot be analysed at all (not text, too large): reported as AL1001.
+    pub unreadable: Option<Unreadable>,
+}
+
+/// A config file airlockc read but will not analyse.
+#[derive(Debug)]
+pub struct Unreadable {
+    pub reason: String,
+    /// The byte offset of the problem in the (possibly partial) text.
+    pub at: usize,
+    pub help: String,
 }
 
 /// Why the config file could not be opened at all (a usage problem: wrong path).
@@ -55,24 +64,70 @@ fn io_reason(error: &std::io::Error) -> String {
     }
 }
 
+/// A config over [`MAX_CONFIG_BYTES`]: an invalid config (exit 78), not a usage error. Only its
+/// first line is read, for the excerpt.
+fn too_large(path: &Path, size: u64) -> Result<(String, Option<Unreadable>), String> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(1024).read_to_end(&mut head))
+        .map_err(|e| io_reason(&e))?;
+    let line = head.split(|b| *b == b'\n').next().unwrap_or_default();
+    Ok((
+        String::from_utf8_lossy(line).into_owned(),
+        Some(Unreadable {
+            reason: format!(
+                "the file is {size} bytes; airlockc reads at most {} MiB ({MAX_CONFIG_BYTES} bytes)",
+                MAX_CONFIG_BYTES / (1024 * 1024)
+            ),
+            at: 0,
+            help:
+                "an airlock.yaml is a few kilobytes: check that this is the right file, and keep \
+                   large data (policies, patterns) in the files it references"
+                    .into(),
+        }),
+    ))
+}
+
 /// Reads the config and its references. Fails only when the config path cannot be read.
 pub fn load(path: &Path) -> Result<Workspace, LoadError> {
     let display = path.display().to_string();
-    let bytes = read_limited(path, MAX_CONFIG_BYTES).map_err(|reason| LoadError {
+    let load_error = |reason| LoadError {
         path: display.clone(),
         reason,
-    })?;
-    let (text, unreadable) = match String::from_utf8(bytes) {
-        Ok(text) => (text, None),
-        Err(e) => {
-            let at = e.utf8_error().valid_up_to();
-            let reason = format!("the file is not UTF-8 text (invalid byte at offset {at})");
-            (
-                String::from_utf8_lossy(e.as_bytes()).into_owned(),
-                Some((reason, at)),
-            )
+    };
+    let size = std::fs::metadata(path)
+        .map_err(|e| load_error(io_reason(&e)))?
+        .len();
+    let (text, unreadable) = if size > MAX_CONFIG_BYTES && !path.is_dir() {
+        too_large(path, size).map_err(load_error)?
+    } else {
+        let bytes = read_limited(path, MAX_CONFIG_BYTES).map_err(load_error)?;
+        match String::from_utf8(bytes) {
+            Ok(text) => (text, None),
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let reason = format!("the file is not UTF-8 text (invalid byte at offset {at})");
+                (
+                    String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                    Some(Unreadable {
+                        reason,
+                        at,
+                        help: "save the file as UTF-8".into(),
+                    }),
+                )
+            }
         }
     };
+    if unreadable.is_some() {
+        // Nothing in it is read: not even the files it names.
+        return Ok(Workspace {
+            files: vec![SourceFile::new(display, text)],
+            base_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            referenced: BTreeMap::new(),
+            unreadable,
+        });
+    }
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut workspace = Workspace {
         files: vec![SourceFile::new(display, text)],
@@ -153,4 +208,35 @@ fn references(config: &SourceFile) -> Vec<String> {
     }
     found.retain(|f| !f.is_empty());
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{EXIT_INVALID_CONFIG, FailLevel, exit_code};
+
+    /// A config over the limit is an invalid config with a located AL1001, not a usage error.
+    #[test]
+    fn an_oversized_config_is_a_diagnostic() {
+        let dir = std::env::temp_dir().join(format!("airlockc-huge-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("airlock.yaml");
+        let mut text = String::from("version: 1\npolicy: {file: policy.rego}\n");
+        text.push_str(&"#".repeat(MAX_CONFIG_BYTES as usize));
+        std::fs::write(&path, &text).unwrap();
+        let workspace = load(&path).expect("an oversized config still loads");
+        assert_eq!(workspace.files.len(), 1, "nothing it names is read");
+        assert_eq!(workspace.files[0].text, "version: 1");
+        let analysis = crate::analyze(&workspace);
+        let diagnostics: Vec<_> = analysis.diagnostics.iter().collect();
+        assert_eq!(diagnostics.len(), 1);
+        assert_eq!(diagnostics[0].code.id, "AL1001");
+        assert!(diagnostics[0].message.contains("at most 4 MiB"));
+        assert!(diagnostics[0].help.is_some());
+        assert_eq!(
+            exit_code(&analysis.diagnostics, FailLevel::Error),
+            EXIT_INVALID_CONFIG
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

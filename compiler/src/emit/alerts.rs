@@ -57,7 +57,7 @@ pub fn rules(model: &Model) -> Vec<AlertRule> {
             ("description".to_string(), description.to_string()),
             (
                 "runbook_url".to_string(),
-                format!("{}{alert}.md", alerts.runbook_base_url),
+                runbook_url(&alerts.runbook_base_url, alert),
             ),
         ]);
         rules.push(AlertRule {
@@ -203,4 +203,29 @@ pub fn rules(model: &Model) -> Vec<AlertRule> {
         );
     }
     rules
+}
+
+/// The runbook of `alert` under `base`, joined with exactly one `/` whether or not the
+/// configured base URL ends with one.
+fn runbook_url(base: &str, alert: &str) -> String {
+    format!("{}/{alert}.md", base.trim_end_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runbook_url;
+
+    #[test]
+    fn runbook_urls_have_one_slash_before_the_alert() {
+        for base in [
+            "https://wiki.example.com/runbooks",
+            "https://wiki.example.com/runbooks/",
+            "https://wiki.example.com/runbooks//",
+        ] {
+            assert_eq!(
+                runbook_url(base, "AirlockDown"),
+                "https://wiki.example.com/runbooks/AirlockDown.md"
+            );
+        }
+    }
 }

@@ -3,11 +3,21 @@
 //! passed. Writing is the caller's business (`output`).
 
 use crate::analysis::analyze;
-use crate::diagnostics::{Diagnostic, Diagnostics, Severity};
+use crate::diagnostics::{Diagnostic, Diagnostics, Severity, code};
 use crate::emit::{self, Files};
+use crate::lint::rego::PolicyBundle;
 use crate::lint::rego::tests::{self, Outcome};
-use crate::lower;
+use crate::lower::{self, Model};
+use crate::syntax;
+use crate::validate::ConfigDoc;
 use crate::workspace::Workspace;
+
+/// Kubernetes refuses a ConfigMap (or Secret) whose data — keys and values — holds more than
+/// 1 MiB (1,048,576 bytes). The stored object also carries its metadata (labels, annotations,
+/// managed fields), and the request that creates it must fit etcd's request limit; airlockc
+/// keeps 16 KiB of that for them, and so that a configuration a few bytes under the limit does
+/// not start failing when a later airlockc adds a field to `airlock.json`.
+pub const CONFIG_MAP_LIMIT: usize = 1024 * 1024 - 16 * 1024;
 
 pub struct Build {
     pub diagnostics: Diagnostics,
@@ -67,6 +77,15 @@ pub fn build(workspace: &Workspace) -> Build {
         };
     }
     let model = lower::lower(&config, &policy);
+    if let Some(diagnostic) = config_map_size(&model, &policy, workspace) {
+        diagnostics.push(diagnostic);
+        return Build {
+            diagnostics: diagnostics.sorted(),
+            files: None,
+            tests_passed,
+            config_hash: None,
+        };
+    }
     let files = emit::emit(&model).unwrap_or_else(|e| panic!("emitting a valid model failed: {e}"));
     Build {
         diagnostics,
@@ -74,4 +93,78 @@ pub fn build(workspace: &Workspace) -> Build {
         tests_passed,
         config_hash: Some(model.config_hash),
     }
+}
+
+/// AL2031: the ConfigMap's data over [`CONFIG_MAP_LIMIT`], located at the config value naming
+/// its biggest contributor. Each policy module is in the data twice — inside `airlock.json`,
+/// which the gateway loads (and whose hash it verifies), and under its own key, which a policy
+/// reload reads — and each test file once, inside `airlock.json`.
+fn config_map_size(
+    model: &Model,
+    policy: &PolicyBundle,
+    workspace: &Workspace,
+) -> Option<Diagnostic> {
+    let total: usize = model
+        .config_files
+        .iter()
+        .map(|(key, value)| key.len() + value.len())
+        .sum();
+    if total <= CONFIG_MAP_LIMIT {
+        return None;
+    }
+    let json_len = |text: &str| serde_json::to_string(text).map_or(text.len(), |s| s.len());
+    let mut parts: Vec<(String, String, usize)> = Vec::new();
+    for (path, source) in &policy.sources {
+        let own_key = lower::file_name(path).len() + source.len();
+        parts.push((
+            "/policy/file".into(),
+            format!("`{path}` is in it twice, {} bytes: inside `airlock.json` (which the gateway loads) and as its own key (which a policy reload reads)", own_key + json_len(source)),
+            own_key + json_len(source),
+        ));
+    }
+    for (index, (path, source)) in policy.tests.iter().enumerate() {
+        parts.push((
+            format!("/policy/tests/{index}"),
+            format!(
+                "the test file `{path}` is in it inside `airlock.json`, {} bytes",
+                json_len(source)
+            ),
+            json_len(source),
+        ));
+    }
+    let rest = total.saturating_sub(parts.iter().map(|p| p.2).sum());
+    parts.push((
+        String::new(),
+        format!("the rest of the runtime configuration `airlock.json` is {rest} bytes"),
+        rest,
+    ));
+    // The biggest contributor; the first one on a tie, for a stable location.
+    let biggest = parts
+        .iter()
+        .fold(&parts[0], |best, p| if p.2 > best.2 { p } else { best });
+    let source = &workspace.files[0];
+    let message = format!(
+        "the ConfigMap `{}` would hold {total} bytes of data; Kubernetes refuses more than 1048576 (1 MiB), and airlockc keeps 16 KiB of it for metadata",
+        model.config_map_name
+    );
+    let help = format!(
+        "{}; shrink it until the data is at most {CONFIG_MAP_LIMIT} bytes (move large tables out of the policy, e.g. into group claims or `allowTools`)",
+        biggest.1
+    );
+    let diagnostic = match syntax::parse(source) {
+        Ok(document) => ConfigDoc::new(0, source, &document.root).value_diag(
+            code("AL2031"),
+            &biggest.0,
+            message,
+        ),
+        Err(_) => Diagnostic::new(
+            code("AL2031"),
+            crate::diagnostics::Location {
+                file: 0,
+                span: syntax::Span::new(0, 0),
+            },
+            message,
+        ),
+    };
+    Some(diagnostic.help(help))
 }

@@ -103,6 +103,7 @@ codes! {
     "AL2028" "client-ip-behind-ingress" Semantics Warning "Behind an ingress without `server.trustedProxies`.";
     "AL2029" "tracing-endpoint-protocol" Semantics Warning "A tracing endpoint that does not take OTLP/HTTP.";
     "AL2030" "system-namespace" Semantics Error "The namespace is one of the cluster's system namespaces.";
+    "AL2031" "config-map-size" Semantics Error "The emitted ConfigMap exceeds Kubernetes' 1 MiB object limit.";
     "AL3001" "rego-parse" Rego Error "The policy does not parse.";
     "AL3002" "rego-compile" Rego Error "The policy does not compile.";
     "AL3003" "missing-entrypoint" Rego Error "The entrypoint names no rule.";

@@ -23,7 +23,7 @@ pub fn pretty(config: &FrozenConfig) -> String {
     text
 }
 
-fn file_name(path: &str) -> String {
+pub(crate) fn file_name(path: &str) -> String {
     path.rsplit(['/', '\\']).next().unwrap_or(path).to_string()
 }
 

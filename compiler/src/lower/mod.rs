@@ -7,6 +7,7 @@ mod frozen;
 mod secrets;
 
 pub use egress::{EgressPeer, EgressRule};
+pub(crate) use frozen::file_name;
 pub use secrets::{SecretMount, SecretSource};
 
 use crate::lint::rego::PolicyBundle;

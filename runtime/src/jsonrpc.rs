@@ -149,6 +149,8 @@ pub fn parse(body: &[u8]) -> Result<Parsed, (Value, Failure)> {
         // `-0` and integers beyond 64 bits as floats, which would be echoed back as `1000.0`,
         // `1.0`, `-0.0` or a rounded number — not the id the client sent, as JSON-RPC requires.
         Some(id @ Value::String(_)) => Some(id),
+        // A client's error response to a request it could not read carries `"id": null`.
+        Some(Value::Null) if !object.contains_key("method") && object.contains_key("error") => None,
         Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(Value::Number(n)),
         Some(other) => {
             return Err((
@@ -225,6 +227,14 @@ mod tests {
             parse(br#"{"jsonrpc":"2.0","id":1,"result":{}}"#),
             Ok(Parsed::Response)
         ));
+        assert!(matches!(
+            parse(br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"x"}}"#),
+            Ok(Parsed::Response)
+        ));
+        assert_eq!(
+            err(r#"{"jsonrpc":"2.0","id":null,"method":"x"}"#),
+            ErrorType::InvalidRequest
+        );
         assert_eq!(err("{"), ErrorType::ParseError);
         assert_eq!(err("[]"), ErrorType::InvalidRequest);
         assert_eq!(

@@ -348,6 +348,7 @@ async fn message_shape_corpus() {
         ("notification with method a number", bytes(r#"{"jsonrpc":"2.0","method":7}"#), INVALID),
         ("client response with a result", bytes(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#), Expect::Accepted),
         ("client response with an error", bytes(r#"{"jsonrpc":"2.0","id":1,"error":{"code":-1,"message":"no"}}"#), Expect::Accepted),
+        ("client error response to an unreadable request (id null)", bytes(r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error"}}"#), Expect::Accepted),
         ("client response without jsonrpc", bytes(r#"{"id":1,"result":{}}"#), INVALID),
         ("client response with a fractional id", bytes(r#"{"jsonrpc":"2.0","id":1.5,"result":{}}"#), INVALID),
     ];

@@ -104,6 +104,9 @@ codes! {
     "AL2029" "tracing-endpoint-protocol" Semantics Warning "A tracing endpoint that does not take OTLP/HTTP.";
     "AL2030" "system-namespace" Semantics Error "The namespace is one of the cluster's system namespaces.";
     "AL2031" "config-map-size" Semantics Error "The emitted ConfigMap exceeds Kubernetes' 1 MiB object limit.";
+    "AL2032" "unnormalized-path" Semantics Error "A pod path with `.`, `..` or empty segments.";
+    "AL2033" "mount-conflict" Semantics Error "Two volumes share or overlap a mount path.";
+    "AL2034" "system-mount" Semantics Error "A volume mounted at `/` or over a system directory.";
     "AL3001" "rego-parse" Rego Error "The policy does not parse.";
     "AL3002" "rego-compile" Rego Error "The policy does not compile.";
     "AL3003" "missing-entrypoint" Rego Error "The entrypoint names no rule.";

@@ -5,6 +5,7 @@
 mod audit;
 mod auth;
 mod deployment;
+mod mounts;
 mod names;
 mod upstreams;
 
@@ -18,4 +19,5 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
     audit::check(doc, out);
     deployment::check(doc, out);
     upstreams::check(doc, out);
+    mounts::check(doc, out);
 }

@@ -214,7 +214,11 @@ pub fn lower(config: &Config, policy: &PolicyBundle) -> Model {
     let sqlite = config.audit.backend == AuditBackend::Sqlite;
     let persistence = (sqlite && config.persistence.enabled).then(|| PvcModel {
         name: format!("{name}-audit"),
-        storage_class: config.persistence.storage_class.clone(),
+        storage_class: config
+            .persistence
+            .storage_class
+            .as_ref()
+            .map(ToString::to_string),
         size: config.persistence.size.to_string(),
         access_mode: format!("{:?}", config.persistence.access_mode),
     });
@@ -251,7 +255,11 @@ pub fn lower(config: &Config, policy: &PolicyBundle) -> Model {
     let metrics = config.observability.metrics.enabled.then(|| MetricsModel {
         port: config.observability.metrics.port,
         path: config.observability.metrics.path.clone(),
-        prometheus_namespace: config.observability.metrics.prometheus_namespace.clone(),
+        prometheus_namespace: config
+            .observability
+            .metrics
+            .prometheus_namespace
+            .to_string(),
         service_monitor: config
             .observability
             .metrics
@@ -263,8 +271,8 @@ pub fn lower(config: &Config, policy: &PolicyBundle) -> Model {
                     .metrics
                     .service_monitor
                     .namespace
-                    .clone()
-                    .unwrap_or_else(|| namespace.clone()),
+                    .as_ref()
+                    .map_or_else(|| namespace.clone(), ToString::to_string),
                 interval: format!(
                     "{}s",
                     config
@@ -281,16 +289,16 @@ pub fn lower(config: &Config, policy: &PolicyBundle) -> Model {
     let ingress = config.ingress.as_ref().filter(|i| i.enabled).map(|i| {
         let tls_secret = i.tls.as_ref().map(|t| {
             t.secret_name
-                .clone()
-                .unwrap_or_else(|| format!("{name}-tls"))
+                .as_ref()
+                .map_or_else(|| format!("{name}-tls"), ToString::to_string)
         });
         IngressModel {
             host: i.host.clone(),
-            class_name: i.class_name.clone(),
+            class_name: i.class_name.as_ref().map(ToString::to_string),
             paths: ingress_paths(&i.path),
             annotations: i.annotations.clone(),
-            controller_namespace: i.controller_namespace.clone(),
-            source_cidrs: i.source_cidrs.clone(),
+            controller_namespace: i.controller_namespace.to_string(),
+            source_cidrs: i.source_cidrs.iter().map(ToString::to_string).collect(),
             certificate: i
                 .tls
                 .as_ref()
@@ -346,7 +354,10 @@ pub fn lower(config: &Config, policy: &PolicyBundle) -> Model {
         termination_grace_seconds: deployment.termination_grace_period.as_secs().max(1),
         recreate: persistence.is_some(),
         node_selector: deployment.node_selector.clone(),
-        priority_class_name: deployment.priority_class_name.clone(),
+        priority_class_name: deployment
+            .priority_class_name
+            .as_ref()
+            .map(ToString::to_string),
         pod_annotations: deployment.pod_annotations.clone(),
         port: config.server.port,
         metrics,
@@ -361,8 +372,8 @@ pub fn lower(config: &Config, policy: &PolicyBundle) -> Model {
             name: config
                 .service_account
                 .name
-                .clone()
-                .unwrap_or_else(|| name.clone()),
+                .as_ref()
+                .map_or_else(|| name.clone(), ToString::to_string),
             create: config.service_account.create,
             annotations: config.service_account.annotations.clone(),
         },

@@ -384,6 +384,28 @@ fn convert(doc: &ConfigDoc<'_>, compiled: &Compiled, error: &ValidationError<'_>
                 ),
             ));
         }
+        ValidationErrorKind::PropertyNames { error: inner } => {
+            let key = plain(inner.instance());
+            let child = format!("{pointer}/{}", escape(&key));
+            let prometheus = matches!(
+                inner.kind(),
+                ValidationErrorKind::Pattern { pattern } if pattern.as_str() == airlock_schema::types::PROMETHEUS_LABEL
+            );
+            let what = if prometheus {
+                "a Prometheus label name: letters, digits and `_`, not starting with a digit (e.g. `team`)"
+            } else {
+                "a Kubernetes label or annotation key: an optional DNS subdomain prefix and `/`, then 1 to 63 letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit (e.g. `team` or `example.com/team`)"
+            };
+            out.push((
+                child.clone(),
+                doc.key_diag(
+                    code("AL1010"),
+                    &child,
+                    format!("invalid key `{key}` in `{path}`"),
+                )
+                .help(format!("a key here is {what}")),
+            ));
+        }
         ValidationErrorKind::Pattern { .. }
         | ValidationErrorKind::AnyOf { .. }
         | ValidationErrorKind::Format { .. } => {

@@ -1,7 +1,7 @@
 //! `image`, `deployment`, `persistence` and `serviceAccount`: how the pod runs.
 
 use crate::examples as ex;
-use crate::types::{Duration, ImageDigest, Quantity};
+use crate::types::{DnsSubdomain, Duration, ImageDigest, Quantity};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -66,17 +66,20 @@ pub struct Deployment {
     #[serde(default = "default_grace")]
     #[schemars(example = &"30s")]
     pub termination_grace_period: Duration,
-    /// Node labels the pods must run on.
+    /// Node labels the pods must run on (Kubernetes label keys and values).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(example = ex::node_selector())]
+    #[schemars(extend("propertyNames" = {"pattern": crate::types::QUALIFIED_NAME}, "additionalProperties" = {"type": "string", "pattern": crate::types::LABEL_VALUE, "description": "A Kubernetes label value: at most 63 letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit, or empty."}))]
     pub node_selector: BTreeMap<String, String>,
     /// The PriorityClass of the pods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"system-cluster-critical")]
-    pub priority_class_name: Option<String>,
-    /// Extra annotations on the pods (e.g. for a service mesh).
+    pub priority_class_name: Option<DnsSubdomain>,
+    /// Extra annotations on the pods (e.g. for a service mesh). Keys are Kubernetes annotation
+    /// keys: `[prefix/]name`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(example = ex::pod_annotations())]
+    #[schemars(extend("propertyNames" = {"pattern": crate::types::QUALIFIED_NAME}))]
     pub pod_annotations: BTreeMap<String, String>,
 }
 
@@ -323,7 +326,7 @@ pub struct Persistence {
     /// The StorageClass of the claim. Omit for the cluster default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"gp3")]
-    pub storage_class: Option<String>,
+    pub storage_class: Option<DnsSubdomain>,
     /// The size of the claim.
     #[serde(default = "default_size")]
     #[schemars(example = &"100Gi")]
@@ -370,10 +373,12 @@ pub struct ServiceAccount {
     /// The ServiceAccount's name. Defaults to the deployment's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"mcp-airlock")]
-    pub name: Option<String>,
-    /// Annotations, e.g. `eks.amazonaws.com/role-arn` for IAM Roles for Service Accounts.
+    pub name: Option<DnsSubdomain>,
+    /// Annotations, e.g. `eks.amazonaws.com/role-arn` for IAM Roles for Service Accounts. Keys are
+    /// Kubernetes annotation keys: `[prefix/]name`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(example = ex::irsa())]
+    #[schemars(extend("propertyNames" = {"pattern": crate::types::QUALIFIED_NAME}))]
     pub annotations: BTreeMap<String, String>,
 }
 

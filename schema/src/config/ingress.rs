@@ -1,6 +1,7 @@
 //! `ingress`: the external entry point, its TLS certificate and who may reach the pods.
 
 use crate::examples as ex;
+use crate::types::{DnsLabel, DnsSubdomain, IpCidr};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -19,7 +20,7 @@ pub struct Ingress {
     /// The IngressClass that serves this Ingress.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"nginx")]
-    pub class_name: Option<String>,
+    pub class_name: Option<DnsSubdomain>,
     /// The URL path routed to the gateway. The default `/` routes the gateway's public surface
     /// only: `/mcp` (with the paths beneath it) and `/.well-known/oauth-protected-resource`;
     /// the operations endpoints (`/live`, `/ready`, `/info`, `/metrics`, `/admin/...`) stay
@@ -27,19 +28,21 @@ pub struct Ingress {
     #[serde(default = "default_path")]
     #[schemars(regex(pattern = r"^/"), example = &"/")]
     pub path: String,
-    /// Annotations for the ingress controller (e.g. ALB scheme and target type).
+    /// Annotations for the ingress controller (e.g. ALB scheme and target type). Keys are
+    /// Kubernetes annotation keys: `[prefix/]name`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(example = ex::ingress_annotations())]
+    #[schemars(extend("propertyNames" = {"pattern": crate::types::QUALIFIED_NAME}))]
     pub annotations: BTreeMap<String, String>,
     /// The namespace of the ingress controller's pods: the only source the NetworkPolicy admits.
     #[serde(default = "default_controller_namespace")]
     #[schemars(example = &"ingress-nginx")]
-    pub controller_namespace: String,
+    pub controller_namespace: DnsLabel,
     /// Extra sources admitted to the gateway port, as CIDRs: for load balancers that send traffic
     /// straight to pod IPs (AWS ALB with `target-type: ip`) instead of through the controller's pods.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(example = ex::list("10.0.0.0/16"))]
-    pub source_cidrs: Vec<String>,
+    pub source_cidrs: Vec<IpCidr>,
     /// TLS for the host. With `issuerRef`, cert-manager issues the certificate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = ex::tls())]
@@ -49,8 +52,8 @@ pub struct Ingress {
 fn default_path() -> String {
     "/".into()
 }
-fn default_controller_namespace() -> String {
-    "ingress-nginx".into()
+fn default_controller_namespace() -> DnsLabel {
+    "ingress-nginx".parse().expect("a valid label")
 }
 
 /// TLS termination at the ingress.
@@ -60,7 +63,7 @@ pub struct Tls {
     /// The Secret holding the certificate and key. Defaults to `<name>-tls`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"airlock-tls")]
-    pub secret_name: Option<String>,
+    pub secret_name: Option<DnsSubdomain>,
     /// The cert-manager issuer. When set, a Certificate is emitted and renewed automatically.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = ex::issuer_ref())]

@@ -1,7 +1,7 @@
 //! `observability`: metrics, traces, logs and the thresholds of the emitted alerts.
 
 use crate::examples as ex;
-use crate::types::{Duration, HttpUrl};
+use crate::types::{DnsLabel, Duration, HttpUrl};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -47,7 +47,7 @@ pub struct Metrics {
     /// The namespace Prometheus runs in: the only source admitted to the metrics port.
     #[serde(default = "default_monitoring_namespace")]
     #[schemars(example = &"monitoring")]
-    pub prometheus_namespace: String,
+    pub prometheus_namespace: DnsLabel,
     /// A Prometheus Operator ServiceMonitor.
     #[serde(default)]
     #[schemars(example = ex::service_monitor())]
@@ -60,8 +60,8 @@ fn default_metrics_path() -> String {
 fn default_metrics_port() -> u16 {
     9090
 }
-fn default_monitoring_namespace() -> String {
-    "monitoring".into()
+fn default_monitoring_namespace() -> DnsLabel {
+    "monitoring".parse().expect("a valid label")
 }
 
 impl Default for Metrics {
@@ -87,14 +87,16 @@ pub struct ServiceMonitor {
     /// The namespace of the ServiceMonitor. Defaults to the deployment's namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"monitoring")]
-    pub namespace: Option<String>,
+    pub namespace: Option<DnsLabel>,
     /// How often Prometheus scrapes.
     #[serde(default = "default_scrape_interval")]
     #[schemars(example = &"30s")]
     pub interval: Duration,
-    /// Labels your Prometheus selects ServiceMonitors and rules by (e.g. `release: prometheus`).
+    /// Labels your Prometheus selects ServiceMonitors and rules by (e.g. `release: prometheus`):
+    /// Kubernetes label keys and values.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(example = ex::release_labels())]
+    #[schemars(extend("propertyNames" = {"pattern": crate::types::QUALIFIED_NAME}, "additionalProperties" = {"type": "string", "pattern": crate::types::LABEL_VALUE, "description": "A Kubernetes label value: at most 63 letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit, or empty."}))]
     pub labels: BTreeMap<String, String>,
 }
 
@@ -223,9 +225,10 @@ pub struct Alerts {
     #[serde(default = "default_runbook_base_url")]
     #[schemars(example = &"https://github.com/acme/airlock/blob/main/docs/runbooks/")]
     pub runbook_base_url: HttpUrl,
-    /// Extra labels on every alert (e.g. `team: platform`).
+    /// Extra labels on every alert (e.g. `team: platform`). Keys are Prometheus label names.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(example = ex::alert_labels())]
+    #[schemars(extend("propertyNames" = {"pattern": crate::types::PROMETHEUS_LABEL}))]
     pub labels: BTreeMap<String, String>,
 }
 

@@ -17,7 +17,10 @@ pub mod urls;
 pub use cidr::IpCidr;
 pub use cron::{Cron, civil_from_days};
 pub use duration::Duration;
-pub use names::{DnsLabel, ImageDigest, PatternName, ToolName};
+pub use names::{
+    DnsLabel, DnsSubdomain, ImageDigest, LABEL_VALUE, PROMETHEUS_LABEL, PatternName,
+    QUALIFIED_NAME, ToolName, is_subdomain,
+};
 pub use quantity::Quantity;
 pub use rate::Rate;
 pub use refs::{EnvValue, SecretEnv, SecretKeyRef, SecretRef};
@@ -69,6 +72,7 @@ pub fn explain_invalid(definition: &str, text: &str) -> Option<String> {
         "S3Uri" => reason::<S3Uri>(text),
         "VirtualPrefix" => reason::<VirtualPrefix>(text),
         "DnsLabel" => reason::<DnsLabel>(text),
+        "DnsSubdomain" => reason::<DnsSubdomain>(text),
         "IpCidr" => reason::<IpCidr>(text),
         "PatternName" => reason::<PatternName>(text),
         "ImageDigest" => reason::<ImageDigest>(text),

@@ -56,6 +56,71 @@ super::string_value!(
     ["mcp-airlock"]
 );
 
+/// A DNS-1123 subdomain, as Kubernetes requires of most object names (ServiceAccount,
+/// PriorityClass, StorageClass, IngressClass, Secret): dot-separated DNS-1123 labels, at most
+/// 253 characters in all.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DnsSubdomain(String);
+
+impl DnsSubdomain {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Whether `text` is a DNS-1123 subdomain.
+pub fn is_subdomain(text: &str) -> bool {
+    text.len() <= 253
+        && text.split('.').all(|part| {
+            let edge =
+                |b: Option<u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+            edge(part.bytes().next())
+                && edge(part.bytes().last())
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}
+
+impl FromStr for DnsSubdomain {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        if !is_subdomain(text) {
+            return Err(format!(
+                "`{text}` is not a valid Kubernetes name: use lowercase letters, digits, `-` and \
+                 `.`, at most 253 characters, each `.`-separated part starting and ending with a \
+                 letter or digit (e.g. `mcp-airlock`)"
+            ));
+        }
+        Ok(Self(text.to_string()))
+    }
+}
+
+impl fmt::Display for DnsSubdomain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+super::string_value!(
+    DnsSubdomain,
+    "DnsSubdomain",
+    "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+    "A Kubernetes object name (DNS-1123 subdomain): lowercase letters, digits, `-` and `.`, at most 253 characters.",
+    ["mcp-airlock"]
+);
+
+/// The pattern of a Kubernetes label or annotation key (a qualified name): an optional DNS
+/// subdomain prefix and `/`, then 1 to 63 letters, digits, `-`, `_` and `.`, starting and ending
+/// with a letter or digit.
+pub const QUALIFIED_NAME: &str = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$";
+/// The pattern of a Kubernetes label value: empty, or at most 63 letters, digits, `-`, `_` and
+/// `.`, starting and ending with a letter or digit.
+pub const LABEL_VALUE: &str = "^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$";
+/// The pattern of a Prometheus label name.
+pub const PROMETHEUS_LABEL: &str = "^[a-zA-Z_][a-zA-Z0-9_]*$";
+
 /// The name of a DLP pattern: a label of its metrics and of its default replacement, never a
 /// Kubernetes object name, so `_` is allowed beside `-` (the seeds' `aws_key` and `aws-key`
 /// alike). Lowercase letters, digits, `-` and `_`, at most 63 characters, starting and ending

@@ -65,10 +65,10 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
             .as_ref()
             .filter(|tls| tls.issuer_ref.is_none() && ingress.enabled)
     {
-        let secret = tls
-            .secret_name
-            .clone()
-            .unwrap_or_else(|| format!("{}-tls", doc.json["name"].as_str().unwrap_or("airlock")));
+        let secret = tls.secret_name.as_ref().map_or_else(
+            || format!("{}-tls", doc.json["name"].as_str().unwrap_or("airlock")),
+            ToString::to_string,
+        );
         out.push(
                 doc.key_diag(code("AL2020"), "/ingress/tls", format!("TLS without `issuerRef`: the Secret `{secret}` must be created and renewed by hand"))
                     .help("add `issuerRef: {name: letsencrypt-prod, kind: ClusterIssuer}` so cert-manager issues and renews the certificate"),

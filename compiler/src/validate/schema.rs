@@ -198,6 +198,7 @@ pub fn check(doc: &mut ConfigDoc<'_>, out: &mut Diagnostics) {
     }
     let mut refused = Vec::new();
     typed_scalars(doc, compiled, &mut refused);
+    float_integers(doc, compiled, &mut refused);
     for (pointer, diagnostic) in refused {
         doc.invalid.insert(pointer);
         out.push(diagnostic);
@@ -242,6 +243,64 @@ fn typed_scalars(doc: &ConfigDoc<'_>, compiled: &Compiled, out: &mut Found) {
             let diagnostic =
                 invalid_format(doc, &pointer, &path, &instance, Some(definition), help);
             out.push((pointer, diagnostic));
+        }
+    }
+}
+
+/// Whole numbers written with a decimal point (`burst: 50.0`) where the model wants an integer:
+/// JSON Schema counts `50.0` as an integer, the model's integer fields do not, so these are
+/// reported here, at their span, like any other wrong type.
+fn float_integers(doc: &ConfigDoc<'_>, compiled: &Compiled, out: &mut Found) {
+    fn floats(value: &Value, pointer: String, out: &mut Vec<(String, f64)>) {
+        match value {
+            Value::Number(n) if n.is_f64() => out.push((pointer, n.as_f64().unwrap_or_default())),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    floats(item, format!("{pointer}/{i}"), out);
+                }
+            }
+            Value::Object(map) => {
+                for (key, item) in map {
+                    floats(item, format!("{pointer}/{}", escape(key)), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let root = &compiled.schema;
+    let mut found = Vec::new();
+    floats(&doc.json, String::new(), &mut found);
+    for (pointer, number) in found {
+        if !doc.is_clean(&pointer) || number.fract() != 0.0 {
+            continue;
+        }
+        let Some((here, _)) = schema_at(root, &pointer, &doc.json) else {
+            continue;
+        };
+        let (resolved, _) = resolve(root, here, None);
+        let is = |t: &Value| t.as_str() == Some("integer");
+        let integer = match resolved.get("type") {
+            Some(Value::Array(types)) => {
+                types.iter().any(is) && !types.iter().any(|t| t.as_str() == Some("number"))
+            }
+            Some(t) => is(t),
+            None => false,
+        };
+        if integer {
+            let path = display_path(&pointer);
+            let written = doc.json.pointer(&pointer).map(plain).unwrap_or_default();
+            out.push((
+                pointer.clone(),
+                doc.value_diag(
+                    code("AL1003"),
+                    &pointer,
+                    format!("expected an integer for `{path}`, found `{written}`"),
+                )
+                .help(format!(
+                    "write the whole number without a decimal point: `{}`",
+                    number as i64
+                )),
+            ));
         }
     }
 }

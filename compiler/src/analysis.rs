@@ -81,13 +81,46 @@ pub fn analyze(workspace: &Workspace) -> Analysis {
     lint::dlp::check(&doc, &mut diagnostics);
     lint::secrets::check(&doc, &mut diagnostics);
     let config = typed_config(&doc, &mut diagnostics);
-    let diagnostics = diagnostics.sorted();
+    let diagnostics = mask_quoted_secrets(source, diagnostics).sorted();
     let config = config.filter(|_| !diagnostics.config_invalid());
     Analysis {
         diagnostics,
         config,
         policy,
     }
+}
+
+/// Masks, in every message and help, the text of every credential a secret detector found
+/// (all but its first four characters), so a diagnostic that quotes the value (an invalid URL,
+/// a model refusal) does not echo it, in any output format.
+fn mask_quoted_secrets(source: &syntax::SourceFile, diagnostics: Diagnostics) -> Diagnostics {
+    let secrets: Vec<&str> = diagnostics
+        .iter()
+        .filter(|d| d.conceal && d.location.file == 0)
+        .filter_map(|d| source.text.get(d.location.span.start..d.location.span.end))
+        .map(|text| text.trim_matches(|c| c == '"' || c == '\''))
+        .filter(|text| text.chars().count() > 4)
+        .collect();
+    if secrets.is_empty() {
+        return diagnostics;
+    }
+    let mask = |text: &str| {
+        secrets.iter().fold(text.to_string(), |text, secret| {
+            let masked: String = secret
+                .chars()
+                .enumerate()
+                .map(|(i, c)| if i < 4 { c } else { '*' })
+                .collect();
+            text.replace(secret, &masked)
+        })
+    };
+    let mut out = Diagnostics::default();
+    for mut d in diagnostics.into_vec() {
+        d.message = mask(&d.message);
+        d.help = d.help.as_deref().map(mask);
+        out.push(d);
+    }
+    out
 }
 
 /// The whole document as the typed model, when nothing invalidated it. The checks before are

@@ -6,8 +6,23 @@ use std::fmt::Write;
 
 pub fn render(diagnostics: &[Resolved<'_>], files: &[SourceFile], subject: &str) -> String {
     let mut out = String::new();
+    // Every credential a detector found is masked in its own excerpt and in the excerpts of
+    // other diagnostics on the same line (messages are masked in `analysis`).
+    let secrets: Vec<Secret> = diagnostics
+        .iter()
+        .filter(|d| d.diagnostic.conceal)
+        .map(|d| {
+            let file = &files[d.diagnostic.location.file];
+            Secret {
+                file: d.diagnostic.location.file,
+                line: d.line,
+                column: d.column,
+                width: excerpt_width(d, file.line(d.line)),
+            }
+        })
+        .collect();
     for d in diagnostics {
-        diagnostic(&mut out, d, files);
+        diagnostic(&mut out, d, files, &secrets);
     }
     let errors = diagnostics
         .iter()
@@ -30,7 +45,24 @@ fn counts(errors: usize, warnings: usize) -> String {
     }
 }
 
-fn diagnostic(out: &mut String, d: &Resolved<'_>, files: &[SourceFile]) {
+/// A credential's place in the source.
+struct Secret {
+    file: usize,
+    line: usize,
+    column: usize,
+    width: usize,
+}
+
+/// The width of a diagnostic's carets on its line.
+fn excerpt_width(d: &Resolved<'_>, line: &str) -> usize {
+    if d.end_line == d.line {
+        d.end_column.saturating_sub(d.column).max(1)
+    } else {
+        line.chars().count().saturating_sub(d.column - 1).max(1)
+    }
+}
+
+fn diagnostic(out: &mut String, d: &Resolved<'_>, files: &[SourceFile], secrets: &[Secret]) {
     let file = &files[d.diagnostic.location.file];
     writeln!(out, "{}[{}]: {}", d.severity.as_str(), d.code, d.message).unwrap();
     let gutter = d.line.to_string().len();
@@ -38,16 +70,18 @@ fn diagnostic(out: &mut String, d: &Resolved<'_>, files: &[SourceFile]) {
     writeln!(out, "{pad}--> {}:{}:{}", d.file, d.line, d.column).unwrap();
     let line = file.line(d.line).replace('\t', " ");
     if !line.is_empty() || d.line <= file.text.lines().count() {
-        let width = if d.end_line == d.line {
-            d.end_column.saturating_sub(d.column).max(1)
-        } else {
-            line.chars().count().saturating_sub(d.column - 1).max(1)
-        };
-        let shown = if d.diagnostic.conceal {
+        let width = excerpt_width(d, &line);
+        let mut shown = if d.diagnostic.conceal {
             conceal(&line, d.column, width)
         } else {
             line
         };
+        for secret in secrets
+            .iter()
+            .filter(|s| s.file == d.diagnostic.location.file && s.line == d.line)
+        {
+            shown = conceal(&shown, secret.column, secret.width);
+        }
         writeln!(out, "{pad} |").unwrap();
         writeln!(out, "{} | {}", d.line, shown.trim_end()).unwrap();
         writeln!(

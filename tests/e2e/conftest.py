@@ -110,7 +110,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory):
         stack.spawn(BIN / "airlock", "dev-idp", "--listen", stack.idp.removeprefix("http://"), "--audience", "mcp-airlock", log="idp.log")
         http_port = free_port()
         stack.spawn(SERVER_PYTHON, SERVER, "--http", str(http_port), log="http-upstream.log")
-        socket_path = work / "mcp.sock"
+        # A directory of its own: in the pod the socket's directory is a volume, which may not
+        # share the audit volume's mount path (AL2033).
+        (work / "sockets").mkdir()
+        socket_path = work / "sockets" / "mcp.sock"
         stack.spawn(SERVER_PYTHON, SERVER, "--uds", socket_path, log="unix-upstream.log")
         wait_for(f"{stack.idp}/.well-known/openid-configuration")
         wait_for_socket(socket_path)

@@ -24,7 +24,8 @@ pub struct Ingress {
     /// The URL path routed to the gateway. The default `/` routes the gateway's public surface
     /// only: `/mcp` (with the paths beneath it) and `/.well-known/oauth-protected-resource`;
     /// the operations endpoints (`/live`, `/ready`, `/info`, `/metrics`, `/admin/...`) stay
-    /// inside the cluster. Any other path is routed as written.
+    /// inside the cluster. Any other path is routed as written, unchanged (AL2035 warns: the
+    /// gateway serves MCP at `/mcp` only, so a prefix needs the controller's rewrite annotation).
     #[serde(default = "default_path")]
     #[schemars(regex(pattern = r"^/"), example = &"/")]
     pub path: String,

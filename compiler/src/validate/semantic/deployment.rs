@@ -1,7 +1,7 @@
 //! How the pod runs: a pinned image (AL2011, AL2012), consistent replica bounds (AL2013) and
 //! resources (AL2014), distinct ports (AL2025), managed TLS (AL2020), a tracing endpoint
 //! (AL2016) that speaks OTLP/HTTP (AL2029), timeouts in a sensible order (AL2024), clients told
-//! apart behind an ingress (AL2028).
+//! apart behind an ingress (AL2028), an Ingress path that reaches the gateway's endpoints (AL2035).
 
 use crate::diagnostics::{Diagnostics, code};
 use crate::validate::ConfigDoc;
@@ -57,6 +57,15 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
         out.push(
             doc.key_diag(code("AL2028"), "/ingress", "behind the ingress every request comes from the ingress controller, and `server.trustedProxies` is empty")
                 .help("per-IP rate limits and the failed-authentication throttle would count all clients as one address (five bad tokens from anyone would throttle everyone): set `server.trustedProxies` to the ingress controller pods' network, e.g. `[10.0.0.0/8]`, so the client is read from `X-Forwarded-For`"),
+        );
+    }
+    if let Some(Some(ingress)) = doc.section::<Option<Ingress>>("/ingress")
+        && ingress.enabled
+        && let Some(problem) = unserved_ingress_path(&ingress.path)
+    {
+        out.push(
+            doc.value_diag(code("AL2035"), "/ingress/path", problem)
+                .help("use the default `path: /`, which routes `/mcp` and `/.well-known/oauth-protected-resource`; to publish the gateway under a prefix, add your controller's rewrite annotation (e.g. ingress-nginx `rewrite-target`) so requests arrive at those paths"),
         );
     }
     if let Some(Some(ingress)) = doc.section::<Option<Ingress>>("/ingress")
@@ -177,5 +186,15 @@ fn resources(doc: &ConfigDoc<'_>, deployment: &Deployment, out: &mut Diagnostics
                 .help("Kubernetes rejects such a pod: keep each request at or below its limit"),
             );
         }
+    }
+}
+
+/// What clients miss when the Ingress routes `path`, unchanged, instead of the gateway's
+/// public surface (`/`).
+fn unserved_ingress_path(path: &str) -> Option<String> {
+    match path.trim_end_matches('/') {
+        "" => None,
+        "/mcp" => Some("the Ingress routes only `/mcp`: clients cannot fetch the protected-resource metadata (`/.well-known/oauth-protected-resource`) that names the issuer".into()),
+        other => Some(format!("the Ingress routes `{other}` to the gateway unchanged, and the gateway serves MCP at `/mcp` only")),
     }
 }

@@ -30,8 +30,10 @@ pub struct Server {
     #[serde(default = "default_max_concurrent")]
     #[schemars(range(min = 1, max = 100000), example = 512)]
     pub max_concurrent_requests: u32,
-    /// Browser origins allowed to call `/mcp` (checked against the `Origin` header). Requests
-    /// without an `Origin` header (non-browser clients) are always accepted.
+    /// Browser origins allowed to call `/mcp` (checked against the `Origin` header; their CORS
+    /// preflight is answered and answers carry `Access-Control-Allow-Origin`). Any other origin
+    /// gets 403 `origin_not_allowed`. Requests without an `Origin` header (non-browser clients)
+    /// are always accepted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(example = ex::list("https://app.example.com"))]
     pub allowed_origins: Vec<HttpUrl>,

@@ -176,6 +176,19 @@ async fn roots_are_served_as_resources_and_through_builtin_tools() {
     assert_eq!(listing["uri"], "mcp://repo/docs/");
     assert_eq!(listing["entries"][0]["uri"], "mcp://repo/docs/guide.md");
 
+    // A file is named without a trailing slash only (policies decide on that spelling): with
+    // one it does not exist, as `file/` is ENOTDIR in POSIX, for reads and for read_file.
+    for uri in ["mcp://repo/README.md/", "mcp://repo/docs/guide.md/"] {
+        let slashed = rpc("resources/read", json!({"uri": uri})).await;
+        common::assert_error(&slashed, 200, "resource_not_found");
+        let tool = rpc(
+            "tools/call",
+            json!({"name": "read_file", "arguments": {"path": uri}}),
+        )
+        .await;
+        assert!(!tool.2.to_string().contains("# Repo"), "{uri}: {}", tool.2);
+    }
+
     let missing = rpc("resources/read", json!({"uri": "mcp://repo/nope.md"})).await;
     common::assert_error(&missing, 200, "resource_not_found");
     assert_eq!(missing.2["error"]["code"], -32002);

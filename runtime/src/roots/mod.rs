@@ -15,7 +15,7 @@ pub mod tools;
 pub mod vpath;
 
 use airlock_schema::runtime::RootConfig;
-use listing::{Entry, Listing, SearchOutcome, SearchQuery};
+use listing::{Entry, EntryKind, Listing, SearchOutcome, SearchQuery};
 pub use vpath::VirtualPath;
 
 /// Why a path was refused: a bounded set, the `reason` label of
@@ -157,19 +157,29 @@ impl Root {
     // The S3 branches are boxed: the AWS SDK's futures are ~12 KiB, and unboxed they made
     // every request's future that large, copied at each await layer (docs/performance.md).
 
-    /// Metadata of the entry at `path` (is it a file or a directory).
+    /// Metadata of the entry at `path` (is it a file or a directory). A path spelled with a
+    /// trailing slash names a directory only, as in POSIX (`file/` is ENOTDIR): the file's
+    /// canonical URI has no slash, and policies decide on that spelling.
     pub async fn stat(&self, path: &VirtualPath) -> Result<Entry, RootError> {
-        match &self.backend {
+        let entry = match &self.backend {
             Backend::Fs(fs) => {
                 let (fs, path) = (fs.clone(), path.clone());
                 blocking(move || fs.stat(&path)).await
             }
             Backend::S3(s3) => Box::pin(s3.stat(path)).await,
+        }?;
+        if path.trailing_slash && entry.kind != EntryKind::Directory {
+            return Err(RootError::NotFound);
         }
+        Ok(entry)
     }
 
-    /// The content of the file at `path`, at most the root's cap.
+    /// The content of the file at `path`, at most the root's cap. Never through a spelling
+    /// with a trailing slash (see `stat`).
     pub async fn read(&self, path: &VirtualPath) -> Result<Vec<u8>, RootError> {
+        if path.trailing_slash {
+            return Err(RootError::NotFound);
+        }
         let max = self.max_bytes();
         match &self.backend {
             Backend::Fs(fs) => {

@@ -138,9 +138,22 @@ async fn export(config: &Path, json: bool) -> ExitCode {
 }
 
 async fn verify_store(config: &Path, json: bool) -> ExitCode {
-    let store = match open(config).await {
-        Ok(store) => store,
+    let config = match load(config) {
+        Ok(config) => config,
         Err(code) => return code,
+    };
+    if let airlock_schema::runtime::AuditStore::Sqlite { path } = &config.audit.store
+        && let Err(problem) = audit::store::Store::sqlite_trail_exists(path).await
+    {
+        eprintln!("airlock audit verify: {problem}");
+        return ExitCode::from(2);
+    }
+    let store = match audit::open(&config.audit).await {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("airlock audit verify: cannot open the audit store: {error}");
+            return ExitCode::from(2);
+        }
     };
     match verify::store(&store).await {
         Ok(report) => print_report(&report, &format!("{} audit store", store.kind()), json),

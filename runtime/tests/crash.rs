@@ -98,4 +98,22 @@ async fn a_killed_gateway_leaves_a_verifiable_chain() {
         events > 50,
         "the gateway wrote events before it was killed: {text}"
     );
+    // A trail that is gone, or a file that holds none, is unreadable input (2), never an
+    // intact empty trail, and checking it creates nothing.
+    let db = dir.join("audit.db");
+    std::fs::rename(&db, dir.join("moved.db")).unwrap();
+    let verify_missing = || {
+        Command::new(env!("CARGO_BIN_EXE_airlock"))
+            .args(["audit", "verify", "--config", config_path.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let missing = verify_missing();
+    assert_eq!(missing.status.code(), Some(2), "{missing:?}");
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("does not exist"));
+    assert!(!db.exists(), "verify created an empty database");
+    std::fs::write(&db, b"").unwrap();
+    let empty = verify_missing();
+    assert_eq!(empty.status.code(), Some(2), "{empty:?}");
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("no audit trail"));
 }

@@ -9,7 +9,8 @@ use serde_json::Value;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use sqlx::{Connection, Row, Transaction};
 use std::str::FromStr;
@@ -142,6 +143,37 @@ impl Store {
         let store = Store::Sqlite(pool);
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Whether `path` holds an audit trail, without creating or changing anything: checking a
+    /// trail must not conjure an empty one where the real one is missing (a wrong path, an
+    /// unmounted volume, a deleted file).
+    pub async fn sqlite_trail_exists(path: &str) -> Result<(), String> {
+        if !std::path::Path::new(path).is_file() {
+            return Err(format!(
+                "the audit database `{path}` does not exist (is its volume mounted?)"
+            ));
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
+            .map_err(err)?
+            .read_only(true)
+            .create_if_missing(false);
+        let mut connection = SqliteConnection::connect_with(&options)
+            .await
+            .map_err(|e| format!("`{path}` cannot be read as an audit database: {e}"))?;
+        let tables: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_events'",
+        )
+        .fetch_one(&mut connection)
+        .await
+        .map_err(|e| format!("`{path}` cannot be read as an audit database: {e}"))?;
+        let _ = connection.close().await;
+        if tables == 0 {
+            return Err(format!(
+                "`{path}` holds no audit trail (no `audit_events` table)"
+            ));
+        }
+        Ok(())
     }
 
     /// Connects to PostgreSQL (the URL from the mounted Secret).

@@ -60,6 +60,9 @@ async fn requests_are_audited_without_secrets_and_the_chain_verifies() {
     )
     .await;
     h.rpc("not-a-jwt", "tools/list", json!({})).await;
+    // A JSON-RPC error the handshake era answers with 200 is a failed request all the same.
+    h.rpc(&token, "tools/call", json!({"name": "no_such_tool"}))
+        .await;
     assert!(h.app.audit.flush(Duration::from_secs(10)).await);
     let store = h.app.audit.store.get().unwrap();
     let report = verify::store(store).await.unwrap();
@@ -85,6 +88,12 @@ async fn requests_are_audited_without_secrets_and_the_chain_verifies() {
             .as_str()
             .unwrap()
             .starts_with("sha256:")
+    );
+    let unknown = events.iter().find(|e| e["tool"] == "no_such_tool").unwrap();
+    assert_eq!(
+        (unknown["status"].as_u64(), unknown["outcome"].as_str()),
+        (Some(200), Some("failure")),
+        "{unknown}"
     );
     let denied = events.iter().find(|e| e["tool"] == "denied_tool").unwrap();
     assert_eq!(

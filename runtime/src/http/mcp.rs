@@ -434,7 +434,8 @@ fn audit_event(log: &RequestLog, input_digest: Option<String>) -> serde_json::Va
         .maybe("rule_id", log.rule_id.clone())
         .set(
             "outcome",
-            if log.status < 400 {
+            // A JSON-RPC error answered with 200 (handshake era) is a failure too.
+            if log.status < 400 && log.error_type.is_none() {
                 "success"
             } else {
                 "failure"

@@ -921,3 +921,39 @@ async fn a_prompt_or_resource_two_upstreams_offer_is_listed_once() {
         "{names:?}"
     );
 }
+
+#[tokio::test]
+async fn what_the_client_sent_is_redacted_from_the_gateways_own_errors_logs_and_audit() {
+    let h = start("").await;
+    let token = h.user();
+    let key = "AKIAABCDEFGHIJKLMNOP";
+    let unknown = h
+        .rpc(
+            &token,
+            "tools/call",
+            json!({"name": format!("nonexist_{key}")}),
+        )
+        .await;
+    assert_eq!(unknown.2["error"]["data"]["error_type"], "invalid_params");
+    let message = unknown.2["error"]["message"].as_str().unwrap();
+    assert!(
+        !message.contains(key) && message.contains("nonexist_"),
+        "{message}"
+    );
+    let read = h
+        .rpc(
+            &token,
+            "resources/read",
+            json!({"uri": format!("docs://{key}/x")}),
+        )
+        .await;
+    assert!(!read.2.to_string().contains(key), "{}", read.2);
+    assert!(h.app.audit.flush(std::time::Duration::from_secs(10)).await);
+    let events = h.app.audit.store.get().unwrap().read(0, 100).await.unwrap();
+    let trail = serde_json::to_string(&events).unwrap();
+    assert!(!trail.contains(key), "{trail}");
+    assert!(
+        trail.contains("nonexist_"),
+        "the event names the tool, redacted"
+    );
+}

@@ -60,7 +60,16 @@ struct Request<'a> {
 }
 
 impl Request<'_> {
+    /// `text` with the DLP patterns applied: the gateway's own messages and log fields repeat
+    /// what the client sent (a tool name, a URI), which may carry a secret.
+    fn scrub(&self, text: String) -> String {
+        let mut counts = crate::dlp::Counts::new();
+        self.app.dlp.redact_str(&text, &mut counts).unwrap_or(text)
+    }
+
     fn fail(&mut self, id: &Value, failure: Failure, modern: bool) -> Outcome {
+        let mut failure = failure;
+        failure.message = self.scrub(std::mem::take(&mut failure.message));
         self.log.error_type = Some(failure.kind.as_str());
         let status = ErrorType::status_of(&failure, modern);
         let mut outcome = Outcome::json(status, failure.to_jsonrpc(id, &self.log.request_id));
@@ -259,8 +268,8 @@ impl Request<'_> {
         }
         let timeout = Duration::from_millis(app.config.server.request_timeout_ms.max(1));
         let result = tokio::time::timeout(timeout, call.dispatch(&message)).await;
-        self.log.tool = call.tool.clone();
-        self.log.resource = call.resource.clone();
+        self.log.tool = call.tool.clone().map(|t| self.scrub(t));
+        self.log.resource = call.resource.clone().map(|r| self.scrub(r));
         self.log.upstream = call.upstream.clone();
         self.log.root = call.root.clone();
         self.log.violation = call.violation.map(|v| v.as_str());

@@ -26,16 +26,30 @@ fn sensitive(name: &str) -> bool {
     .any(|s| name.contains(s))
 }
 
-/// A database URL without its password.
+/// A database URL without its password, in the userinfo or in the query
+/// (`?password=...`, `sslpassword`, ... as libpq and JDBC accept them).
 pub fn mask_url(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some(MASK));
-            parsed.to_string()
-        }
-        Ok(parsed) => parsed.to_string(),
-        Err(_) => MASK.to_string(),
+    let Ok(mut parsed) = reqwest::Url::parse(url) else {
+        return MASK.to_string();
+    };
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some(MASK));
     }
+    if parsed.query_pairs().any(|(name, _)| sensitive(&name)) {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(name, value)| {
+                let value = if sensitive(&name) {
+                    MASK.into()
+                } else {
+                    value.into_owned()
+                };
+                (name.into_owned(), value)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
 }
 
 fn module_summary(module: &Value) -> Value {
@@ -132,6 +146,10 @@ mod tests {
         assert_eq!(
             mask_url("postgres://db:5432/audit"),
             "postgres://db:5432/audit"
+        );
+        assert_eq!(
+            mask_url("postgres://u:S3cret@db/audit?sslmode=require&password=Other"),
+            "postgres://u:***@db/audit?sslmode=require&password=***"
         );
         let mut value = json!({"env": [{"name": "API_TOKEN", "value": "s3cr3t"}, {"name": "LOG_LEVEL", "value": "debug"}],
             "credentials": {"accessKeyIdFile": "/nonexistent/key"}});

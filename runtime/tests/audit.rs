@@ -124,6 +124,17 @@ async fn tamper_detection(store: Store, execute: impl AsyncFn(&str)) {
             4,
         ),
         broken("DELETE FROM audit_events WHERE seq = 6", 7),
+        // The indexed columns beside the event are what queries read: edits there count too.
+        broken("UPDATE audit_events SET subject = 'eve' WHERE seq = 3", 3),
+        broken("UPDATE audit_events SET action = 'ping' WHERE seq = 5", 5),
+        broken(
+            "UPDATE audit_events SET time = '2020-01-01T00:00:00.000Z' WHERE seq = 2",
+            2,
+        ),
+        broken(
+            "UPDATE audit_events SET hash = 'sha256:00' WHERE seq = 10",
+            10,
+        ),
         broken("UPDATE audit_events SET seq = 100 WHERE seq = 8", 9),
         broken("DELETE FROM audit_events WHERE seq >= 9", 10),
     ];
@@ -155,7 +166,7 @@ async fn tamper_detection(store: Store, execute: impl AsyncFn(&str)) {
         json!({"action": "tools/call", "subject": "mallory", "time": "2026-01-01T00:00:00.000Z"});
     airlock::audit::chain::seal(&mut fake, 6, &forged);
     let statement = format!(
-        "INSERT INTO audit_events (seq, time, action, event, prev_hash, hash) VALUES (6, 't', 'x', '{}', '{}', '{}')",
+        "INSERT INTO audit_events (seq, time, subject, action, event, prev_hash, hash) VALUES (6, '2026-01-01T00:00:00.000Z', 'mallory', 'tools/call', '{}', '{}', '{}')",
         fake,
         forged,
         fake["hash"].as_str().unwrap()

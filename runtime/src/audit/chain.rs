@@ -135,6 +135,11 @@ impl Verifier {
     }
 
     /// Checks the next event; returns false once a link is broken (further events are ignored).
+    /// Records a break found outside the chain itself (a column edited beside the event).
+    pub fn break_at(&mut self, seq: i64, why: String) {
+        self.report.broken.get_or_insert((seq, why));
+    }
+
     pub fn push(&mut self, event: &Value) -> bool {
         if self.report.broken.is_some() {
             return false;

@@ -319,6 +319,74 @@ impl Store {
             .collect()
     }
 
+    /// Events after `after`, each with what its indexed columns (`seq`, `time`, `subject`,
+    /// `action`, `prev_hash`, `hash`) say differently from the event itself, if anything:
+    /// queries read those columns, so an edit there is as much tampering as one in the event.
+    pub async fn read_checked(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(Stored, Option<String>)>, String> {
+        type Raw = (i64, String, Option<String>, String, String, String, String);
+        fn raw<R: Row>(r: &R) -> Raw
+        where
+            for<'c> &'c str: sqlx::ColumnIndex<R>,
+            for<'q> i64: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+            for<'q> String: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+            for<'q> Option<String>: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+        {
+            (
+                r.get("seq"),
+                r.get("time"),
+                r.get("subject"),
+                r.get("action"),
+                r.get("event"),
+                r.get("prev_hash"),
+                r.get("hash"),
+            )
+        }
+        let rows: Vec<Raw> = match self {
+            Store::Sqlite(pool) => {
+                sqlx::query("SELECT seq, time, subject, action, event, prev_hash, hash FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?")
+                    .bind(after)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await
+                    .map(|rows| rows.iter().map(raw).collect())
+            }
+            Store::Postgres(pool) => {
+                sqlx::query("SELECT seq, time, subject, action, event, prev_hash, hash FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2")
+                    .bind(after)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await
+                    .map(|rows| rows.iter().map(raw).collect())
+            }
+        }
+        .map_err(err)?;
+        rows.into_iter()
+            .map(|(seq, time, subject, action, text, prev_hash, hash)| {
+                let event: Value = serde_json::from_str(&text)
+                    .map_err(|e| format!("event {seq} is not JSON: {e}"))?;
+                let said = row_parts(&event, String::new());
+                let differs = [
+                    ("seq", said.seq.to_string(), seq.to_string()),
+                    ("time", said.time, time),
+                    ("subject", said.subject.unwrap_or_default(), subject.unwrap_or_default()),
+                    ("action", said.action, action),
+                    ("prev_hash", said.prev_hash, prev_hash),
+                    ("hash", said.hash, hash),
+                ]
+                .into_iter()
+                .find(|(_, in_event, in_column)| in_event != in_column)
+                .map(|(column, in_event, in_column)| {
+                    format!("event {seq} was modified: its `{column}` column says `{in_column}`, the event says `{in_event}`")
+                });
+                Ok((event, differs))
+            })
+            .collect()
+    }
+
     async fn pair(&self, sql: &'static str) -> Result<Option<(i64, String)>, String> {
         match self {
             Store::Sqlite(pool) => sqlx::query(sql)

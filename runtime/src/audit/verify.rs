@@ -16,11 +16,15 @@ pub async fn store(store: &Store) -> Result<Report, String> {
     let mut verifier = Verifier::new(anchor.clone());
     let mut after = anchor.map_or(0, |(seq, _)| seq);
     loop {
-        let page = store.read(after, 10_000).await?;
-        let Some(last) = page.last() else { break };
+        let page = store.read_checked(after, 10_000).await?;
+        let Some((last, _)) = page.last() else { break };
         after = last["seq"].as_i64().unwrap_or(after + 1);
-        for event in &page {
+        for (event, column_edit) in &page {
             if !verifier.push(event) {
+                return Ok(verifier.finish(None));
+            }
+            if let Some(why) = column_edit {
+                verifier.break_at(event["seq"].as_i64().unwrap_or(-1), why.clone());
                 return Ok(verifier.finish(None));
             }
         }

@@ -33,6 +33,29 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
         }
     }
 
+    /// Seconds until `key` would have a token, taking none (0 when it has one now).
+    pub fn wait(&self, key: &K, now: Instant) -> u64 {
+        let buckets = self.buckets.lock().expect("limiter lock");
+        let Some(bucket) = buckets.get(key) else {
+            return 0;
+        };
+        let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
+        let tokens = (bucket.tokens + elapsed * self.rate_per_sec).min(self.burst);
+        if tokens >= 1.0 {
+            0
+        } else {
+            ((1.0 - tokens) / self.rate_per_sec).ceil().max(1.0) as u64
+        }
+    }
+
+    /// Gives back the token a request took when a later limit refused it.
+    pub fn refund(&self, key: &K) {
+        let mut buckets = self.buckets.lock().expect("limiter lock");
+        if let Some(bucket) = buckets.get_mut(key) {
+            bucket.tokens = (bucket.tokens + 1.0).min(self.burst);
+        }
+    }
+
     /// Takes a token for `key`: `Ok`, or `Err(seconds to wait)`.
     pub fn check(&self, key: &K, now: Instant) -> Result<(), u64> {
         let mut buckets = self.buckets.lock().expect("limiter lock");
@@ -194,6 +217,46 @@ impl RateLimits {
             request_rate: RequestRate::default(),
         }
     }
+
+    /// The per-IP limit, before authentication: `Err(seconds)` when it refuses, the wait being
+    /// the longer of it and a failed-authentication block on the same IP (so that `Retry-After`
+    /// says when a retry can succeed).
+    pub fn admit_ip(&self, ip: std::net::IpAddr, now: Instant) -> Result<(), u64> {
+        let Some(limiter) = &self.per_ip else {
+            return Ok(());
+        };
+        limiter
+            .check(&ip, now)
+            .map_err(|wait| wait.max(self.failed_auth.check(ip, now).err().unwrap_or(0)))
+    }
+
+    /// The per-token and per-tenant limits together, after authentication: a request takes a
+    /// token from both or from neither, and a refusal waits for the longer of the two. The
+    /// error names the limit that refused (`token` or `tenant`).
+    pub fn admit_caller(
+        &self,
+        subject: &str,
+        tenant: &str,
+        now: Instant,
+    ) -> Result<(), (&'static str, u64)> {
+        let (subject, tenant) = (subject.to_string(), tenant.to_string());
+        let tenant_wait = |now| self.per_tenant.as_ref().map_or(0, |l| l.wait(&tenant, now));
+        if let Some(limiter) = &self.per_token
+            && let Err(wait) = limiter.check(&subject, now)
+        {
+            return Err(("token", wait.max(tenant_wait(now))));
+        }
+        if let Some(limiter) = &self.per_tenant
+            && let Err(wait) = limiter.check(&tenant, now)
+        {
+            let token_wait = self.per_token.as_ref().map_or(0, |l| {
+                l.refund(&subject);
+                l.wait(&subject, now)
+            });
+            return Err(("tenant", wait.max(token_wait)));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -253,5 +316,61 @@ mod tests {
         assert!(throttle.failed(ip, t0));
         assert_eq!(throttle.check(ip, t0), Err(300));
         assert!(throttle.check(ip, t0 + Duration::from_secs(301)).is_ok());
+    }
+
+    #[test]
+    fn a_refusal_waits_for_the_longest_limit_and_takes_nothing() {
+        let limit = |per_minute| RateLimit {
+            count: per_minute,
+            period_ms: 60_000,
+            burst: 2,
+        };
+        let limits = RateLimits::new(&RateLimitConfig {
+            per_token: Some(limit(60)),
+            per_ip: None,
+            per_tenant: Some(limit(30)),
+            failed_auth_max_attempts: 5,
+            failed_auth_window_ms: 60_000,
+            failed_auth_block_ms: 60_000,
+        });
+        let t0 = Instant::now();
+        for _ in 0..2 {
+            assert!(limits.admit_caller("alice", "acme", t0).is_ok());
+        }
+        // Both are empty: the token limit refuses first, and the tenant's 2 s is the wait.
+        assert_eq!(limits.admit_caller("alice", "acme", t0), Err(("token", 2)));
+        // After 1 s the token limit would admit, the tenant's not: refused, no token taken.
+        let t1 = t0 + Duration::from_secs(1);
+        assert_eq!(limits.admit_caller("alice", "acme", t1), Err(("tenant", 1)));
+        assert_eq!(
+            limits
+                .per_token
+                .as_ref()
+                .unwrap()
+                .wait(&"alice".to_string(), t1),
+            0
+        );
+        let t2 = t0 + Duration::from_secs(2);
+        assert!(limits.admit_caller("alice", "acme", t2).is_ok());
+    }
+
+    #[test]
+    fn an_ip_refusal_waits_for_a_failed_authentication_block_too() {
+        let limits = RateLimits::new(&RateLimitConfig {
+            per_token: None,
+            per_ip: Some(RateLimit {
+                count: 60,
+                period_ms: 60_000,
+                burst: 1,
+            }),
+            per_tenant: None,
+            failed_auth_max_attempts: 1,
+            failed_auth_window_ms: 60_000,
+            failed_auth_block_ms: 59_000,
+        });
+        let (ip, t0) = ("10.0.0.1".parse().unwrap(), Instant::now());
+        assert!(limits.admit_ip(ip, t0).is_ok());
+        assert!(limits.failed_auth.failed(ip, t0), "blocked");
+        assert_eq!(limits.admit_ip(ip, t0), Err(59));
     }
 }

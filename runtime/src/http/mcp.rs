@@ -195,9 +195,7 @@ impl Request<'_> {
         }
         let now = Instant::now();
         let ip = self.client_ip;
-        if let Some(limiter) = &app.limits.per_ip
-            && let Err(seconds) = limiter.check(&ip, now)
-        {
+        if let Err(seconds) = app.limits.admit_ip(ip, now) {
             let failure = self.limited("ip", seconds);
             return self.fail(&null, failure, false);
         }
@@ -207,16 +205,11 @@ impl Request<'_> {
         };
         self.log.subject = Some(principal.subject.clone());
         self.log.tenant = (!principal.tenant.is_empty()).then(|| principal.tenant.clone());
-        if let Some(limiter) = &app.limits.per_token
-            && let Err(seconds) = limiter.check(&principal.subject, now)
+        if let Err((limit, seconds)) =
+            app.limits
+                .admit_caller(&principal.subject, &principal.tenant, now)
         {
-            let failure = self.limited("token", seconds);
-            return self.fail(&null, failure, false);
-        }
-        if let Some(limiter) = &app.limits.per_tenant
-            && let Err(seconds) = limiter.check(&principal.tenant, now)
-        {
-            let failure = self.limited("tenant", seconds);
+            let failure = self.limited(limit, seconds);
             return self.fail(&null, failure, false);
         }
         let bytes = match self.read_body(body).await {

@@ -467,3 +467,33 @@ async fn retention_keeps_the_chain_verifiable() {
     assert!(report.ok(), "{report:?}");
     assert_eq!((report.events, report.first_seq), (5, Some(6)));
 }
+
+#[tokio::test]
+async fn a_full_buffer_in_block_mode_refuses_within_the_request_timeout() {
+    let dir = std::env::temp_dir().join(format!("airlock-block-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url_file = dir.join("database-url");
+    // Nothing listens on port 1: the store never connects, and the buffer (2 events) fills.
+    std::fs::write(&url_file, "postgres://postgres@127.0.0.1:1/audit").unwrap();
+    let h = common::start_with("", |config| {
+        config.audit.store = airlock_schema::runtime::AuditStore::Postgresql {
+            url_file: url_file.display().to_string(),
+        };
+        config.audit.buffer_size = 4;
+        config.audit.on_buffer_full = "block".into();
+        config.server.request_timeout_ms = 1000;
+    })
+    .await;
+    let token = h.user();
+    for _ in 0..2 {
+        assert_eq!(h.rpc(&token, "tools/list", json!({})).await.0, 200);
+    }
+    let started = std::time::Instant::now();
+    let refused = h.rpc(&token, "tools/list", json!({})).await;
+    common::assert_error(&refused, 503, "audit_unavailable");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
+        "refused after the request timeout, not never: {waited:?}"
+    );
+}

@@ -24,6 +24,11 @@ const MAX_BATCH: usize = 2000;
 /// reported, and retried on a fresh connection.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The longest `audit.onBufferFull: block` holds a served request's event waiting for room
+/// (requests wait for room before they are served, within their timeout; this bounds the
+/// rare case that the buffer filled while one was served).
+const BLOCK_AT_MOST: Duration = Duration::from_secs(30);
+
 pub struct AuditLog {
     sender: mpsc::Sender<Value>,
     capacity: usize,
@@ -100,11 +105,6 @@ impl AuditLog {
             .saturating_sub(self.written.load(Ordering::Relaxed)) as usize
     }
 
-    /// False when the buffer is full and the configuration says to reject new requests.
-    pub fn admits(&self) -> bool {
-        self.block_when_full || self.sender.capacity() > 0
-    }
-
     pub fn is_healthy(&self) -> bool {
         self.healthy.load(Ordering::Relaxed)
     }
@@ -117,9 +117,18 @@ impl AuditLog {
             Ok(()) => {
                 self.accepted.fetch_add(1, Ordering::Relaxed);
             }
-            Err(mpsc::error::TrySendError::Full(event)) if self.block_when_full => {
-                if self.sender.send(event).await.is_ok() {
-                    self.accepted.fetch_add(1, Ordering::Relaxed);
+            // The event of a request refused for want of room would wait for that room.
+            Err(mpsc::error::TrySendError::Full(event))
+                if self.block_when_full
+                    && event.get("error_type").and_then(Value::as_str)
+                        != Some("audit_unavailable") =>
+            {
+                match tokio::time::timeout(BLOCK_AT_MOST, self.sender.send(event)).await {
+                    Ok(Ok(())) => {
+                        self.accepted.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(Err(_)) => self.lost("writer_stopped"),
+                    Err(_) => self.lost("buffer_full"),
                 }
             }
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -142,6 +151,29 @@ impl AuditLog {
         }
         self.metrics
             .set(m::AUDIT_BUFFERED_EVENTS, &[], self.buffered() as i64);
+    }
+
+    /// Waits, with `audit.onBufferFull: block`, until the buffer has room for this request's
+    /// event, at most `limit`: false when it has none (the request is then refused, 503).
+    pub async fn room_within(&self, limit: Duration) -> bool {
+        if !self.block_when_full {
+            return self.sender.capacity() > 0;
+        }
+        matches!(
+            tokio::time::timeout(limit, self.sender.reserve()).await,
+            Ok(Ok(_))
+        )
+    }
+
+    fn lost(&self, reason: &'static str) {
+        self.metrics
+            .inc(m::AUDIT_ERRORS_TOTAL, &[("reason", reason)]);
+        tracing::error!(
+            error_type = "audit_buffer_full",
+            reason,
+            capacity = self.capacity,
+            "the audit buffer stayed full: an event was lost"
+        );
     }
 
     /// Waits until every event recorded so far is written (tests, shutdown), at most `timeout`.

@@ -153,7 +153,8 @@ impl Request<'_> {
                 false,
             );
         };
-        if !app.audit.admits() {
+        let request_timeout = Duration::from_millis(app.config.server.request_timeout_ms.max(1));
+        if !app.audit.room_within(request_timeout).await {
             return self.fail(
                 &null,
                 Failure::new(

@@ -427,6 +427,11 @@ async fn the_traversal_corpus_never_escapes_and_every_attempt_is_audited() {
     })
     .sum();
     assert_eq!(violations, refused as u64, "every refusal is counted");
+    let under_repo = h.app.metrics.counter(
+        m::SECURITY_VIOLATIONS_TOTAL,
+        &[("reason", "path_traversal"), ("root", "repo")],
+    );
+    assert!(under_repo > 0, "a refusal below a root is counted under it");
 
     // Each attempt is an audit event with the violation's reason; the chain verifies.
     assert!(h.app.audit.flush(Duration::from_secs(10)).await);

@@ -85,7 +85,7 @@ impl<'a> Call<'a> {
                 self.resource = Some(resolved.uri.clone());
                 Ok(resolved)
             }
-            Err(violation) => Err(self.violation(None, violation)),
+            Err(violation) => Err(self.violation(app.roots.root_of(uri), violation)),
         }
     }
 

@@ -324,6 +324,19 @@ impl Roots {
     }
 
     /// The root serving `uri` and the checked path inside it.
+    /// The root whose prefix begins `uri` (the longest), whether or not the rest is a valid
+    /// path: a refusal below a root is counted and logged under that root.
+    pub fn root_of(&self, uri: &str) -> Option<&Root> {
+        self.root_named_by(&normalize(uri).unwrap_or_default())
+    }
+
+    fn root_named_by(&self, normalized: &str) -> Option<&Root> {
+        self.roots
+            .iter()
+            .filter(|r| normalized.starts_with(r.prefix()))
+            .max_by_key(|r| r.prefix().len())
+    }
+
     pub fn resolve(&self, uri: &str) -> Result<Resolved<'_>, Violation> {
         let Some(scheme) = scheme_of(uri) else {
             return Err(Violation::new(
@@ -338,17 +351,12 @@ impl Roots {
             ));
         }
         let normalized = normalize(uri).unwrap_or_default();
-        let root = self
-            .roots
-            .iter()
-            .filter(|r| normalized.starts_with(r.prefix()))
-            .max_by_key(|r| r.prefix().len())
-            .ok_or_else(|| {
-                Violation::new(
-                    ViolationKind::UnknownRoot,
-                    format!("no root serves `{}`", truncate(uri)),
-                )
-            })?;
+        let root = self.root_named_by(&normalized).ok_or_else(|| {
+            Violation::new(
+                ViolationKind::UnknownRoot,
+                format!("no root serves `{}`", truncate(uri)),
+            )
+        })?;
         let path = vpath::parse(&normalized[root.prefix().len()..])?;
         let uri = root.uri(&path);
         Ok(Resolved { root, path, uri })

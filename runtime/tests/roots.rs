@@ -392,9 +392,11 @@ async fn the_traversal_corpus_never_escapes_and_every_attempt_is_audited() {
                 !text.contains("root:x:0"),
                 "{uri} read /etc/passwd via {method}: {text}"
             );
-            // Bare paths are not URIs of any scheme: for resources/read they are simply unknown.
+            // A relative bare path is no URI of any scheme: for resources/read it is unknown.
+            // (An absolute one, `/etc/passwd`, is a probe: refused like the tools refuse it.)
             if response.2["error"]["data"]["error_type"] == "resource_not_found"
                 && !uri.contains("://")
+                && !uri.starts_with('/')
             {
                 continue;
             }

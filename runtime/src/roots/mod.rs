@@ -338,6 +338,12 @@ impl Roots {
     }
 
     pub fn resolve(&self, uri: &str) -> Result<Resolved<'_>, Violation> {
+        if is_file_system_path(uri) {
+            return Err(Violation::new(
+                ViolationKind::AbsolutePath,
+                "a file-system path is not a resource: use an `mcp://ROOT/path` URI",
+            ));
+        }
         let Some(scheme) = scheme_of(uri) else {
             return Err(Violation::new(
                 ViolationKind::Scheme,
@@ -375,11 +381,17 @@ fn normalize(uri: &str) -> Option<String> {
 /// True for URIs whose scheme only roots may serve, or that read local files or fetch URLs:
 /// when no upstream advertises them they are refused as violations, not "not found".
 pub fn is_guarded_scheme(uri: &str) -> bool {
-    scheme_of(uri).is_some_and(|s| {
-        ["mcp", "file", "http", "https", "s3", "ftp"]
-            .iter()
-            .any(|g| s.eq_ignore_ascii_case(g))
-    })
+    is_file_system_path(uri)
+        || scheme_of(uri).is_some_and(|s| {
+            ["mcp", "file", "http", "https", "s3", "ftp"]
+                .iter()
+                .any(|g| s.eq_ignore_ascii_case(g))
+        })
+}
+
+/// A file-system path rather than a URI: `/etc/passwd`, `\\server\share`.
+fn is_file_system_path(uri: &str) -> bool {
+    uri.starts_with(['/', '\\'])
 }
 
 /// The scheme of an absolute URI (`mcp` of `mcp://...`), if it has the `scheme://` form.

@@ -459,7 +459,8 @@ mod tests {
         let kind = |uri: &str| roots.resolve(uri).err().unwrap().kind;
         assert_eq!(kind("file:///etc/passwd"), ViolationKind::Scheme);
         assert_eq!(kind("http://repo/a"), ViolationKind::Scheme);
-        assert_eq!(kind("/etc/passwd"), ViolationKind::Scheme);
+        assert_eq!(kind("/etc/passwd"), ViolationKind::AbsolutePath);
+        assert_eq!(kind("\\\\server\\share"), ViolationKind::AbsolutePath);
         assert_eq!(kind("mcp://other/a"), ViolationKind::UnknownRoot);
         assert_eq!(kind("mcp://repox/a"), ViolationKind::UnknownRoot);
         assert_eq!(kind("mcp://user@repo/a"), ViolationKind::UnknownRoot);

@@ -210,6 +210,14 @@ async fn repeated_failures_throttle_the_client_ip() {
     let blocked = list(&h, &h.user()).await;
     assert_error(&blocked, 429, "auth_throttled");
     assert!(blocked.1.contains_key("retry-after"));
+    // Audited as the authentication attempt it is.
+    assert!(h.app.audit.flush(std::time::Duration::from_secs(10)).await);
+    let events = h.app.audit.store.get().unwrap().read(0, 100).await.unwrap();
+    let refusal = events
+        .iter()
+        .find(|e| e["error_type"] == "auth_throttled")
+        .expect("the refusal is an event");
+    assert_eq!(refusal["action"], "authentication", "{refusal}");
     // No other path that takes a token is a way around the block.
     for (method, path) in [
         (reqwest::Method::DELETE, "/mcp"),

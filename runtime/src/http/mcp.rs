@@ -421,11 +421,13 @@ fn trace(app: &App, headers: &HeaderMap, log: &RequestLog, timeline: Timeline, s
 
 /// The audit event of a request: what was asked, by whom, what was decided and what happened.
 fn audit_event(log: &RequestLog, input_digest: Option<String>) -> serde_json::Value {
-    let action = match (log.violation, log.auth_stage, &log.mcp_method) {
+    let refused_authentication =
+        log.auth_stage.is_some() || log.error_type == Some(ErrorType::AuthThrottled.as_str());
+    let action = match (log.violation, refused_authentication, &log.mcp_method) {
         (Some(_), _, _) => "security_violation".to_string(),
-        (None, Some(_), _) => "authentication".to_string(),
-        (None, None, Some(method)) => method.clone(),
-        (None, None, None) => format!("{} {}", log.method, log.uri),
+        (None, true, _) => "authentication".to_string(),
+        (None, false, Some(method)) => method.clone(),
+        (None, false, None) => format!("{} {}", log.method, log.uri),
     };
     crate::audit::Event::new(&action)
         .set("request_id", log.request_id.clone())

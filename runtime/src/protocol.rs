@@ -11,6 +11,10 @@ use serde_json::{Value, json};
 
 /// Handshake-era revisions, oldest first; the last is offered when a client asks for another.
 pub const HANDSHAKE_VERSIONS: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
+
+/// The revision a request without `MCP-Protocol-Version` (and without a session to tell) is
+/// assumed to speak (streamable HTTP transport, "Protocol Version Header").
+const ASSUMED_VERSION: &str = "2025-03-26";
 /// Stateless revisions.
 pub const MODERN_VERSIONS: [&str; 1] = ["2026-07-28"];
 
@@ -114,11 +118,11 @@ impl Era {
     pub fn is_modern(&self) -> bool {
         matches!(self, Era::Modern(_))
     }
+    /// The revision the request is served under. With neither header nor session, the
+    /// transport says to assume 2025-03-26.
     pub fn version(&self) -> &str {
         match self {
-            Era::Handshake(v) => v
-                .as_deref()
-                .unwrap_or(HANDSHAKE_VERSIONS[HANDSHAKE_VERSIONS.len() - 1]),
+            Era::Handshake(v) => v.as_deref().unwrap_or(ASSUMED_VERSION),
             Era::Modern(v) => v,
         }
     }
@@ -321,6 +325,11 @@ mod tests {
             .unwrap_err();
             assert_eq!(e.kind, ErrorType::UnsupportedProtocolVersion, "{header}");
         }
+        assert_eq!(
+            Era::Handshake(None).version(),
+            "2025-03-26",
+            "the transport's assumption"
+        );
         assert_eq!(negotiate(Some("2025-06-18")), "2025-06-18");
         assert_eq!(negotiate(Some("2030-01-01")), "2025-11-25");
     }

@@ -237,21 +237,29 @@ impl Request<'_> {
         };
         let modern = era.is_modern();
         // A session id that is present but unreadable is an unknown session, not an absent one.
+        let mut era = era;
         if !modern
             && message.method != "initialize"
             && let Some(session) = self.headers.get("mcp-session-id")
-            && !session
-                .to_str()
-                .is_ok_and(|s| app.sessions.touch(s, &principal.subject).is_some())
         {
-            return self.fail(
-                &id,
-                Failure::new(
-                    ErrorType::SessionNotFound,
-                    "unknown or expired session; initialize again",
-                ),
-                false,
-            );
+            let Some(session) = session
+                .to_str()
+                .ok()
+                .and_then(|s| app.sessions.touch(s, &principal.subject))
+            else {
+                return self.fail(
+                    &id,
+                    Failure::new(
+                        ErrorType::SessionNotFound,
+                        "unknown or expired session; initialize again",
+                    ),
+                    false,
+                );
+            };
+            // Without the header, the session's negotiated version is the request's.
+            if era == protocol::Era::Handshake(None) {
+                era = protocol::Era::Handshake(Some(session.protocol_version));
+            }
         }
         if message.is_notification() {
             return Outcome::accepted();

@@ -27,14 +27,18 @@ pub fn load(path: &Path) -> Result<FrozenConfig, ConfigError> {
 pub fn parse(text: &str) -> Result<FrozenConfig, ConfigError> {
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| ConfigError(format!("not valid JSON ({e})")))?;
-    match value
-        .get("formatVersion")
-        .and_then(serde_json::Value::as_u64)
-    {
+    let declared = value.get("formatVersion");
+    match declared.and_then(serde_json::Value::as_u64) {
         Some(v) if v == u64::from(FORMAT_VERSION) => {}
         Some(v) => {
             return Err(ConfigError(format!(
                 "format version {v} is not supported by this airlock (it reads version {FORMAT_VERSION}); rebuild with a matching airlockc"
+            )));
+        }
+        None if declared.is_some() => {
+            return Err(ConfigError(format!(
+                "formatVersion is {}, not a number: the file was edited after airlockc built it; rebuild it instead",
+                declared.map(ToString::to_string).unwrap_or_default()
             )));
         }
         None => {
@@ -87,4 +91,21 @@ pub fn read_secret(path: &str) -> Result<String, ConfigError> {
         ))
     })?;
     Ok(text.trim_end_matches(['\n', '\r']).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+
+    #[test]
+    fn the_format_version_is_checked_first_and_named() {
+        let message = |text: &str| parse(text).err().unwrap().to_string();
+        assert!(message("{}").contains("no formatVersion"));
+        assert!(message(r#"{"formatVersion": 2}"#).contains("format version 2 is not supported"));
+        let quoted = message(r#"{"formatVersion": "1"}"#);
+        assert!(
+            quoted.contains(r#"formatVersion is "1", not a number"#),
+            "{quoted}"
+        );
+    }
 }

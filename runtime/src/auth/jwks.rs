@@ -128,7 +128,11 @@ impl Jwks {
             }
             Err(error) => {
                 *self.last_error.lock().expect("jwks lock") = Some(error.clone());
-                tracing::warn!(issuer = %self.issuer, error = %error, error_type = "identity_provider_unavailable", "JWKS fetch failed; the previous keys keep serving");
+                if self.current.load().is_some() {
+                    tracing::warn!(issuer = %self.issuer, error = %error, error_type = "identity_provider_unavailable", "JWKS fetch failed; the previous keys keep serving");
+                } else {
+                    tracing::warn!(issuer = %self.issuer, error = %error, error_type = "identity_provider_unavailable", "JWKS fetch failed and no keys were fetched yet: tokens cannot be validated until the issuer answers");
+                }
                 Err(error.clone())
             }
         }

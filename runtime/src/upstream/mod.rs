@@ -382,6 +382,9 @@ impl Upstream {
                 }
                 Err(error) => self.set_status(Status::Down, Some(error.describe())),
             }
+            if process.is_shutting_down() {
+                return;
+            }
             if started.elapsed() > Duration::from_secs(60) {
                 backoff = Duration::from_millis(250);
             }

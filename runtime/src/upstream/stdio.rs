@@ -256,6 +256,11 @@ impl StdioTransport {
         exited.await;
     }
 
+    /// Whether the gateway is shutting down (the child is not restarted).
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Relaxed)
+    }
+
     /// Stops the child for good (gateway shutdown).
     pub fn shutdown(&self) {
         self.shutting_down.store(true, Ordering::Relaxed);

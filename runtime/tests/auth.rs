@@ -105,6 +105,14 @@ async fn forged_and_invalid_tokens_are_refused() {
         (data["groups_claim"].clone(), data["token_groups"].clone()),
         (json!("groups"), json!(["other"]))
     );
+    assert_eq!(data["subject"], "alice@example.com");
+    assert!(h.app.audit.flush(std::time::Duration::from_secs(10)).await);
+    let events = h.app.audit.store.get().unwrap().read(0, 100).await.unwrap();
+    let refusal = events
+        .iter()
+        .find(|e| e["error_type"] == "missing_group")
+        .expect("the refusal is an event");
+    assert_eq!(refusal["subject"], "alice@example.com", "{refusal}");
     let mut tampered = signed(&h, |_| {}).rsplit_once('.').unwrap().0.to_string();
     tampered.push_str(".AAAA");
     assert_error(&list(&h, &tampered).await, 401, "invalid_signature");

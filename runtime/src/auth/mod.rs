@@ -341,6 +341,7 @@ impl Authenticator {
                     describe_groups(&groups)
                 ),
             )
+            .with("subject", subject.clone())
             .with("groups_claim", self.config.groups_claim.clone())
             .with("token_groups", groups);
             return Err(AuthError { stage, failure });

@@ -112,6 +112,12 @@ impl Request<'_> {
             .mark("auth", KIND_INTERNAL, start, attributes, result.is_err());
         result.map_err(|Refusal { stage, failure }| {
             self.log.auth_stage = stage.map(|s| s.as_str());
+            // A valid token without the required groups names its subject: audit it.
+            self.log.subject = failure
+                .data
+                .get("subject")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             failure
         })
     }

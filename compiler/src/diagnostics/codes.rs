@@ -96,7 +96,7 @@ codes! {
     "AL2021" "invalid-env-name" Semantics Error "An invalid environment variable or header name.";
     "AL2022" "tool-collision" Semantics Warning "Two upstreams may expose the same tool name.";
     "AL2023" "sensitive-root" Semantics Error "A root exposes a system directory.";
-    "AL2024" "timeout-order" Semantics Warning "An upstream timeout longer than the request timeout.";
+    "AL2024" "timeout-order" Semantics Warning "A timeout that another, shorter one always cuts first.";
     "AL2025" "port-conflict" Semantics Error "Two listeners on the same port.";
     "AL2026" "root-volume" Semantics Warning "A directory root without a volume.";
     "AL2027" "builtin-tool-hidden" Semantics Warning "An upstream tool hides a built-in file tool of the roots.";

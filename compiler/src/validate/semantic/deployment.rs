@@ -83,6 +83,25 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
                     .help("add `issuerRef: {name: letsencrypt-prod, kind: ClusterIssuer}` so cert-manager issues and renews the certificate"),
             );
     }
+    if let (Some(server), Some(deployment)) =
+        (&server, doc.section_or_default::<Deployment>("/deployment"))
+        && server.timeouts.shutdown >= deployment.termination_grace_period
+    {
+        let pointer = [
+            "/deployment/terminationGracePeriod",
+            "/server/timeouts/shutdown",
+        ]
+        .into_iter()
+        .find(|p| doc.root.pointer(p).is_some())
+        .unwrap_or("/server");
+        out.push(
+            doc.value_diag(code("AL2024"), pointer, format!(
+                "`server.timeouts.shutdown` ({}) is not shorter than `deployment.terminationGracePeriod` ({}): Kubernetes kills the pod before the gateway's own grace period ends",
+                server.timeouts.shutdown, deployment.termination_grace_period
+            ))
+            .help("keep `terminationGracePeriod` a few seconds above `server.timeouts.shutdown` (defaults 30s and 20s), so calls in flight finish and are audited before the pod is killed"),
+        );
+    }
     if let Some(server) = &server {
         for (index, upstream) in doc.items::<Upstream>("/upstreams") {
             let timeout = upstream.common().timeout;

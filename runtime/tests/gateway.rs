@@ -358,8 +358,7 @@ async fn behind_trusted_proxies_clients_are_told_apart_by_x_forwarded_for() {
     }
     assert_error(&call(&h, "198.51.100.1").await, 429, "rate_limited");
     assert_eq!(call(&h, "198.51.100.2").await.0, 200, "another client");
-    assert!(h.app.audit.flush(std::time::Duration::from_secs(10)).await);
-    let events = h.app.audit.store.get().unwrap().read(0, 100).await.unwrap();
+    let events = h.audit_events().await;
     assert!(
         events.iter().any(|e| e["client_ip"] == "198.51.100.2"),
         "audited as the client"
@@ -694,8 +693,7 @@ async fn admin_reload_keeps_the_last_known_good_policy() {
         .to_string();
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["error"]["data"]["correlation_id"], request_id.as_str());
-    assert!(h.app.audit.flush(std::time::Duration::from_secs(10)).await);
-    let events = h.app.audit.store.get().unwrap().read(0, 100).await.unwrap();
+    let events = h.audit_events().await;
     assert!(
         events.iter().any(|e| e["action"] == "policy_reload"
             && e["outcome"] == "failure"
@@ -813,8 +811,7 @@ async fn a_client_that_hangs_up_mid_call_is_still_audited_and_metered() {
         .await;
     assert!(gone.is_err(), "the client timed out");
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    assert!(h.app.audit.flush(std::time::Duration::from_secs(10)).await);
-    let events = h.app.audit.store.get().unwrap().read(0, 100).await.unwrap();
+    let events = h.audit_events().await;
     let call = events
         .iter()
         .find(|e| e["tool"] == "slow")
@@ -948,8 +945,7 @@ async fn what_the_client_sent_is_redacted_from_the_gateways_own_errors_logs_and_
         )
         .await;
     assert!(!read.2.to_string().contains(key), "{}", read.2);
-    assert!(h.app.audit.flush(std::time::Duration::from_secs(10)).await);
-    let events = h.app.audit.store.get().unwrap().read(0, 100).await.unwrap();
+    let events = h.audit_events().await;
     let trail = serde_json::to_string(&events).unwrap();
     assert!(!trail.contains(key), "{trail}");
     assert!(

@@ -311,6 +311,18 @@ impl Harness {
         .await
     }
 
+    /// The audit trail so far (the first 100 events), once everything recorded is written.
+    pub async fn audit_events(&self) -> Vec<Value> {
+        assert!(self.app.audit.flush(Duration::from_secs(10)).await);
+        let store = self
+            .app
+            .audit
+            .store
+            .get()
+            .expect("the audit store is connected");
+        store.read(0, 100).await.unwrap()
+    }
+
     pub fn stop_upstream(&mut self) {
         if let Some(stop) = self.upstream_stop.take() {
             let _ = stop.send(());

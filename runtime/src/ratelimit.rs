@@ -4,6 +4,7 @@
 //! per replica); idle keys are swept so memory stays bounded.
 
 use airlock_schema::runtime::{RateLimit, RateLimitConfig};
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
@@ -34,7 +35,10 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
     }
 
     /// Seconds until `key` would have a token, taking none (0 when it has one now).
-    pub fn wait(&self, key: &K, now: Instant) -> u64 {
+    pub fn wait<Q: Hash + Eq + ?Sized>(&self, key: &Q, now: Instant) -> u64
+    where
+        K: Borrow<Q>,
+    {
         let buckets = self.buckets.lock().expect("limiter lock");
         let Some(bucket) = buckets.get(key) else {
             return 0;
@@ -49,7 +53,10 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
     }
 
     /// Gives back the token a request took when a later limit refused it.
-    pub fn refund(&self, key: &K) {
+    pub fn refund<Q: Hash + Eq + ?Sized>(&self, key: &Q)
+    where
+        K: Borrow<Q>,
+    {
         let mut buckets = self.buckets.lock().expect("limiter lock");
         if let Some(bucket) = buckets.get_mut(key) {
             bucket.tokens = (bucket.tokens + 1.0).min(self.burst);
@@ -57,13 +64,20 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
     }
 
     /// Takes a token for `key`: `Ok`, or `Err(seconds to wait)`.
-    pub fn check(&self, key: &K, now: Instant) -> Result<(), u64> {
+    pub fn check<Q: Hash + Eq + ToOwned<Owned = K> + ?Sized>(
+        &self,
+        key: &Q,
+        now: Instant,
+    ) -> Result<(), u64>
+    where
+        K: Borrow<Q>,
+    {
         let mut buckets = self.buckets.lock().expect("limiter lock");
         if buckets.len() >= MAX_KEYS {
             let full = self.burst / self.rate_per_sec;
             buckets.retain(|_, b| now.duration_since(b.updated).as_secs_f64() < full);
         }
-        let bucket = buckets.entry(key.clone()).or_insert(Bucket {
+        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
             tokens: self.burst,
             updated: now,
         });
@@ -239,19 +253,18 @@ impl RateLimits {
         tenant: &str,
         now: Instant,
     ) -> Result<(), (&'static str, u64)> {
-        let (subject, tenant) = (subject.to_string(), tenant.to_string());
-        let tenant_wait = |now| self.per_tenant.as_ref().map_or(0, |l| l.wait(&tenant, now));
+        let tenant_wait = |now| self.per_tenant.as_ref().map_or(0, |l| l.wait(tenant, now));
         if let Some(limiter) = &self.per_token
-            && let Err(wait) = limiter.check(&subject, now)
+            && let Err(wait) = limiter.check(subject, now)
         {
             return Err(("token", wait.max(tenant_wait(now))));
         }
         if let Some(limiter) = &self.per_tenant
-            && let Err(wait) = limiter.check(&tenant, now)
+            && let Err(wait) = limiter.check(tenant, now)
         {
             let token_wait = self.per_token.as_ref().map_or(0, |l| {
-                l.refund(&subject);
-                l.wait(&subject, now)
+                l.refund(subject);
+                l.wait(subject, now)
             });
             return Err(("tenant", wait.max(token_wait)));
         }

@@ -292,31 +292,8 @@ impl Store {
 
     /// Events with `seq > after`, in order, at most `limit`.
     pub async fn read(&self, after: i64, limit: i64) -> Result<Vec<Stored>, String> {
-        let texts: Vec<String> = match self {
-            Store::Sqlite(pool) => {
-                sqlx::query("SELECT event FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?")
-                    .bind(after)
-                    .bind(limit)
-                    .fetch_all(pool)
-                    .await
-                    .map(|rows| rows.iter().map(|r| r.get(0)).collect())
-            }
-            Store::Postgres(pool) => {
-                sqlx::query("SELECT event FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2")
-                    .bind(after)
-                    .bind(limit)
-                    .fetch_all(pool)
-                    .await
-                    .map(|rows| rows.iter().map(|r| r.get(0)).collect())
-            }
-        }
-        .map_err(err)?;
-        texts
-            .iter()
-            .map(|text| {
-                serde_json::from_str(text).map_err(|e| format!("a stored event is not JSON: {e}"))
-            })
-            .collect()
+        let rows = self.read_checked(after, limit).await?;
+        Ok(rows.into_iter().map(|(event, _)| event).collect())
     }
 
     /// Events after `after`, each with what its indexed columns (`seq`, `time`, `subject`,

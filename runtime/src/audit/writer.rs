@@ -109,45 +109,38 @@ impl AuditLog {
         self.healthy.load(Ordering::Relaxed)
     }
 
-    /// Records an event (the replica name is added).
+    /// Records an event (the replica name is added). With `audit.onBufferFull: block` a full
+    /// buffer is waited on, at most `BLOCK_AT_MOST`.
     pub async fn record(&self, event: Value) {
+        self.offer(event, self.block_when_full).await;
+    }
+
+    /// Records an event only if the buffer has room now: the event of a request refused for
+    /// want of room must not wait for that room.
+    pub async fn record_if_room(&self, event: Value) {
+        self.offer(event, false).await;
+    }
+
+    async fn offer(&self, event: Value, wait: bool) {
         let mut event = event;
         event["replica"] = self.replica.clone().into();
-        match self.sender.try_send(event) {
+        let sent = match self.sender.try_send(event) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(event)) if wait => {
+                match tokio::time::timeout(BLOCK_AT_MOST, self.sender.send(event)).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(_)) => Err("writer_stopped"),
+                    Err(_) => Err("buffer_full"),
+                }
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => Err("buffer_full"),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err("writer_stopped"),
+        };
+        match sent {
             Ok(()) => {
                 self.accepted.fetch_add(1, Ordering::Relaxed);
             }
-            // The event of a request refused for want of room would wait for that room.
-            Err(mpsc::error::TrySendError::Full(event))
-                if self.block_when_full
-                    && event.get("error_type").and_then(Value::as_str)
-                        != Some("audit_unavailable") =>
-            {
-                match tokio::time::timeout(BLOCK_AT_MOST, self.sender.send(event)).await {
-                    Ok(Ok(())) => {
-                        self.accepted.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Ok(Err(_)) => self.lost("writer_stopped"),
-                    Err(_) => self.lost("buffer_full"),
-                }
-            }
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.metrics
-                    .inc(m::AUDIT_ERRORS_TOTAL, &[("reason", "buffer_full")]);
-                tracing::error!(
-                    error_type = "audit_buffer_full",
-                    capacity = self.capacity,
-                    "the audit buffer is full: an event was lost"
-                );
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                self.metrics
-                    .inc(m::AUDIT_ERRORS_TOTAL, &[("reason", "writer_stopped")]);
-                tracing::error!(
-                    error_type = "audit_writer_stopped",
-                    "the audit writer stopped: an event was lost"
-                );
-            }
+            Err(reason) => self.lost(reason),
         }
         self.metrics
             .set(m::AUDIT_BUFFERED_EVENTS, &[], self.buffered() as i64);
@@ -168,12 +161,18 @@ impl AuditLog {
     fn lost(&self, reason: &'static str) {
         self.metrics
             .inc(m::AUDIT_ERRORS_TOTAL, &[("reason", reason)]);
-        tracing::error!(
-            error_type = "audit_buffer_full",
-            reason,
-            capacity = self.capacity,
-            "the audit buffer stayed full: an event was lost"
-        );
+        if reason == "writer_stopped" {
+            tracing::error!(
+                error_type = "audit_writer_stopped",
+                "the audit writer stopped: an event was lost"
+            );
+        } else {
+            tracing::error!(
+                error_type = "audit_buffer_full",
+                capacity = self.capacity,
+                "the audit buffer is full: an event was lost"
+            );
+        }
     }
 
     /// Waits until every event recorded so far is written (tests, shutdown), at most `timeout`.

@@ -69,6 +69,12 @@ impl Redactor {
         current
     }
 
+    /// `text` with every pattern replaced, uncounted: for the gateway's own messages and log
+    /// fields, which repeat what the client sent (a tool name, a URI).
+    pub fn scrub(&self, text: String) -> String {
+        self.redact_str(&text, &mut Counts::new()).unwrap_or(text)
+    }
+
     /// Redacts every string (and object key) of a JSON value in place.
     pub fn redact_json(&self, value: &mut Value, counts: &mut Counts) {
         if self.patterns.is_empty() {

@@ -89,16 +89,6 @@ impl<'a> Call<'a> {
         }
     }
 
-    /// The resource as a log field, with the DLP patterns applied (the client chose it).
-    fn scrubbed_resource(&self) -> String {
-        let resource = self.resource.clone().unwrap_or_default();
-        let mut counts = crate::dlp::Counts::new();
-        self.app
-            .dlp
-            .redact_str(&resource, &mut counts)
-            .unwrap_or(resource)
-    }
-
     /// Meters, logs and answers a refused path.
     pub(super) fn violation(&mut self, root: Option<&Root>, violation: Violation) -> Failure {
         let reason = violation.kind.as_str();
@@ -118,7 +108,7 @@ impl<'a> Call<'a> {
             root = root_name,
             subject = %self.principal.subject,
             tenant = %self.principal.tenant,
-            resource = %self.scrubbed_resource(),
+            resource = %self.app.dlp.scrub(self.resource.clone().unwrap_or_default()),
             client_ip = %self.ip,
             "path traversal protection refused a request: {}",
             violation.message

@@ -51,12 +51,9 @@ pub fn origin_allowed(app: &App, headers: &HeaderMap) -> bool {
 
 /// Lets the browser read the answer, when the request came from an allowed origin.
 pub fn expose(app: &App, headers: &HeaderMap, response: &mut Response) {
-    let Ok(Some(origin)) = origin(headers) else {
+    let Some(origin) = allowed_origin(app, headers) else {
         return;
     };
-    if !is_allowed(app, origin) {
-        return;
-    }
     let Ok(origin) = HeaderValue::from_str(origin) else {
         return;
     };
@@ -98,8 +95,8 @@ pub fn preflight_answer(origin: &str) -> Response {
     response
 }
 
-/// The allowed origin of a preflight, if it is one.
-pub fn allowed_preflight_origin<'a>(app: &App, headers: &'a HeaderMap) -> Option<&'a str> {
+/// The request's origin, when it sent one and it is allowed.
+pub fn allowed_origin<'a>(app: &App, headers: &'a HeaderMap) -> Option<&'a str> {
     match origin(headers) {
         Ok(Some(origin)) if is_allowed(app, origin) => Some(origin),
         _ => None,

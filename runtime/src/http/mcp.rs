@@ -60,16 +60,9 @@ struct Request<'a> {
 }
 
 impl Request<'_> {
-    /// `text` with the DLP patterns applied: the gateway's own messages and log fields repeat
-    /// what the client sent (a tool name, a URI), which may carry a secret.
-    fn scrub(&self, text: String) -> String {
-        let mut counts = crate::dlp::Counts::new();
-        self.app.dlp.redact_str(&text, &mut counts).unwrap_or(text)
-    }
-
     fn fail(&mut self, id: &Value, failure: Failure, modern: bool) -> Outcome {
         let mut failure = failure;
-        failure.message = self.scrub(std::mem::take(&mut failure.message));
+        failure.message = self.app.dlp.scrub(std::mem::take(&mut failure.message));
         self.log.error_type = Some(failure.kind.as_str());
         let status = ErrorType::status_of(&failure, modern);
         let mut outcome = Outcome::json(status, failure.to_jsonrpc(id, &self.log.request_id));
@@ -276,8 +269,8 @@ impl Request<'_> {
         }
         let timeout = Duration::from_millis(app.config.server.request_timeout_ms.max(1));
         let result = tokio::time::timeout(timeout, call.dispatch(&message)).await;
-        self.log.tool = call.tool.clone().map(|t| self.scrub(t));
-        self.log.resource = call.resource.clone().map(|r| self.scrub(r));
+        self.log.tool = call.tool.clone().map(|t| app.dlp.scrub(t));
+        self.log.resource = call.resource.clone().map(|r| app.dlp.scrub(r));
         self.log.upstream = call.upstream.clone();
         self.log.root = call.root.clone();
         self.log.violation = call.violation.map(|v| v.as_str());
@@ -566,9 +559,12 @@ async fn serve_post(app: Arc<App>, peer: SocketAddr, headers: HeaderMap, body: B
     app.metrics.gauge_add(m::IN_FLIGHT_REQUESTS, -1);
     let mut response = respond(&app, &mut request.log, outcome, started);
     cors::expose(&app, &headers, &mut response);
-    app.audit
-        .record(audit_event(&request.log, request.input_digest.take()))
-        .await;
+    let event = audit_event(&request.log, request.input_digest.take());
+    if request.log.error_type == Some(ErrorType::AuditUnavailable.as_str()) {
+        app.audit.record_if_room(event).await;
+    } else {
+        app.audit.record(event).await;
+    }
     trace(&app, &headers, &request.log, request.timeline, start_ns);
     response
 }
@@ -627,7 +623,7 @@ pub async fn method_not_allowed(
     let started = Instant::now();
     let mut request = new_request(&app, &headers, method_name(&method), peer);
     if method == axum::http::Method::OPTIONS && cors::is_preflight(&headers) {
-        let outcome = match cors::allowed_preflight_origin(&app, &headers) {
+        let outcome = match cors::allowed_origin(&app, &headers) {
             Some(origin) => {
                 request.log.status = StatusCode::NO_CONTENT.as_u16();
                 request.log.record(&app.metrics, started.elapsed());

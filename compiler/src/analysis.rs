@@ -143,7 +143,7 @@ fn model_refused(doc: &ConfigDoc<'_>, error: &str) -> Diagnostic {
     let message = format!("the configuration does not fit the model: {error}");
     let help = "airlockc's checks should have explained this value; fix it as the message says, \
                 and please report the input so the check can be added";
-    match named_value(&doc.json, error, String::new()) {
+    match named_value(&doc.json, error) {
         Some(pointer) => doc.value_diag(code("AL1010"), &pointer, message),
         None => Diagnostic::new(
             code("AL1010"),
@@ -158,23 +158,16 @@ fn model_refused(doc: &ConfigDoc<'_>, error: &str) -> Diagnostic {
 }
 
 /// The first scalar (in document order) that the error message quotes as `` `value` ``.
-fn named_value(value: &serde_json::Value, error: &str, pointer: String) -> Option<String> {
+fn named_value(value: &serde_json::Value, error: &str) -> Option<String> {
     use serde_json::Value;
-    match value {
-        Value::Object(map) => map.iter().find_map(|(key, item)| {
-            let key = key.replace('~', "~0").replace('/', "~1");
-            named_value(item, error, format!("{pointer}/{key}"))
-        }),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(i, item)| named_value(item, error, format!("{pointer}/{i}"))),
-        Value::String(text) if !text.is_empty() => {
-            error.contains(&format!("`{text}`")).then_some(pointer)
-        }
-        Value::Number(number) => error.contains(&format!("`{number}`")).then_some(pointer),
-        _ => None,
-    }
+    validate::schema::leaves(value)
+        .into_iter()
+        .find(|(_, leaf)| match leaf {
+            Value::String(text) => !text.is_empty() && error.contains(&format!("`{text}`")),
+            Value::Number(number) => error.contains(&format!("`{number}`")),
+            _ => false,
+        })
+        .map(|(pointer, _)| pointer)
 }
 
 #[cfg(test)]

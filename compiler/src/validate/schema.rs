@@ -205,31 +205,36 @@ pub fn check(doc: &mut ConfigDoc<'_>, out: &mut Diagnostics) {
     }
 }
 
+/// Every scalar of a document with its JSON pointer, in document order.
+pub fn leaves(value: &Value) -> Vec<(String, &Value)> {
+    fn walk<'v>(value: &'v Value, pointer: String, out: &mut Vec<(String, &'v Value)>) {
+        match value {
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, format!("{pointer}/{i}"), out);
+                }
+            }
+            Value::Object(map) => {
+                for (key, item) in map {
+                    walk(item, format!("{pointer}/{}", escape(key)), out);
+                }
+            }
+            scalar => out.push((pointer, scalar)),
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, String::new(), &mut out);
+    out
+}
+
 /// Typed scalars the schema's pattern lets through but the model refuses when it parses them:
 /// a rate of `0/min`, a count or a duration that overflows, `999.1.1.1/8`, `::1/200`. Each
 /// string the schema found clean is parsed as the model will parse it, so these are reported
 /// at their span with the parser's reason instead of failing the build without a word.
 fn typed_scalars(doc: &ConfigDoc<'_>, compiled: &Compiled, out: &mut Found) {
-    fn strings<'v>(value: &'v Value, pointer: String, out: &mut Vec<(String, &'v str)>) {
-        match value {
-            Value::String(text) => out.push((pointer, text)),
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    strings(item, format!("{pointer}/{i}"), out);
-                }
-            }
-            Value::Object(map) => {
-                for (key, item) in map {
-                    strings(item, format!("{pointer}/{}", escape(key)), out);
-                }
-            }
-            _ => {}
-        }
-    }
     let root = &compiled.schema;
-    let mut found = Vec::new();
-    strings(&doc.json, String::new(), &mut found);
-    for (pointer, text) in found {
+    for (pointer, leaf) in leaves(&doc.json) {
+        let Some(text) = leaf.as_str() else { continue };
         if !doc.is_clean(&pointer) {
             continue;
         }
@@ -251,26 +256,11 @@ fn typed_scalars(doc: &ConfigDoc<'_>, compiled: &Compiled, out: &mut Found) {
 /// JSON Schema counts `50.0` as an integer, the model's integer fields do not, so these are
 /// reported here, at their span, like any other wrong type.
 fn float_integers(doc: &ConfigDoc<'_>, compiled: &Compiled, out: &mut Found) {
-    fn floats(value: &Value, pointer: String, out: &mut Vec<(String, f64)>) {
-        match value {
-            Value::Number(n) if n.is_f64() => out.push((pointer, n.as_f64().unwrap_or_default())),
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    floats(item, format!("{pointer}/{i}"), out);
-                }
-            }
-            Value::Object(map) => {
-                for (key, item) in map {
-                    floats(item, format!("{pointer}/{}", escape(key)), out);
-                }
-            }
-            _ => {}
-        }
-    }
     let root = &compiled.schema;
-    let mut found = Vec::new();
-    floats(&doc.json, String::new(), &mut found);
-    for (pointer, number) in found {
+    for (pointer, leaf) in leaves(&doc.json) {
+        let Some(number) = leaf.as_f64().filter(|_| leaf.is_f64()) else {
+            continue;
+        };
         if !doc.is_clean(&pointer) || number.fract() != 0.0 {
             continue;
         }

@@ -86,7 +86,11 @@ fn zero_series(metrics: &Metrics, config: &FrozenConfig) {
     for pattern in &config.dlp {
         metrics.add(m::DLP_REDACTIONS_TOTAL, &[("pattern", &pattern.name)], 0);
     }
-    for gauge in [m::AUDIT_BUFFERED_EVENTS, m::IN_FLIGHT_REQUESTS] {
+    for gauge in [
+        m::AUDIT_BUFFERED_EVENTS,
+        m::AUDIT_STORE_UP,
+        m::IN_FLIGHT_REQUESTS,
+    ] {
         metrics.set(gauge, &[], 0);
     }
 }
@@ -168,12 +172,32 @@ impl App {
         }
     }
 
-    /// Reloads the policy and records the reload in the audit trail.
+    /// Reloads the policy and records the reload in the audit trail. Room for the reload's
+    /// event is taken first: a reload the trail could not record is not made.
     pub async fn reload_policy(
         self: &Arc<Self>,
         trigger: &str,
         subject: Option<&str>,
     ) -> crate::authz::ReloadOutcome {
+        let Some(slot) = self
+            .audit
+            .reserve(&crate::ids::request_id(), Duration::from_secs(30))
+            .await
+        else {
+            tracing::error!(
+                error_type = "audit_unavailable",
+                trigger,
+                "the policy was not reloaded: the audit trail cannot record the reload right now"
+            );
+            return crate::authz::ReloadOutcome {
+                result: "refused",
+                policy_sha256: self.authz.sha256(),
+                error: Some(
+                    "the audit trail cannot record the reload right now; retry shortly".into(),
+                ),
+                last_known_good: self.authz.last_known_good(),
+            };
+        };
         let app = self.clone();
         let outcome = tokio::task::spawn_blocking(move || app.authz.reload())
             .await
@@ -196,7 +220,7 @@ impl App {
             )
             .set("policy_sha256", outcome.policy_sha256.clone())
             .maybe("reason", outcome.error.clone());
-        self.audit.record(event.into_value()).await;
+        slot.record(event.into_value());
         outcome
     }
 

@@ -187,7 +187,10 @@ fn help(name: &str) -> &'static str {
         m::UPSTREAM_DURATION_SECONDS => "Upstream call latency in seconds, by upstream.",
         m::AUDIT_ERRORS_TOTAL => "Audit events not written to the store, by reason.",
         m::AUDIT_EVENTS_TOTAL => "Audit events written.",
-        m::AUDIT_BUFFERED_EVENTS => "Audit events waiting in memory.",
+        m::AUDIT_BUFFERED_EVENTS => "Audit events accepted and not yet committed to the store.",
+        m::AUDIT_STORE_UP => {
+            "1 while the audit store takes writes, 0 while it is connecting or failing."
+        }
         m::SECURITY_VIOLATIONS_TOTAL => "Sandbox and scheme violations on virtual roots.",
         m::IN_FLIGHT_REQUESTS => "Requests in flight.",
         _ => "Airlock metric.",

@@ -90,6 +90,7 @@ pub async fn serve(
             "stopping with audit events that could not be written"
         );
     }
+    app.audit.close().await;
     tracing::info!("stopped");
     Ok(())
 }

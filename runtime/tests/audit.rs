@@ -8,6 +8,7 @@ mod common;
 use airlock::audit::store::Store;
 use airlock::audit::{AuditLog, Event, WRITE_TIMEOUT, verify};
 use airlock::metrics::Metrics;
+use airlock_schema::config::BufferFullAction;
 use airlock_schema::runtime::{AuditConfig, AuditStore};
 use serde_json::{Value, json};
 use sqlx::Connection;
@@ -20,7 +21,7 @@ fn config(store: AuditStore) -> AuditConfig {
         retention_ms: 90 * 86_400_000,
         buffer_size: 10_000,
         flush_interval_ms: 5,
-        on_buffer_full: "reject".into(),
+        on_buffer_full: BufferFullAction::Reject,
         cleanup_schedule: None,
         export: None,
     }
@@ -473,19 +474,19 @@ async fn a_full_buffer_in_block_mode_refuses_within_the_request_timeout() {
     let dir = std::env::temp_dir().join(format!("airlock-block-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let url_file = dir.join("database-url");
-    // Nothing listens on port 1: the store never connects, and the buffer (2 events) fills.
+    // Nothing listens on port 1: the store never connects, and the buffer (4 events) fills.
     std::fs::write(&url_file, "postgres://postgres@127.0.0.1:1/audit").unwrap();
     let h = common::start_with("", |config| {
         config.audit.store = airlock_schema::runtime::AuditStore::Postgresql {
             url_file: url_file.display().to_string(),
         };
         config.audit.buffer_size = 4;
-        config.audit.on_buffer_full = "block".into();
+        config.audit.on_buffer_full = airlock_schema::config::BufferFullAction::Block;
         config.server.request_timeout_ms = 1000;
     })
     .await;
     let token = h.user();
-    for _ in 0..2 {
+    for _ in 0..4 {
         assert_eq!(h.rpc(&token, "tools/list", json!({})).await.0, 200);
     }
     let started = std::time::Instant::now();
@@ -496,4 +497,140 @@ async fn a_full_buffer_in_block_mode_refuses_within_the_request_timeout() {
         waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
         "refused after the request timeout, not never: {waited:?}"
     );
+}
+
+/// A SQLite database that cannot grow (`max_page_count`, the portable stand-in for a full
+/// disk): appends fail while it is full, and each failed append leaves no transaction open
+/// behind it. Before, a failed commit left sqlx one transaction deep on a pooled connection;
+/// later batches then "committed" inside a transaction that never was, and were lost while
+/// counted as written. When room returns, every append that reported success is in the chain,
+/// and another connection can take the write lock.
+#[tokio::test]
+async fn a_full_sqlite_database_fails_appends_and_loses_none_that_succeeded() {
+    use sqlx::sqlite::SqlitePoolOptions;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let path = temp_sqlite();
+    let limit = Arc::new(AtomicU64::new(u64::from(u32::MAX)));
+    let pages = limit.clone();
+    let pool = SqlitePoolOptions::new()
+        .max_connections(2)
+        .after_connect(move |connection, _| {
+            let pages = pages.load(Ordering::SeqCst);
+            Box::pin(async move {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "PRAGMA max_page_count = {pages}"
+                )))
+                .execute(connection)
+                .await
+                .map(|_| ())
+            })
+        })
+        .connect_with(Store::sqlite_options(&path).unwrap())
+        .await
+        .unwrap();
+    let store = Store::sqlite_pool(pool.clone()).await.unwrap();
+    fill(&store, 20).await;
+    let Store::Sqlite(ref sqlite) = store else {
+        unreachable!()
+    };
+    let size: i64 = sqlx::query_scalar("PRAGMA page_count")
+        .fetch_one(sqlite)
+        .await
+        .unwrap();
+    // Full from here on: for connections opened from now on, and for those already open.
+    limit.store(size as u64, Ordering::SeqCst);
+    for _ in 0..2 {
+        let mut connection = sqlite.acquire().await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "PRAGMA max_page_count = {size}"
+        )))
+        .execute(&mut *connection)
+        .await
+        .unwrap();
+    }
+    let big = "x".repeat(2000);
+    let mut succeeded = 20;
+    let mut failed = 0;
+    for round in 0..30 {
+        let mut batch: Vec<Value> = (0..20)
+            .map(|i| {
+                Event::new("tools/call")
+                    .set("subject", format!("full-{round}-{i}"))
+                    .set("reason", big.clone())
+                    .into_value()
+            })
+            .collect();
+        match store.append(&mut batch).await {
+            Ok(_) => succeeded += batch.len(),
+            Err(error) => {
+                assert!(error.contains("full"), "{error}");
+                failed += 1;
+            }
+        }
+    }
+    assert!(failed > 0, "the database filled up");
+    // Room again: new connections get it; the append path never reuses a failed connection.
+    limit.store(u64::from(u32::MAX), Ordering::SeqCst);
+    let mut after = Vec::new();
+    for _ in 0..5 {
+        let mut batch: Vec<Value> = (0..10)
+            .map(|i| {
+                Event::new("tools/call")
+                    .set("subject", format!("after-{i}"))
+                    .into_value()
+            })
+            .collect();
+        if store.append(&mut batch).await.is_ok() {
+            after.push(batch.len());
+        }
+    }
+    assert!(!after.is_empty(), "appends succeed once there is room");
+    succeeded += after.iter().sum::<usize>();
+    // Another process can take the write lock: no transaction was left open.
+    let mut other = sqlx::SqliteConnection::connect(&format!("sqlite://{path}"))
+        .await
+        .unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    let report = verify::store(&store).await.unwrap();
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(
+        report.events as usize, succeeded,
+        "every append that reported success is in the chain, and nothing else"
+    );
+}
+
+/// `audit.bufferSize` is the number of events the buffer holds: requests in flight hold a
+/// place each, taken at admission, and the next one is refused at once (`reject`).
+#[tokio::test]
+async fn the_buffer_holds_exactly_buffer_size_events() {
+    let dir = std::env::temp_dir().join(format!("airlock-size-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("url"), "postgres://postgres@127.0.0.1:1/audit").unwrap();
+    let mut settings = config(AuditStore::Postgresql {
+        url_file: dir.join("url").display().to_string(),
+    });
+    settings.buffer_size = 100;
+    let log = AuditLog::start(&settings, Arc::new(Metrics::default()));
+    let mut slots = Vec::new();
+    for i in 0..100 {
+        let slot = log.reserve(&format!("r{i}"), Duration::ZERO).await;
+        slots.push(slot.expect("a place for each of the first 100"));
+    }
+    assert!(log.reserve("r100", Duration::ZERO).await.is_none());
+    assert_eq!(log.status().reserved, 100);
+    for (i, slot) in slots.into_iter().enumerate() {
+        slot.record(
+            Event::new("tools/call")
+                .set("request_id", format!("r{i}"))
+                .into_value(),
+        );
+    }
+    let status = log.status();
+    assert_eq!((status.buffered, status.reserved), (100, 0));
+    log.record_if_room(Event::new("tools/call").into_value());
+    assert_eq!(log.status().lost, 1, "no room: the refused request's event");
 }

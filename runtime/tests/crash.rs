@@ -1,5 +1,6 @@
 //! Crash consistency: the `airlock` binary is killed with SIGKILL while it writes audit events
 //! under load; the SQLite chain it leaves behind still verifies with `airlock audit verify`.
+//! Stopped with SIGTERM, it closes the store: `audit.db` alone holds the whole trail.
 
 mod common;
 
@@ -16,14 +17,7 @@ async fn a_killed_gateway_leaves_a_verifiable_chain() {
     config.audit.store = airlock_schema::runtime::AuditStore::Sqlite {
         path: dir.join("audit.db").display().to_string(),
     };
-    config.content_hash = format!(
-        "sha256:{}",
-        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
-            config.hashed_text().as_bytes()
-        ))
-    );
-    let config_path = dir.join("airlock.json");
-    std::fs::write(&config_path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    let config_path = common::write_config(&config, &dir);
     let port = {
         std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -116,4 +110,83 @@ async fn a_killed_gateway_leaves_a_verifiable_chain() {
     let empty = verify_missing();
     assert_eq!(empty.status.code(), Some(2), "{empty:?}");
     assert!(String::from_utf8_lossy(&empty.stderr).contains("no audit trail"));
+}
+
+/// After SIGTERM the store is closed cleanly: SQLite merges its write-ahead log, so no `-wal`
+/// file is left and a copy of `audit.db` alone holds every event (it used to have no tables).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_gateway_leaves_the_whole_trail_in_the_database_file() {
+    let h = common::start("").await;
+    let dir = std::env::temp_dir().join(format!("airlock-stop-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut config = h.app.config.clone();
+    let db = dir.join("audit.db");
+    config.audit.store = airlock_schema::runtime::AuditStore::Sqlite {
+        path: db.display().to_string(),
+    };
+    let config_path = common::write_config(&config, &dir);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut gateway = Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["serve", "--config", config_path.to_str().unwrap()])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if h.client
+            .get(format!("{url}/ready"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let token = h.idp.token("stop@example.com", &["mcp.users"]);
+    for id in 0..20 {
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/list"});
+        let response = h
+            .client
+            .post(format!("{url}/mcp"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &gateway.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert!(gateway.wait().unwrap().success(), "a clean stop");
+    let wal = dir.join("audit.db-wal");
+    assert!(
+        !wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0,
+        "the write-ahead log was merged into audit.db"
+    );
+    // The database file alone, as a backup copies it.
+    let copy = dir.join("copy");
+    std::fs::create_dir_all(&copy).unwrap();
+    std::fs::copy(&db, copy.join("audit.db")).unwrap();
+    let mut copied = config.clone();
+    copied.audit.store = airlock_schema::runtime::AuditStore::Sqlite {
+        path: copy.join("audit.db").display().to_string(),
+    };
+    let copied_path = common::write_config(&copied, &copy);
+    let (code, out) =
+        common::airlock(&["audit", "verify", "--config", copied_path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with("OK: sqlite audit store: 20 events"),
+        "{out}"
+    );
 }

@@ -7,9 +7,7 @@ mod common;
 
 use airlock::doctor::{self, Check, Options, Status};
 use airlock_schema::runtime::{AuditStore, FrozenConfig, PolicyModule, RootConfig};
-use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 const POLICY_TEST: &str = r#"package airlock.authz_test
 import rego.v1
@@ -27,28 +25,6 @@ fn temp(what: &str) -> PathBuf {
     ));
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// Writes a config with a correct content hash (the harness adjusts configs after building).
-fn write(config: &FrozenConfig, dir: &Path) -> PathBuf {
-    let mut config = config.clone();
-    config.content_hash = format!(
-        "sha256:{}",
-        hex::encode(Sha256::digest(config.hashed_text().as_bytes()))
-    );
-    let path = dir.join("airlock.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-    path
-}
-
-fn airlock(args: &[&str]) -> (i32, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_airlock"))
-        .args(args)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout).to_string()
-        + &String::from_utf8_lossy(&output.stderr);
-    (output.status.code().unwrap_or(-1), text)
 }
 
 /// A gateway set-up whose every dependency is up: issuer, upstream, SQLite audit, a root, policy tests.
@@ -93,11 +69,11 @@ fn assert_check(checks: &[Check], name: &str, status: Status, reason: &str, fix:
 async fn a_healthy_setup_passes_with_exit_0_and_info_masks_secrets() {
     let (h, config, _) = healthy().await;
     let token = h.user();
-    let path = write(&config, &temp("config"));
+    let path = common::write_config(&config, &temp("config"));
     let path = path.to_str().unwrap();
     let (code, out) = tokio::task::spawn_blocking({
         let (path, token) = (path.to_string(), token.clone());
-        move || airlock(&["doctor", "--config", &path, "--token", &token])
+        move || common::airlock(&["doctor", "--config", &path, "--token", &token])
     })
     .await
     .unwrap();
@@ -121,7 +97,7 @@ async fn a_healthy_setup_passes_with_exit_0_and_info_masks_secrets() {
 
     let (code, json) = tokio::task::spawn_blocking({
         let path = path.to_string();
-        move || airlock(&["doctor", "--config", &path, "--json", "--skip-upstreams"])
+        move || common::airlock(&["doctor", "--config", &path, "--json", "--skip-upstreams"])
     })
     .await
     .unwrap();
@@ -135,7 +111,7 @@ async fn a_healthy_setup_passes_with_exit_0_and_info_masks_secrets() {
 
     let (code, info) = tokio::task::spawn_blocking({
         let path = path.to_string();
-        move || airlock(&["info", "--config", &path])
+        move || common::airlock(&["info", "--config", &path])
     })
     .await
     .unwrap();
@@ -153,7 +129,7 @@ async fn a_healthy_setup_passes_with_exit_0_and_info_masks_secrets() {
 #[test]
 fn an_unloadable_config_is_exit_78() {
     let dir = temp("bad");
-    let (code, out) = airlock(&[
+    let (code, out) = common::airlock(&[
         "doctor",
         "--config",
         dir.join("missing.json").to_str().unwrap(),
@@ -168,7 +144,7 @@ fn an_unloadable_config_is_exit_78() {
         r#"{"formatVersion": 1, "contentHash": "sha256:00"}"#,
     )
     .unwrap();
-    let (code, out) = airlock(&[
+    let (code, out) = common::airlock(&[
         "doctor",
         "--config",
         dir.join("tampered.json").to_str().unwrap(),

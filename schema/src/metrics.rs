@@ -33,8 +33,10 @@ pub const UPSTREAM_DURATION_SECONDS: &str = "airlock_upstream_duration_seconds";
 pub const AUDIT_ERRORS_TOTAL: &str = "airlock_audit_errors_total";
 /// Audit events written.
 pub const AUDIT_EVENTS_TOTAL: &str = "airlock_audit_events_total";
-/// Audit events waiting in the in-memory buffer.
+/// Audit events accepted and not yet committed to the store (at most `audit.bufferSize`).
 pub const AUDIT_BUFFERED_EVENTS: &str = "airlock_audit_buffered_events";
+/// 1 while the audit store takes writes, 0 while it is connecting or failing (writes or probes).
+pub const AUDIT_STORE_UP: &str = "airlock_audit_store_up";
 /// Path-sandbox and scheme violations on virtual roots.
 pub const SECURITY_VIOLATIONS_TOTAL: &str = "airlock_security_violations_total";
 /// Requests in flight.

@@ -217,8 +217,7 @@ pub struct AuditConfig {
     pub retention_ms: u64,
     pub buffer_size: u32,
     pub flush_interval_ms: u64,
-    /// `reject` or `block`.
-    pub on_buffer_full: String,
+    pub on_buffer_full: crate::config::BufferFullAction,
     pub cleanup_schedule: Option<String>,
     pub export: Option<AuditExport>,
 }

@@ -108,6 +108,7 @@ codes! {
     "AL2033" "mount-conflict" Semantics Error "Two volumes share or overlap a mount path.";
     "AL2034" "system-mount" Semantics Error "A volume mounted at `/` or over a system directory.";
     "AL2035" "ingress-path-unserved" Semantics Warning "The Ingress routes a path the gateway does not serve.";
+    "AL2036" "audit-buffer-too-small" Semantics Warning "The audit buffer holds fewer events than requests served at once.";
     "AL3001" "rego-parse" Rego Error "The policy does not parse.";
     "AL3002" "rego-compile" Rego Error "The policy does not compile.";
     "AL3003" "missing-entrypoint" Rego Error "The entrypoint names no rule.";

@@ -299,7 +299,7 @@ fn audit(config: &Config) -> AuditConfig {
         retention_ms: audit.retention.as_millis(),
         buffer_size: audit.buffer_size,
         flush_interval_ms: audit.flush_interval.as_millis(),
-        on_buffer_full: format!("{:?}", audit.on_buffer_full).to_lowercase(),
+        on_buffer_full: audit.on_buffer_full,
         cleanup_schedule: audit
             .cleanup
             .enabled

@@ -22,7 +22,7 @@ fn config(store: AuditStore, buffer: u32) -> AuditConfig {
         retention_ms: 90 * 86_400_000,
         buffer_size: buffer,
         flush_interval_ms: 5,
-        on_buffer_full: "block".into(),
+        on_buffer_full: airlock_schema::config::BufferFullAction::Block,
         cleanup_schedule: None,
         export: None,
     }

@@ -11,7 +11,7 @@ pub mod store;
 pub mod verify;
 mod writer;
 
-pub use writer::{AuditLog, WRITE_TIMEOUT, open};
+pub use writer::{AuditLog, AuditSlot, AuditStatus, StoreState, WRITE_TIMEOUT, open};
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};

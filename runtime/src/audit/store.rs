@@ -121,6 +121,18 @@ pub struct ExportLock {
 impl Store {
     /// Opens (creating if needed) a SQLite database file.
     pub async fn sqlite(path: &str) -> Result<Self, String> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(Self::sqlite_options(path)?)
+            .await
+            .map_err(err)?;
+        Self::sqlite_pool(pool).await
+    }
+
+    /// How the audit store opens a SQLite file: created if missing (with its directory), WAL,
+    /// synchronous commits, a 10 s busy timeout.
+    pub fn sqlite_options(path: &str) -> Result<SqliteConnectOptions, String> {
         if let Some(dir) = std::path::Path::new(path)
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
@@ -128,18 +140,16 @@ impl Store {
             std::fs::create_dir_all(dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
+        Ok(SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
             .map_err(err)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
-            .await
-            .map_err(err)?;
+            .busy_timeout(Duration::from_secs(10)))
+    }
+
+    /// The store on a pool of SQLite connections (the tests set limits on theirs).
+    pub async fn sqlite_pool(pool: SqlitePool) -> Result<Self, String> {
         let store = Store::Sqlite(pool);
         store.migrate().await?;
         Ok(store)
@@ -182,7 +192,8 @@ impl Store {
             .map_err(|_| "the PostgreSQL URL is not valid".to_string())?;
         let pool = PgPoolOptions::new()
             .max_connections(4)
-            .acquire_timeout(Duration::from_secs(5))
+            // A server that is down is found within this when no connection is open.
+            .acquire_timeout(Duration::from_secs(3))
             .connect_with(options)
             .await
             .map_err(err)?;
@@ -236,57 +247,44 @@ impl Store {
 
     /// Seals and appends a batch on top of the chain head; returns the new head.
     pub async fn append(&self, events: &mut [Value]) -> Result<(i64, String), String> {
+        self.append_once(events, &mut None).await
+    }
+
+    /// One attempt at appending a batch, for a writer that retries. `sealed` carries, from one
+    /// attempt to the next, the head the batch was sealed to just before a commit was sent: if
+    /// that commit's outcome is unknown (the connection failed, or the attempt was abandoned
+    /// during it), this attempt first looks for that head under the chain head's lock, where
+    /// every earlier transaction has ended, and writes nothing if it is there. The connection
+    /// of an attempt that did not commit is closed, never reused: after a failed commit SQLite
+    /// may have rolled back on its own, and a connection whose transaction state is unknown
+    /// must not carry the next batch.
+    pub async fn append_once(
+        &self,
+        events: &mut [Value],
+        sealed: &mut Option<(i64, String)>,
+    ) -> Result<(i64, String), String> {
         match self {
             Store::Sqlite(pool) => {
-                let mut tx = pool.begin().await.map_err(err)?;
-                // Take the write lock first, so the head cannot move under us.
-                sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(err)?;
-                let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(err)?;
-                let (new_head, rows) =
-                    seal_all(events, head.get::<i64, _>(0), head.get::<String, _>(1));
-                let mut rows = rows.into_iter().peekable();
-                while rows.peek().is_some() {
-                    let chunk = rows.by_ref().take(SQLITE_ROWS);
-                    let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                        "INSERT INTO audit_events (seq, time, subject, action, event, prev_hash, hash) ",
-                    );
-                    insert.push_values(chunk, |mut row, parts| {
-                        row.push_bind(parts.seq)
-                            .push_bind(parts.time)
-                            .push_bind(parts.subject)
-                            .push_bind(parts.action)
-                            .push_bind(parts.json)
-                            .push_bind(parts.prev_hash)
-                            .push_bind(parts.hash);
-                    });
-                    insert
-                        .build()
-                        .persistent(false)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(err)?;
-                }
-                sqlx::query("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1")
-                    .bind(new_head.0)
-                    .bind(&new_head.1)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(err)?;
-                tx.commit().await.map_err(err)?;
-                Ok(new_head)
-            }
-            Store::Postgres(pool) => {
-                let mut connection = CloseIfAbandoned(Some(pool.acquire().await.map_err(err)?));
-                let head = append_postgres(connection.get(), events).await?;
+                let mut connection = CloseUnlessFinished(Some(pool.acquire().await.map_err(err)?));
+                let head = append_sqlite(connection.get(), events, sealed).await?;
                 connection.finished();
                 Ok(head)
             }
+            Store::Postgres(pool) => {
+                let mut connection = CloseUnlessFinished(Some(pool.acquire().await.map_err(err)?));
+                let head = append_postgres(connection.get(), events, sealed).await?;
+                connection.finished();
+                Ok(head)
+            }
+        }
+    }
+
+    /// Closes every connection (at shutdown). On SQLite the last one to close merges the
+    /// write-ahead log into the database file.
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite(pool) => pool.close().await,
+            Store::Postgres(pool) => pool.close().await,
         }
     }
 
@@ -517,25 +515,27 @@ impl Store {
     }
 }
 
-/// A pooled PostgreSQL connection that is closed, not returned to the pool, when the write
-/// using it is abandoned (the writer's timeout dropped it mid-transaction): sqlx would test such
-/// a connection with a ping that has no timeout, and on a connection the network silently
-/// dropped that ping holds a pool slot until TCP gives up, minutes later.
-struct CloseIfAbandoned(Option<PoolConnection<sqlx::Postgres>>);
+/// A pooled connection that is closed, not returned to the pool, unless the write using it
+/// finished: after a failure its transaction state is unknown (SQLite may have rolled back on
+/// its own after SQLITE_FULL, leaving sqlx's bookkeeping one transaction deep, so that the
+/// next batch would run inside a transaction never committed), and an abandoned write (the
+/// writer's timeout dropped it mid-transaction) would have sqlx test it with a ping that has no
+/// timeout, which on a connection the network silently dropped holds a pool slot for minutes.
+struct CloseUnlessFinished<DB: sqlx::Database>(Option<PoolConnection<DB>>);
 
-impl CloseIfAbandoned {
-    fn get(&mut self) -> &mut PgConnection {
+impl<DB: sqlx::Database> CloseUnlessFinished<DB> {
+    fn get(&mut self) -> &mut DB::Connection {
         self.0
             .as_mut()
             .expect("the connection is taken only when finished")
     }
-    /// The write ran to its end (committed or failed): the pool may test and keep it.
+    /// The write committed: the pool may keep the connection.
     fn finished(mut self) {
         self.0.take();
     }
 }
 
-impl Drop for CloseIfAbandoned {
+impl<DB: sqlx::Database> Drop for CloseUnlessFinished<DB> {
     fn drop(&mut self) {
         if let Some(connection) = self.0.as_mut() {
             connection.close_on_drop();
@@ -543,15 +543,97 @@ impl Drop for CloseIfAbandoned {
     }
 }
 
+async fn append_sqlite(
+    connection: &mut SqliteConnection,
+    events: &mut [Value],
+    sealed: &mut Option<(i64, String)>,
+) -> Result<(i64, String), String> {
+    // The write lock first, so the head cannot move under us. A plain BEGIN/COMMIT pair, not
+    // sqlx's nested-transaction bookkeeping: a COMMIT that returns success committed.
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *connection)
+        .await
+        .map_err(err)?;
+    if let Some(earlier) = sealed.as_ref() {
+        let found: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE seq = ? AND hash = ?")
+                .bind(earlier.0)
+                .bind(&earlier.1)
+                .fetch_one(&mut *connection)
+                .await
+                .map_err(err)?;
+        if found > 0 {
+            let earlier = earlier.clone();
+            sqlx::query("ROLLBACK")
+                .execute(&mut *connection)
+                .await
+                .map_err(err)?;
+            return Ok(earlier);
+        }
+    }
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(&mut *connection)
+        .await
+        .map_err(err)?;
+    let (new_head, rows) = seal_all(events, head.get::<i64, _>(0), head.get::<String, _>(1));
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk = rows.by_ref().take(SQLITE_ROWS);
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO audit_events (seq, time, subject, action, event, prev_hash, hash) ",
+        );
+        insert.push_values(chunk, |mut row, parts| {
+            row.push_bind(parts.seq)
+                .push_bind(parts.time)
+                .push_bind(parts.subject)
+                .push_bind(parts.action)
+                .push_bind(parts.json)
+                .push_bind(parts.prev_hash)
+                .push_bind(parts.hash);
+        });
+        insert
+            .build()
+            .persistent(false)
+            .execute(&mut *connection)
+            .await
+            .map_err(err)?;
+    }
+    sqlx::query("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1")
+        .bind(new_head.0)
+        .bind(&new_head.1)
+        .execute(&mut *connection)
+        .await
+        .map_err(err)?;
+    *sealed = Some(new_head.clone());
+    sqlx::query("COMMIT")
+        .execute(&mut *connection)
+        .await
+        .map_err(err)?;
+    Ok(new_head)
+}
+
 async fn append_postgres(
     connection: &mut PgConnection,
     events: &mut [Value],
+    sealed: &mut Option<(i64, String)>,
 ) -> Result<(i64, String), String> {
     let mut tx = connection.begin().await.map_err(err)?;
     let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
         .fetch_one(&mut *tx)
         .await
         .map_err(err)?;
+    if let Some(earlier) = sealed.as_ref() {
+        let found: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE seq = $1 AND hash = $2")
+                .bind(earlier.0)
+                .bind(&earlier.1)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(err)?;
+        if found > 0 {
+            return Ok(earlier.clone());
+        }
+    }
     let (new_head, rows) = seal_all(events, head.get::<i64, _>(0), head.get::<String, _>(1));
     let mut columns = Columns::default();
     for row in rows {
@@ -577,6 +659,7 @@ async fn append_postgres(
         .execute(&mut *tx)
         .await
         .map_err(err)?;
+    *sealed = Some(new_head.clone());
     tx.commit().await.map_err(err)?;
     Ok(new_head)
 }

@@ -1,19 +1,31 @@
-//! The audit writer: the request path hands events to a bounded buffer and never waits for the
-//! store; a background task takes everything waiting (group commit), appends it as one batch,
-//! and on failure, or when the store does not answer within `WRITE_TIMEOUT`, keeps the batch,
-//! counts and logs the error, and retries with backoff — when the store returns, the buffer
-//! drains and nothing is lost. A full buffer rejects new requests (503) or blocks them, as
-//! `audit.onBufferFull` says. Never silent.
+//! The audit writer: the request path hands events to an in-memory buffer and never waits for
+//! the store; a background task takes everything waiting (group commit) and appends it as one
+//! batch. What it promises, and how:
+//!
+//! - **Room before work.** The buffer has `audit.bufferSize` places. A request takes one when
+//!   it is admitted (an [`AuditSlot`]) and gives it back only when its event is committed, so
+//!   an admitted request always has room for its event, and a request that finds none is
+//!   refused (503) before it reaches an upstream. `onBufferFull: block` waits for a place, at
+//!   most the request timeout; `reject` does not wait.
+//! - **Written means committed.** An event counts as written only after the transaction that
+//!   holds it committed. A failed batch is kept and retried with backoff; a batch whose commit
+//!   may or may not have landed (the connection died during it, or the write timed out) is
+//!   looked up on the next attempt, under the chain head's lock, and never written twice.
+//! - **Never silent.** A failed write, or a failed probe of an idle store (every second), marks
+//!   the store down at once: `airlock_audit_store_up 0`, `airlock_audit_errors_total`, an error
+//!   log line, and `/info`. The first successful write or probe marks it up again.
 
 use super::store::Store;
 use crate::metrics::Metrics;
+use airlock_schema::config::BufferFullAction;
 use airlock_schema::metrics as m;
 use airlock_schema::runtime::{AuditConfig, AuditStore};
+use serde::Serialize;
 use serde_json::Value;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{Notify, OnceCell, mpsc};
+use tokio::sync::{Notify, OnceCell, OwnedSemaphorePermit, Semaphore, mpsc};
 
 /// The most events written in one transaction.
 const MAX_BATCH: usize = 2000;
@@ -24,27 +36,108 @@ const MAX_BATCH: usize = 2000;
 /// reported, and retried on a fresh connection.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The longest `audit.onBufferFull: block` holds a served request's event waiting for room
-/// (requests wait for room before they are served, within their timeout; this bounds the
-/// rare case that the buffer filled while one was served).
+/// How often an idle writer probes the store, and how long a probe may take: an outage is
+/// visible within about two seconds even when no event is waiting.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The longest `audit.onBufferFull: block` holds an event that is not a request's (a policy
+/// reload, a retention run) waiting for room.
 const BLOCK_AT_MOST: Duration = Duration::from_secs(30);
 
+/// Whether the store takes writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreState {
+    /// Not connected yet since the gateway started.
+    Connecting,
+    /// The last write or probe succeeded.
+    Up,
+    /// The last write or probe failed; events wait in the buffer.
+    Down,
+}
+
+/// The store's state, when it last changed, and the last error.
+struct Health {
+    state: StoreState,
+    since: String,
+    last_error: Option<String>,
+}
+
+/// What `/info` shows of the audit trail.
+#[derive(Debug, Serialize)]
+pub struct AuditStatus {
+    pub store: &'static str,
+    pub store_state: StoreState,
+    /// When the store entered its state (RFC 3339).
+    pub since: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Events accepted and not yet committed.
+    pub buffered: usize,
+    /// Places held by requests in flight, for their events.
+    pub reserved: usize,
+    /// `audit.bufferSize`.
+    pub capacity: usize,
+    pub on_buffer_full: BufferFullAction,
+    /// Events committed since the gateway started.
+    pub written: u64,
+    /// Events that could not be buffered since the gateway started (refused requests' own
+    /// events, and events offered after the writer stopped).
+    pub lost: u64,
+}
+
 pub struct AuditLog {
-    sender: mpsc::Sender<Value>,
+    queue: mpsc::UnboundedSender<Value>,
+    /// One permit per place in the buffer; a permit is taken when a request is admitted (or
+    /// another event is offered) and returns when its event is committed.
+    room: Arc<Semaphore>,
     capacity: usize,
-    block_when_full: bool,
+    when_full: BufferFullAction,
     metrics: Arc<Metrics>,
     replica: String,
+    store_kind: &'static str,
     /// The store, once connected (doctor, verify, retention, export use it too).
     pub store: Arc<OnceCell<Store>>,
-    /// Events written since start.
-    pub written: AtomicU64,
-    /// Events accepted into the buffer since start.
     accepted: AtomicU64,
-    /// Events taken from the buffer per transaction at most.
-    batch: usize,
-    healthy: AtomicBool,
-    idle: Arc<Notify>,
+    written: AtomicU64,
+    lost: AtomicU64,
+    health: Mutex<Health>,
+    idle: Notify,
+}
+
+/// A place in the audit buffer, taken when a request is admitted and used for its event.
+/// Dropped unused (a handler that panicked), it records a failure event for its request
+/// rather than leave the request unaudited.
+#[must_use = "an admitted request records its event with its slot"]
+pub struct AuditSlot {
+    log: Arc<AuditLog>,
+    permit: Option<OwnedSemaphorePermit>,
+    request_id: String,
+}
+
+impl AuditSlot {
+    /// Records the request's event in the place reserved for it: this cannot fail for want of
+    /// room.
+    pub fn record(mut self, event: Value) {
+        if let Some(permit) = self.permit.take() {
+            self.log.enqueue(event, permit);
+        }
+    }
+}
+
+impl Drop for AuditSlot {
+    fn drop(&mut self) {
+        if let Some(permit) = self.permit.take() {
+            tracing::error!(request_id = %self.request_id, error_type = "internal_error", "a request ended without its audit event; recording it as failed");
+            let event = super::Event::new("unknown")
+                .set("request_id", self.request_id.clone())
+                .set("outcome", "failure")
+                .set("error_type", "internal_error")
+                .into_value();
+            self.log.enqueue(event, permit);
+        }
+    }
 }
 
 fn replica_name() -> String {
@@ -73,23 +166,31 @@ impl AuditLog {
     /// Starts the writer. The store is connected in the background (and reconnected), so a
     /// database that is down at start delays writes, not the gateway.
     pub fn start(config: &AuditConfig, metrics: Arc<Metrics>) -> Arc<Self> {
-        // The buffer (`audit.bufferSize`) holds the queue and the batch being written.
-        let capacity = config.buffer_size.max(2) as usize;
-        let batch = MAX_BATCH.min(capacity / 2);
-        let (sender, receiver) = mpsc::channel(capacity - batch);
+        let capacity = config.buffer_size.max(1) as usize;
+        let (queue, receiver) = mpsc::unbounded_channel();
         let log = Arc::new(Self {
-            sender,
+            queue,
+            room: Arc::new(Semaphore::new(capacity)),
             capacity,
-            block_when_full: config.on_buffer_full == "block",
+            when_full: config.on_buffer_full,
             metrics,
             replica: replica_name(),
+            store_kind: match config.store {
+                AuditStore::Sqlite { .. } => "sqlite",
+                AuditStore::Postgresql { .. } => "postgresql",
+            },
             store: Arc::new(OnceCell::new()),
-            written: AtomicU64::new(0),
             accepted: AtomicU64::new(0),
-            batch,
-            healthy: AtomicBool::new(true),
-            idle: Arc::new(Notify::new()),
+            written: AtomicU64::new(0),
+            lost: AtomicU64::new(0),
+            health: Mutex::new(Health {
+                state: StoreState::Connecting,
+                since: super::timestamp(),
+                last_error: None,
+            }),
+            idle: Notify::new(),
         });
+        log.metrics.set(m::AUDIT_STORE_UP, &[], 0);
         tokio::spawn(log.clone().run(
             config.clone(),
             receiver,
@@ -98,79 +199,122 @@ impl AuditLog {
         log
     }
 
-    /// Events accepted but not written yet (queued, or in the batch being written).
+    /// Events accepted but not committed yet (queued, or in the batch being written).
     pub fn buffered(&self) -> usize {
         self.accepted
-            .load(Ordering::Relaxed)
-            .saturating_sub(self.written.load(Ordering::Relaxed)) as usize
+            .load(Ordering::Acquire)
+            .saturating_sub(self.written.load(Ordering::Acquire)) as usize
+    }
+
+    /// Events committed since start.
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Acquire)
     }
 
     pub fn is_healthy(&self) -> bool {
-        self.healthy.load(Ordering::Relaxed)
+        self.state() == StoreState::Up
     }
 
-    /// Records an event (the replica name is added). With `audit.onBufferFull: block` a full
-    /// buffer is waited on, at most `BLOCK_AT_MOST`.
+    pub fn state(&self) -> StoreState {
+        self.health.lock().expect("health lock").state
+    }
+
+    /// The trail's state for `/info`.
+    pub fn status(&self) -> AuditStatus {
+        let health = self.health.lock().expect("health lock");
+        let buffered = self.buffered();
+        let held = self.capacity.saturating_sub(self.room.available_permits());
+        AuditStatus {
+            store: self.store_kind,
+            store_state: health.state,
+            since: health.since.clone(),
+            last_error: health.last_error.clone(),
+            buffered,
+            reserved: held.saturating_sub(buffered),
+            capacity: self.capacity,
+            on_buffer_full: self.when_full,
+            written: self.written(),
+            lost: self.lost.load(Ordering::Relaxed),
+        }
+    }
+
+    /// A place for the event of the request `request_id`, taken at its admission: `None` when
+    /// the buffer has none (after waiting at most `wait` with `onBufferFull: block`), and the
+    /// request must then be refused before it does anything.
+    pub async fn reserve(self: &Arc<Self>, request_id: &str, wait: Duration) -> Option<AuditSlot> {
+        let permit = self.take_room(wait).await?;
+        Some(AuditSlot {
+            log: self.clone(),
+            permit: Some(permit),
+            request_id: request_id.to_string(),
+        })
+    }
+
+    /// Records an event that no request reserved room for (a policy reload, a retention run):
+    /// with `onBufferFull: block` a full buffer is waited on, at most `BLOCK_AT_MOST`.
     pub async fn record(&self, event: Value) {
-        self.offer(event, self.block_when_full).await;
+        match self.take_room(BLOCK_AT_MOST).await {
+            Some(permit) => self.enqueue(event, permit),
+            None => self.lost("buffer_full", &event),
+        }
     }
 
-    /// Records an event only if the buffer has room now: the event of a request refused for
-    /// want of room must not wait for that room.
-    pub async fn record_if_room(&self, event: Value) {
-        self.offer(event, false).await;
+    /// Records the event of a request refused for want of room, if room appeared meanwhile: it
+    /// must not wait for the room it was refused for.
+    pub fn record_if_room(&self, event: Value) {
+        match self.room.clone().try_acquire_owned() {
+            Ok(permit) => self.enqueue(event, permit),
+            Err(_) => self.lost("buffer_full", &event),
+        }
     }
 
-    async fn offer(&self, event: Value, wait: bool) {
-        let mut event = event;
+    async fn take_room(&self, wait: Duration) -> Option<OwnedSemaphorePermit> {
+        match self.when_full {
+            BufferFullAction::Reject => self.room.clone().try_acquire_owned().ok(),
+            BufferFullAction::Block => {
+                tokio::time::timeout(wait, self.room.clone().acquire_owned())
+                    .await
+                    .ok()?
+                    .ok()
+            }
+        }
+    }
+
+    /// Queues an event in the place `permit` holds; the place returns when it is committed.
+    fn enqueue(&self, mut event: Value, permit: OwnedSemaphorePermit) {
         event["replica"] = self.replica.clone().into();
-        let sent = match self.sender.try_send(event) {
-            Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(event)) if wait => {
-                match tokio::time::timeout(BLOCK_AT_MOST, self.sender.send(event)).await {
-                    Ok(Ok(())) => Ok(()),
-                    Ok(Err(_)) => Err("writer_stopped"),
-                    Err(_) => Err("buffer_full"),
-                }
+        self.accepted.fetch_add(1, Ordering::AcqRel);
+        match self.queue.send(event) {
+            Ok(()) => permit.forget(),
+            Err(mpsc::error::SendError(event)) => {
+                self.accepted.fetch_sub(1, Ordering::AcqRel);
+                self.lost("writer_stopped", &event);
             }
-            Err(mpsc::error::TrySendError::Full(_)) => Err("buffer_full"),
-            Err(mpsc::error::TrySendError::Closed(_)) => Err("writer_stopped"),
-        };
-        match sent {
-            Ok(()) => {
-                self.accepted.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(reason) => self.lost(reason),
         }
         self.metrics
             .set(m::AUDIT_BUFFERED_EVENTS, &[], self.buffered() as i64);
     }
 
-    /// Waits, with `audit.onBufferFull: block`, until the buffer has room for this request's
-    /// event, at most `limit`: false when it has none (the request is then refused, 503).
-    pub async fn room_within(&self, limit: Duration) -> bool {
-        if !self.block_when_full {
-            return self.sender.capacity() > 0;
-        }
-        matches!(
-            tokio::time::timeout(limit, self.sender.reserve()).await,
-            Ok(Ok(_))
-        )
-    }
-
-    fn lost(&self, reason: &'static str) {
+    fn lost(&self, reason: &'static str, event: &Value) {
+        self.lost.fetch_add(1, Ordering::Relaxed);
         self.metrics
             .inc(m::AUDIT_ERRORS_TOTAL, &[("reason", reason)]);
+        let request_id = event.get("request_id").and_then(Value::as_str);
+        let action = event.get("action").and_then(Value::as_str);
         if reason == "writer_stopped" {
             tracing::error!(
+                request_id,
+                action,
                 error_type = "audit_writer_stopped",
                 "the audit writer stopped: an event was lost"
             );
         } else {
             tracing::error!(
+                request_id,
+                action,
                 error_type = "audit_buffer_full",
                 capacity = self.capacity,
-                "the audit buffer is full: an event was lost"
+                "the audit buffer is full: the event of a refused request was not recorded"
             );
         }
     }
@@ -187,6 +331,14 @@ impl AuditLog {
         true
     }
 
+    /// Closes the store's connections (at shutdown, after `flush`): SQLite merges its
+    /// write-ahead log into the database file, so the file alone holds the whole trail.
+    pub async fn close(&self) {
+        if let Some(store) = self.store.get() {
+            store.close().await;
+        }
+    }
+
     async fn connect(&self, config: &AuditConfig) -> Store {
         let mut backoff = Duration::from_millis(200);
         loop {
@@ -196,7 +348,7 @@ impl AuditLog {
                     return store;
                 }
                 Err(error) => {
-                    self.fail("store_unavailable", &error);
+                    self.down(Some("store_unavailable"), &error);
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(10));
                 }
@@ -204,46 +356,126 @@ impl AuditLog {
         }
     }
 
-    fn fail(&self, reason: &'static str, error: &str) {
-        self.healthy.store(false, Ordering::Relaxed);
-        self.metrics
-            .inc(m::AUDIT_ERRORS_TOTAL, &[("reason", reason)]);
-        tracing::error!(error_type = "audit_store_unavailable", reason, error = %error, buffered = self.buffered(), "audit events could not be written; they are buffered and retried");
+    /// Marks the store down and reports `error`; `count` names the `airlock_audit_errors_total`
+    /// reason to count, if any.
+    fn down(&self, count: Option<&'static str>, error: &str) {
+        {
+            let mut health = self.health.lock().expect("health lock");
+            if health.state != StoreState::Down {
+                health.state = StoreState::Down;
+                health.since = super::timestamp();
+            }
+            health.last_error = Some(error.to_string());
+        }
+        self.metrics.set(m::AUDIT_STORE_UP, &[], 0);
+        if let Some(reason) = count {
+            self.metrics
+                .inc(m::AUDIT_ERRORS_TOTAL, &[("reason", reason)]);
+        }
+        tracing::error!(
+            error_type = "audit_store_unavailable",
+            store = self.store_kind,
+            error = %error,
+            buffered = self.buffered(),
+            "audit events could not be written; they are buffered and retried"
+        );
+    }
+
+    fn up(&self) {
+        let was = {
+            let mut health = self.health.lock().expect("health lock");
+            let was = health.state;
+            if was != StoreState::Up {
+                health.state = StoreState::Up;
+                health.since = super::timestamp();
+                health.last_error = None;
+            }
+            was
+        };
+        self.metrics.set(m::AUDIT_STORE_UP, &[], 1);
+        if was == StoreState::Down {
+            tracing::info!(
+                store = self.store_kind,
+                buffered = self.buffered(),
+                "audit store is back; the buffered events are being written"
+            );
+        }
+    }
+
+    /// Probes an idle store; an outage is counted once, when it starts.
+    async fn probe(&self, store: &Store) {
+        match tokio::time::timeout(PROBE_TIMEOUT, store.ping()).await {
+            Ok(Ok(())) => self.up(),
+            Ok(Err(error)) => self.probe_failed(&error),
+            Err(_) => self.probe_failed(&format!(
+                "the store did not answer a probe within {} s",
+                PROBE_TIMEOUT.as_secs()
+            )),
+        }
+    }
+
+    fn probe_failed(&self, error: &str) {
+        let count = (self.state() != StoreState::Down).then_some("store_unavailable");
+        self.down(count, error);
     }
 
     async fn run(
         self: Arc<Self>,
         config: AuditConfig,
-        mut receiver: mpsc::Receiver<Value>,
+        mut receiver: mpsc::UnboundedReceiver<Value>,
         linger: Duration,
     ) {
         let store = self.connect(&config).await;
         let _ = self.store.set(store.clone());
-        let mut batch: Vec<Value> = Vec::with_capacity(self.batch);
+        self.up();
+        let mut batch: Vec<Value> = Vec::with_capacity(64);
         loop {
             if batch.is_empty() {
                 self.idle.notify_waiters();
-                match receiver.recv().await {
+                let first = tokio::select! {
+                    event = receiver.recv() => event,
+                    () = tokio::time::sleep(PROBE_EVERY) => {
+                        self.probe(&store).await;
+                        continue;
+                    }
+                };
+                match first {
                     Some(event) => batch.push(event),
                     None => return,
                 }
                 // Group commit: whatever arrives within the linger joins this batch. The writer
                 // sleeps rather than waiting on the queue, so producers do not wake it once
                 // per event (on a busy gateway that wake-up cost more than the write).
-                if receiver.len() < self.batch {
+                if receiver.len() < MAX_BATCH {
                     tokio::time::sleep(linger.min(Duration::from_millis(5))).await;
                 }
             }
-            while batch.len() < self.batch {
+            while batch.len() < MAX_BATCH {
                 match receiver.try_recv() {
                     Ok(event) => batch.push(event),
                     Err(_) => break,
                 }
             }
-            let mut backoff = Duration::from_millis(100);
-            loop {
-                // Sealing sets seq, prev_hash and hash; a retry seals again over them.
-                let written = tokio::time::timeout(WRITE_TIMEOUT, store.append(&mut batch))
+            self.write(&store, &mut batch).await;
+            let committed = batch.len();
+            batch.clear();
+            self.written.fetch_add(committed as u64, Ordering::AcqRel);
+            self.room.add_permits(committed);
+            self.metrics
+                .add(m::AUDIT_EVENTS_TOTAL, &[], committed as u64);
+            self.metrics
+                .set(m::AUDIT_BUFFERED_EVENTS, &[], self.buffered() as i64);
+        }
+    }
+
+    /// Writes one batch, retrying until it is committed.
+    async fn write(&self, store: &Store, batch: &mut [Value]) {
+        let mut backoff = Duration::from_millis(100);
+        // The head an earlier attempt sealed the batch to, if that attempt reached its commit.
+        let mut sealed = None;
+        loop {
+            let written =
+                tokio::time::timeout(WRITE_TIMEOUT, store.append_once(batch, &mut sealed))
                     .await
                     .unwrap_or_else(|_| {
                         Err(format!(
@@ -251,30 +483,17 @@ impl AuditLog {
                             WRITE_TIMEOUT.as_secs()
                         ))
                     });
-                match written {
-                    Ok(_) => {
-                        self.written
-                            .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                        self.metrics
-                            .add(m::AUDIT_EVENTS_TOTAL, &[], batch.len() as u64);
-                        if !self.healthy.swap(true, Ordering::Relaxed) {
-                            tracing::info!(
-                                buffered = self.buffered(),
-                                "audit store is back; the buffered events are being written"
-                            );
-                        }
-                        break;
-                    }
-                    Err(error) => {
-                        self.fail("store_unavailable", &error);
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(10));
-                    }
+            match written {
+                Ok(_) => {
+                    self.up();
+                    return;
+                }
+                Err(error) => {
+                    self.down(Some("store_unavailable"), &error);
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
             }
-            batch.clear();
-            self.metrics
-                .set(m::AUDIT_BUFFERED_EVENTS, &[], self.buffered() as i64);
         }
     }
 }

@@ -1,5 +1,6 @@
-//! The policy (built and mounted, and its tests), the audit store (reachable, writable, its
-//! chain's tail), the roots (directories and buckets) and the export bucket.
+//! The policy (built and mounted, and its tests), the audit store (reachable, writable, room
+//! on SQLite's volume, its chain's tail), the roots (directories and buckets) and the export
+//! bucket.
 
 use super::Check;
 use crate::audit::{self, Event, chain::Verifier};
@@ -154,6 +155,9 @@ pub async fn audit(config: &FrozenConfig) -> Vec<Check> {
         }
     };
     let mut checks = Vec::new();
+    if let airlock_schema::runtime::AuditStore::Sqlite { path } = &config.audit.store {
+        checks.push(sqlite_space(path));
+    }
     let mut probe = [Event::new("doctor_check")
         .set("outcome", "success")
         .into_value()];
@@ -196,6 +200,44 @@ pub async fn audit(config: &FrozenConfig) -> Vec<Check> {
         checks.push(check);
     }
     checks
+}
+
+/// Free space on the SQLite database's volume: a full volume fails every audit write (the
+/// gateway buffers, then refuses requests), so it is reported before it happens.
+fn sqlite_space(path: &str) -> Check {
+    const MIB: u64 = 1 << 20;
+    let dir = std::path::Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let stats = match rustix::fs::statvfs(dir) {
+        Ok(stats) => stats,
+        Err(error) => {
+            return Check::warn(
+                "audit.space",
+                format!("cannot read the free space of {}: {error}", dir.display()),
+                "check the audit volume's mount",
+            );
+        }
+    };
+    let free = stats.f_bavail.saturating_mul(stats.f_frsize);
+    let total = stats.f_blocks.saturating_mul(stats.f_frsize).max(1);
+    let reason = format!(
+        "{} MiB free of {} MiB on {} ({}% used)",
+        free / MIB,
+        total / MIB,
+        dir.display(),
+        100 - free.saturating_mul(100) / total
+    );
+    let fix =
+        "raise `persistence.size`, lower `audit.retention`, or check that `audit.cleanup` runs";
+    if free < 16 * MIB {
+        Check::fail("audit.space", reason, fix)
+    } else if free < 256 * MIB || free.saturating_mul(10) < total {
+        Check::warn("audit.space", reason, fix)
+    } else {
+        Check::pass("audit.space", reason)
+    }
 }
 
 async fn tail(store: &audit::store::Store) -> Check {

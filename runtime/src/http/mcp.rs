@@ -57,6 +57,8 @@ struct Request<'a> {
     log: RequestLog,
     timeline: Timeline,
     input_digest: Option<String>,
+    /// The request's place in the audit buffer, taken at admission.
+    audit_slot: Option<crate::audit::AuditSlot>,
 }
 
 impl Request<'_> {
@@ -153,7 +155,11 @@ impl Request<'_> {
             );
         };
         let request_timeout = Duration::from_millis(app.config.server.request_timeout_ms.max(1));
-        if !app.audit.room_within(request_timeout).await {
+        self.audit_slot = app
+            .audit
+            .reserve(&self.log.request_id, request_timeout)
+            .await;
+        if self.audit_slot.is_none() {
             return self.fail(
                 &null,
                 Failure::new(
@@ -512,6 +518,7 @@ fn new_request<'a>(
         log,
         timeline: Timeline::default(),
         input_digest: None,
+        audit_slot: None,
     }
 }
 
@@ -560,13 +567,18 @@ async fn serve_post(app: Arc<App>, peer: SocketAddr, headers: HeaderMap, body: B
     let mut response = respond(&app, &mut request.log, outcome, started);
     cors::expose(&app, &headers, &mut response);
     let event = audit_event(&request.log, request.input_digest.take());
-    if request.log.error_type == Some(ErrorType::AuditUnavailable.as_str()) {
-        app.audit.record_if_room(event).await;
-    } else {
-        app.audit.record(event).await;
-    }
+    record(&app, &mut request, event);
     trace(&app, &headers, &request.log, request.timeline, start_ns);
     response
+}
+
+/// Records a request's event: in the place it took at admission, or, for a request refused
+/// before it had one (at capacity, or for want of room in the buffer), only if there is room.
+fn record(app: &App, request: &mut Request<'_>, event: Value) {
+    match request.audit_slot.take() {
+        Some(slot) => slot.record(event),
+        None => app.audit.record_if_room(event),
+    }
 }
 
 /// `DELETE /mcp`: ends the caller's session (to the end, as `post`).
@@ -581,33 +593,53 @@ pub async fn delete(
 async fn serve_delete(app: Arc<App>, peer: SocketAddr, headers: HeaderMap) -> Response {
     let started = Instant::now();
     let mut request = new_request(&app, &headers, "DELETE", peer);
-    let outcome = match request.authenticate().await {
-        Err(failure) => request.fail(&Value::Null, failure, false),
-        Ok(principal) => match headers.get("mcp-session-id").map(|v| v.to_str().ok()) {
-            Some(Some(session)) if app.sessions.remove(session, &principal.subject) => Outcome {
-                status: StatusCode::NO_CONTENT,
-                body: None,
-                headers: Vec::new(),
-            },
-            // The transport's answer to a request that needs a session and names none.
-            None => request.fail(
-                &Value::Null,
-                Failure::new(
-                    ErrorType::InvalidRequest,
-                    "name the session to end in the `Mcp-Session-Id` header",
+    let request_timeout = Duration::from_millis(app.config.server.request_timeout_ms.max(1));
+    request.audit_slot = app
+        .audit
+        .reserve(&request.log.request_id, request_timeout)
+        .await;
+    let outcome = if request.audit_slot.is_none() {
+        request.fail(
+            &Value::Null,
+            Failure::new(
+                ErrorType::AuditUnavailable,
+                "the audit trail cannot record more requests right now; retry shortly",
+            )
+            .retry_after(5),
+            false,
+        )
+    } else {
+        match request.authenticate().await {
+            Err(failure) => request.fail(&Value::Null, failure, false),
+            Ok(principal) => match headers.get("mcp-session-id").map(|v| v.to_str().ok()) {
+                Some(Some(session)) if app.sessions.remove(session, &principal.subject) => {
+                    Outcome {
+                        status: StatusCode::NO_CONTENT,
+                        body: None,
+                        headers: Vec::new(),
+                    }
+                }
+                // The transport's answer to a request that needs a session and names none.
+                None => request.fail(
+                    &Value::Null,
+                    Failure::new(
+                        ErrorType::InvalidRequest,
+                        "name the session to end in the `Mcp-Session-Id` header",
+                    ),
+                    false,
                 ),
-                false,
-            ),
-            _ => request.fail(
-                &Value::Null,
-                Failure::new(ErrorType::SessionNotFound, "unknown session"),
-                false,
-            ),
-        },
+                _ => request.fail(
+                    &Value::Null,
+                    Failure::new(ErrorType::SessionNotFound, "unknown session"),
+                    false,
+                ),
+            },
+        }
     };
     let mut response = respond(&app, &mut request.log, outcome, started);
     cors::expose(&app, &headers, &mut response);
-    app.audit.record(audit_event(&request.log, None)).await;
+    let event = audit_event(&request.log, None);
+    record(&app, &mut request, event);
     response
 }
 

@@ -63,6 +63,7 @@ pub async fn info(State(app): State<Arc<App>>) -> Response {
         "ready": app.readiness().is_empty(),
         "sessions": app.sessions.len(),
         "jwks": app.auth.jwks.info(),
+        "audit": app.audit.status(),
         "upstreams": upstreams,
     }))
     .into_response()
@@ -164,6 +165,14 @@ pub async fn reload_policy(
     let outcome = app
         .reload_policy("admin_endpoint", Some(&principal.subject))
         .await;
+    if outcome.result == "refused" {
+        let failure = Failure::new(
+            ErrorType::AuditUnavailable,
+            "the audit trail cannot record the reload right now; retry shortly",
+        )
+        .retry_after(5);
+        return refuse(&mut log, failure);
+    }
     log.status = if outcome.result == "reloaded" {
         200
     } else {

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod faults;
 pub mod moto;
 
 use airlock::app::App;
@@ -47,6 +48,8 @@ else := "deny-group"
 pub struct Seen {
     pub authorization: Vec<String>,
     pub calls: Vec<String>,
+    /// The `text` of every `echo` call, in the order the calls arrived.
+    pub echoed: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -87,7 +90,15 @@ async fn upstream_handler(
             let name = params["name"].as_str().unwrap_or("").to_string();
             up.seen.lock().unwrap().calls.push(name.clone());
             match name.as_str() {
-                "echo" => json!({"content": [{"type": "text", "text": params["arguments"]["text"].as_str().unwrap_or("")}]}),
+                "echo" => {
+                    // `ms` makes the call take that long (slow tools in flight).
+                    let text = params["arguments"]["text"].as_str().unwrap_or("").to_string();
+                    up.seen.lock().unwrap().echoed.push(text.clone());
+                    if let Some(ms) = params["arguments"]["ms"].as_u64() {
+                        tokio::time::sleep(Duration::from_millis(ms)).await;
+                    }
+                    json!({"content": [{"type": "text", "text": text}]})
+                }
                 "leak" => json!({"content": [{"type": "text", "text": "the key is AKIAABCDEFGHIJKLMNOP, mail ops@example.com"}]}),
                 "slow" => {
                     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -337,6 +348,34 @@ pub fn assert_error(response: &(u16, HeaderMap, Value), status: u16, error_type:
     assert_eq!(body["error"]["data"]["error_type"], error_type, "{body}");
     let correlation = body["error"]["data"]["correlation_id"].as_str().unwrap();
     assert_eq!(headers["x-request-id"].to_str().unwrap(), correlation);
+}
+
+/// Writes a frozen config with a correct content hash (the harness adjusts configs after
+/// building) to `dir/airlock.json`, for the `airlock` binary.
+pub fn write_config(
+    config: &airlock_schema::runtime::FrozenConfig,
+    dir: &std::path::Path,
+) -> std::path::PathBuf {
+    use sha2::Digest;
+    let mut config = config.clone();
+    config.content_hash = format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(config.hashed_text().as_bytes()))
+    );
+    let path = dir.join("airlock.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    path
+}
+
+/// Runs the `airlock` binary; its exit code and stdout + stderr.
+pub fn airlock(args: &[&str]) -> (i32, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.code().unwrap_or(-1), text)
 }
 
 /// A fresh PostgreSQL database on the local service (`AIRLOCK_TEST_POSTGRES` overrides the server).

@@ -26,7 +26,10 @@ pub struct Audit {
     #[serde(default = "default_retention")]
     #[schemars(example = &"90d")]
     pub retention: Duration,
-    /// Events held in memory while the store is unavailable.
+    /// Places in the in-memory buffer of events not yet committed to the store. A request takes
+    /// one when it is admitted and keeps it until its event is committed, so every answered
+    /// call has its event; when none is free, `onBufferFull` decides. Keep it at least
+    /// `server.maxConcurrentRequests`, plus what arrives while the store is briefly unavailable.
     #[serde(default = "default_buffer_size")]
     #[schemars(range(min = 100, max = 1000000), example = 10000)]
     pub buffer_size: u32,
@@ -34,8 +37,10 @@ pub struct Audit {
     #[serde(default = "default_flush_interval")]
     #[schemars(example = &"1s")]
     pub flush_interval: Duration,
-    /// What happens when the buffer is full: `reject` new requests with 503 (fail closed) or
-    /// `block` them until there is room.
+    /// What happens to a new request when the buffer is full: `reject` answers 503
+    /// `audit_unavailable` at once (fail closed); `block` waits for a free place, at most
+    /// `server.timeouts.request`, then answers the same 503. Either way a request is refused
+    /// before it reaches an upstream, never served without its event.
     #[serde(default)]
     #[schemars(example = &"reject")]
     pub on_buffer_full: BufferFullAction,

@@ -1,9 +1,10 @@
 //! The audit trail: a database reference that fits the backend (AL2004), persistence and
-//! replicas that fit SQLite (AL2009, AL2010), valid schedules (AL2015), one export destination (AL2017).
+//! replicas that fit SQLite (AL2009, AL2010), valid schedules (AL2015), one export destination
+//! (AL2017), a buffer with a place for every request served at once (AL2036).
 
 use crate::diagnostics::{Diagnostics, Severity, code};
 use crate::validate::ConfigDoc;
-use airlock_schema::config::{Audit, AuditBackend, Deployment, Persistence};
+use airlock_schema::config::{Audit, AuditBackend, Deployment, Persistence, Server};
 use airlock_schema::types::{Cron, url_checks};
 
 pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
@@ -25,6 +26,7 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
     if audit.backend == AuditBackend::Sqlite {
         sqlite(doc, out);
     }
+    buffer(doc, &audit, out);
     schedule(doc, "/audit/cleanup/schedule", &audit.cleanup.schedule, out);
     if let Some(export) = &audit.export {
         schedule(doc, "/audit/export/schedule", &export.schedule, out);
@@ -75,6 +77,32 @@ fn sqlite(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
                 .help("each pod would keep its own trail on a volume only one node can mount: use `audit.backend: postgresql` for more than one replica, or `replicas: 1`"),
         );
     }
+}
+
+/// Each request in flight holds a place in the audit buffer from its admission until its event
+/// is committed, so a buffer smaller than the requests served at once caps them below it.
+fn buffer(doc: &ConfigDoc<'_>, audit: &Audit, out: &mut Diagnostics) {
+    let Some(server) = doc.section_or_default::<Server>("/server") else {
+        return;
+    };
+    let (size, concurrent) = (audit.buffer_size, server.max_concurrent_requests);
+    if size >= concurrent {
+        return;
+    }
+    let pointer = if doc.root.pointer("/audit/bufferSize").is_some() {
+        "/audit/bufferSize"
+    } else {
+        "/server/maxConcurrentRequests"
+    };
+    out.push(
+        doc.value_diag(
+            code("AL2036"),
+            pointer,
+            format!("the audit buffer holds {size} events, fewer than the {concurrent} requests `server.maxConcurrentRequests` serves at once"),
+        )
+        .severity(Severity::Warning)
+        .help(format!("every request in flight holds a place in the buffer for its event, so at most {size} are served at once and the rest get 503 `audit_unavailable`: set `audit.bufferSize` to at least {concurrent} (the default is 10000)")),
+    );
 }
 
 fn schedule(doc: &ConfigDoc<'_>, pointer: &str, text: &str, out: &mut Diagnostics) {

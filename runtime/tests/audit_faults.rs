@@ -137,7 +137,8 @@ async fn scraped(h: &Harness, name: &str) -> f64 {
 
 /// Waits until `/info` says the store is in `state` (`up` or `down`).
 async fn store_becomes(h: &Harness, state: &str, within: Duration) {
-    let deadline = std::time::Instant::now() + within;
+    let started = std::time::Instant::now();
+    let deadline = started + within;
     loop {
         let info = audit_info(h).await;
         if info["store_state"] == state {
@@ -146,6 +147,10 @@ async fn store_becomes(h: &Harness, state: &str, within: Duration) {
                 up,
                 f64::from(u8::from(state == "up")),
                 "the gauge agrees: {info}"
+            );
+            println!(
+                "the store was reported {state} after {:?}",
+                started.elapsed()
             );
             return;
         }
@@ -267,6 +272,8 @@ async fn disk_full(buffer_size: u32) {
     for failed in ["FAIL  audit.store", "FAIL  audit.space"] {
         assert!(doctor.1.contains(failed), "{failed} in\n{}", doctor.1);
     }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(audit_info(&h).await["store_state"], "down", "still full");
     disk.free();
     store_becomes(&h, "up", Duration::from_secs(30)).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;

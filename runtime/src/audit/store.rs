@@ -193,7 +193,7 @@ impl Store {
         let pool = PgPoolOptions::new()
             .max_connections(4)
             // A server that is down is found within this when no connection is open.
-            .acquire_timeout(Duration::from_secs(3))
+            .acquire_timeout(Duration::from_secs(2))
             .connect_with(options)
             .await
             .map_err(err)?;

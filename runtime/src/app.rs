@@ -1,12 +1,12 @@
 //! The gateway's state, built once from the frozen config, and its background tasks (key
 //! refresh, upstream supervisors). Everything the request path needs hangs off [`App`].
 
-use crate::auth::{Authenticator, Jwks};
-use crate::authz::Authorizer;
-use crate::dlp::Redactor;
-use crate::metrics::Metrics;
-use crate::ratelimit::RateLimits;
-use crate::sessions::Sessions;
+use crate::enforce::auth::{Authenticator, Jwks};
+use crate::enforce::authz::Authorizer;
+use crate::enforce::dlp::Redactor;
+use crate::enforce::ratelimit::RateLimits;
+use crate::mcp::sessions::Sessions;
+use crate::record::metrics::Metrics;
 use crate::upstream::Upstream;
 use airlock_schema::metrics as m;
 use airlock_schema::runtime::FrozenConfig;
@@ -25,11 +25,11 @@ pub struct App {
     pub sessions: Sessions,
     pub concurrency: Arc<Semaphore>,
     pub started: Instant,
-    pub tracer: Option<crate::traces::Tracer>,
-    pub audit: Arc<crate::audit::AuditLog>,
-    pub roots: crate::roots::Roots,
+    pub tracer: Option<crate::record::traces::Tracer>,
+    pub audit: Arc<crate::record::audit::AuditLog>,
+    pub roots: crate::enforce::roots::Roots,
     /// The proxies whose `X-Forwarded-For` names the client.
-    pub proxies: crate::http::TrustedProxies,
+    pub proxies: crate::enforce::client_ip::TrustedProxies,
 }
 
 /// The HTTP client for the identity provider and HTTP upstreams: TLS verified against the
@@ -75,7 +75,7 @@ fn zero_series(metrics: &Metrics, config: &FrozenConfig) {
         | airlock_schema::runtime::RootConfig::S3 { name, .. } => name.as_str(),
     });
     for root in roots.chain(["none"]) {
-        for reason in crate::roots::ViolationKind::ALL {
+        for reason in crate::enforce::roots::ViolationKind::ALL {
             metrics.add(
                 m::SECURITY_VIOLATIONS_TOTAL,
                 &[("reason", reason.as_str()), ("root", root)],
@@ -126,10 +126,11 @@ impl App {
             .observability
             .tracing
             .as_ref()
-            .map(|t| crate::traces::Tracer::start(t, client.clone()));
-        let roots = crate::roots::Roots::new(&config.roots)?;
-        let audit = crate::audit::AuditLog::start(&config.audit, metrics.clone());
-        let proxies = crate::http::TrustedProxies::new(&config.server.trusted_proxies)?;
+            .map(|t| crate::record::traces::Tracer::start(t, client.clone()));
+        let roots = crate::enforce::roots::Roots::new(&config.roots)?;
+        let audit = crate::record::audit::AuditLog::start(&config.audit, metrics.clone());
+        let proxies =
+            crate::enforce::client_ip::TrustedProxies::new(&config.server.trusted_proxies)?;
         Ok(Arc::new(Self {
             proxies,
             audit,
@@ -157,7 +158,7 @@ impl App {
             tokio::spawn(upstream.clone().run());
         }
         if let Some(schedule) = &self.config.audit.cleanup_schedule {
-            tokio::spawn(crate::audit::retention::run(
+            tokio::spawn(crate::record::audit::retention::run(
                 self.audit.clone(),
                 schedule.clone(),
                 self.config.audit.retention_ms,
@@ -165,7 +166,7 @@ impl App {
             ));
         }
         if let Some(export) = &self.config.audit.export {
-            tokio::spawn(crate::audit::export::run(
+            tokio::spawn(crate::record::audit::export::run(
                 self.audit.clone(),
                 export.clone(),
             ));
@@ -178,10 +179,10 @@ impl App {
         self: &Arc<Self>,
         trigger: &str,
         subject: Option<&str>,
-    ) -> crate::authz::ReloadOutcome {
+    ) -> crate::enforce::authz::ReloadOutcome {
         let Some(slot) = self
             .audit
-            .reserve(&crate::ids::request_id(), Duration::from_secs(30))
+            .reserve(&crate::record::ids::request_id(), Duration::from_secs(30))
             .await
         else {
             tracing::error!(
@@ -189,7 +190,7 @@ impl App {
                 trigger,
                 "the policy was not reloaded: the audit trail cannot record the reload right now"
             );
-            return crate::authz::ReloadOutcome {
+            return crate::enforce::authz::ReloadOutcome {
                 result: "refused",
                 policy_sha256: self.authz.sha256(),
                 error: Some(
@@ -201,13 +202,13 @@ impl App {
         let app = self.clone();
         let outcome = tokio::task::spawn_blocking(move || app.authz.reload())
             .await
-            .unwrap_or_else(|_| crate::authz::ReloadOutcome {
+            .unwrap_or_else(|_| crate::enforce::authz::ReloadOutcome {
                 result: "failed",
                 policy_sha256: self.authz.sha256(),
                 error: Some("the reload task failed".into()),
                 last_known_good: true,
             });
-        let event = crate::audit::Event::new("policy_reload")
+        let event = crate::record::audit::Event::new("policy_reload")
             .set("trigger", trigger)
             .maybe("subject", subject)
             .set(

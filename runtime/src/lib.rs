@@ -1,35 +1,28 @@
 //! `airlock`: the runtime of the Airlock MCP gateway. It loads only the frozen config that
 //! `airlockc build` writes and enforces it in front of the upstream MCP servers.
 //!
-//! One request path, in layers (`http::mcp`): limits → authentication (`auth`) → rate limits
-//! (`ratelimit`) → JSON-RPC (`jsonrpc`) → protocol revision (`protocol`) → the method
-//! (`gateway`: authorization with `authz`, the `upstream`s, DLP with `dlp`) → response, with
-//! `metrics` and structured logs around it.
+//! Layers, each depending only on those below it:
+//!
+//! - `commands`: the binary's commands (`serve`, `doctor`, `audit ...`);
+//! - `edge`: HTTP, the accept loop and the request pipeline of `POST /mcp`;
+//! - `gateway`: the MCP methods (routing, aggregation, the upstream call);
+//! - `app`: the gateway's state, built once from the config;
+//! - `enforce` (authentication, authorization, rate limits, DLP, roots) and `upstream` (MCP
+//!   client sessions);
+//! - `record` (audit trail, logs, metrics, traces) and `mcp` (JSON-RPC, protocol revisions,
+//!   sessions);
+//! - `config` (the frozen config), `errors` (the error contract), `s3`.
 
 pub mod allocator;
 pub mod app;
-pub mod audit;
-pub mod audit_cli;
-pub mod auth;
-pub mod authz;
-pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod devidp;
-pub mod dlp;
-pub mod doctor;
+pub mod edge;
+pub mod enforce;
 pub mod errors;
 pub mod gateway;
-pub mod http;
-pub mod ids;
-pub mod jsonrpc;
-pub mod log_sink;
-pub mod metrics;
-pub mod protocol;
-pub mod ratelimit;
-pub mod roots;
+pub mod mcp;
+pub mod record;
 pub mod s3;
-pub mod serve;
-pub mod sessions;
-pub mod telemetry;
-pub mod traces;
 pub mod upstream;

@@ -1,4 +1,4 @@
-//! The `airlock` binary: everything lives in the library; see `airlock::cli`.
+//! The `airlock` binary: everything lives in the library; see `airlock::commands::cli`.
 
 /// mimalloc: the request path allocates many small, short-lived buffers; glibc's allocator
 /// spent a fifth of the gateway's CPU on them under load (profile in docs/performance.md).
@@ -7,5 +7,5 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     airlock::allocator::return_freed_memory_sooner();
-    airlock::cli::main()
+    airlock::commands::cli::main()
 }

@@ -5,9 +5,9 @@
 
 mod common;
 
-use airlock::audit::store::Store;
-use airlock::audit::{AuditLog, Event, WRITE_TIMEOUT, verify};
-use airlock::metrics::Metrics;
+use airlock::record::audit::store::Store;
+use airlock::record::audit::{AuditLog, Event, WRITE_TIMEOUT, verify};
+use airlock::record::metrics::Metrics;
 use airlock_schema::config::BufferFullAction;
 use airlock_schema::runtime::{AuditConfig, AuditStore};
 use serde_json::{Value, json};
@@ -165,7 +165,7 @@ async fn tamper_detection(store: Store, execute: impl AsyncFn(&str)) {
         .to_string();
     let mut fake =
         json!({"action": "tools/call", "subject": "mallory", "time": "2026-01-01T00:00:00.000Z"});
-    airlock::audit::chain::seal(&mut fake, 6, &forged);
+    airlock::record::audit::chain::seal(&mut fake, 6, &forged);
     let statement = format!(
         "INSERT INTO audit_events (seq, time, subject, action, event, prev_hash, hash) VALUES (6, '2026-01-01T00:00:00.000Z', 'mallory', 'tools/call', '{}', '{}', '{}')",
         fake,

@@ -9,7 +9,7 @@
 
 mod common;
 
-use airlock::audit::verify;
+use airlock::record::audit::verify;
 use airlock_schema::config::BufferFullAction;
 use airlock_schema::metrics as m;
 use airlock_schema::runtime::AuditStore;

@@ -5,7 +5,7 @@
 
 mod common;
 
-use airlock::doctor::{self, Check, Options, Status};
+use airlock::commands::doctor::{self, Check, Options, Status};
 use airlock_schema::runtime::{AuditStore, FrozenConfig, PolicyModule, RootConfig};
 use std::path::PathBuf;
 

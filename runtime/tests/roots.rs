@@ -5,8 +5,8 @@
 
 mod common;
 
-use airlock::roots::fs::{FsRoot, Resolver};
-use airlock::roots::vpath;
+use airlock::enforce::roots::fs::{FsRoot, Resolver};
+use airlock::enforce::roots::vpath;
 use airlock_schema::metrics as m;
 use airlock_schema::runtime::RootConfig;
 use serde_json::{Value, json};
@@ -449,7 +449,7 @@ async fn the_traversal_corpus_never_escapes_and_every_attempt_is_audited() {
             .iter()
             .all(|e| e["violation"].is_string() && e["status"] == 403)
     );
-    let report = airlock::audit::verify::store(store).await.unwrap();
+    let report = airlock::record::audit::verify::store(store).await.unwrap();
     assert!(report.ok(), "{report:?}");
     std::fs::remove_dir_all(&tree.base).unwrap();
 }
@@ -520,7 +520,7 @@ fn symlinks_inside_the_root_work_only_with_openat2_and_never_escape() {
     let walking = FsRoot::with_resolver(&tree.repo, Resolver::Walk);
     assert!(matches!(
         walking.read(&inside, 1 << 20),
-        Err(airlock::roots::RootError::Violation(_))
+        Err(airlock::enforce::roots::RootError::Violation(_))
     ));
     for resolver in [Resolver::Openat2, Resolver::Walk] {
         if resolver == Resolver::Openat2 && Resolver::detect() != Resolver::Openat2 {
@@ -538,7 +538,10 @@ fn symlinks_inside_the_root_work_only_with_openat2_and_never_escape() {
             let path = vpath::parse(raw).unwrap();
             let outcome = root.read(&path, 1 << 20);
             assert!(
-                matches!(outcome, Err(airlock::roots::RootError::Violation(_))),
+                matches!(
+                    outcome,
+                    Err(airlock::enforce::roots::RootError::Violation(_))
+                ),
                 "{resolver:?} {raw}: {outcome:?}"
             );
         }
@@ -590,7 +593,7 @@ fn a_symlink_swapped_in_concurrently_never_escapes() {
                     assert_eq!(bytes, b"inside");
                     "read inside".to_string()
                 }
-                Err(airlock::roots::RootError::Violation(v)) => format!("{:?}", v.kind),
+                Err(airlock::enforce::roots::RootError::Violation(v)) => format!("{:?}", v.kind),
                 Err(other) => format!("{other:?}"),
             };
             *outcomes.entry(format!("{resolver:?}: {key}")).or_default() += 1;

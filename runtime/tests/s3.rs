@@ -5,9 +5,9 @@
 
 mod common;
 
-use airlock::audit::export::{Target, run_once};
-use airlock::audit::store::Store;
-use airlock::audit::{Event, verify};
+use airlock::record::audit::export::{Target, run_once};
+use airlock::record::audit::store::Store;
+use airlock::record::audit::{Event, verify};
 use airlock_schema::runtime::{AuditExport, RootConfig};
 use common::moto::{self, Moto};
 use serde_json::{Value, json};
@@ -219,7 +219,7 @@ async fn download(client: &aws_sdk_s3::Client, prefix: &str) -> Vec<(String, Vec
     segments
 }
 
-fn verify_all(segments: &[(String, Vec<u8>)]) -> airlock::audit::chain::Report {
+fn verify_all(segments: &[(String, Vec<u8>)]) -> airlock::record::audit::chain::Report {
     verify::segments(
         segments
             .iter()
@@ -319,7 +319,7 @@ async fn a_segment_uploaded_by_a_run_that_died_is_adopted_not_duplicated() {
     // A run that uploaded events 1..10 and died before recording it.
     let events = store.read(0, 100).await.unwrap();
     let (segment, body) =
-        airlock::audit::export::segment(format!("{:020}-{:020}.jsonl", 1, 10), &events);
+        airlock::record::audit::export::segment(format!("{:020}-{:020}.jsonl", 1, 10), &events);
     moto::put(&client, "acme-audit", &segment.key, body).await;
     append(&store, 5).await;
     let outcome = run_once(&store, &target).await.unwrap();

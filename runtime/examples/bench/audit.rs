@@ -4,8 +4,8 @@
 //! chain is verified (and its verification speed reported), so the figure is for events that
 //! really are chained.
 
-use airlock::audit::{AuditLog, Event, verify};
-use airlock::metrics::Metrics;
+use airlock::record::audit::{AuditLog, Event, verify};
+use airlock::record::metrics::Metrics;
 use airlock_schema::runtime::{AuditConfig, AuditStore};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

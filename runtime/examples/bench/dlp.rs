@@ -2,7 +2,7 @@
 //! secret) and dirty (a secret every ~2 KiB), through the gateway's `Redactor`; and a plain
 //! `RegexSet` over the clean text for comparison (what the prefilter replaced).
 
-use airlock::dlp::{Counts, Redactor};
+use airlock::enforce::dlp::{Counts, Redactor};
 use airlock_schema::runtime::DlpRule;
 use std::time::{Duration, Instant};
 

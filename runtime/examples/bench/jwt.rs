@@ -4,9 +4,9 @@
 
 use crate::policy::frozen;
 use crate::stats::{per_op, show};
-use airlock::auth::Authenticator;
-use airlock::auth::jwks::Jwks;
 use airlock::devidp::DevIdp;
+use airlock::enforce::auth::Authenticator;
+use airlock::enforce::auth::jwks::Jwks;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;

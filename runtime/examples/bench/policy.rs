@@ -2,8 +2,8 @@
 //! off), denied with an explanation, and served from the decision cache.
 
 use crate::stats::{per_op, show};
-use airlock::authz::{Authorizer, Input};
-use airlock::metrics::Metrics;
+use airlock::enforce::authz::{Authorizer, Input};
+use airlock::record::metrics::Metrics;
 use airlock_schema::runtime::FrozenConfig;
 use std::path::Path;
 use std::sync::Arc;

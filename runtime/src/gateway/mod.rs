@@ -4,15 +4,15 @@
 //! headers, status codes) live in `http`.
 
 use crate::app::App;
-use crate::auth::Principal;
-use crate::authz::{Decision, Input};
-use crate::dlp::Counts;
+use crate::enforce::auth::Principal;
+use crate::enforce::authz::{Decision, Input};
+use crate::enforce::dlp::Counts;
+use crate::enforce::roots::ViolationKind;
+use crate::enforce::roots::tools::Request;
 use crate::errors::{ErrorType, Failure};
-use crate::jsonrpc::Message;
-use crate::protocol::{self, Era};
-use crate::roots::ViolationKind;
-use crate::roots::tools::Request;
-use crate::traces::{KIND_CLIENT, KIND_INTERNAL, Timeline, now_ns};
+use crate::mcp::jsonrpc::Message;
+use crate::mcp::protocol::{self, Era};
+use crate::record::traces::{KIND_CLIENT, KIND_INTERNAL, Timeline, now_ns};
 use crate::upstream::{Upstream, UpstreamError};
 use airlock_schema::metrics as m;
 use serde_json::{Map, Value, json};
@@ -104,7 +104,10 @@ impl<'a> Call<'a> {
         metadata.insert("client_ip".into(), self.ip.to_string().into());
         metadata.insert("protocol_version".into(), self.era.version().into());
         if let Some(count) = self.requests_per_minute {
-            metadata.insert(crate::authz::REQUESTS_PER_MINUTE.into(), count.into());
+            metadata.insert(
+                crate::enforce::authz::REQUESTS_PER_MINUTE.into(),
+                count.into(),
+            );
         }
         Input {
             subject: self.principal.subject.clone(),
@@ -226,7 +229,7 @@ impl<'a> Call<'a> {
     fn token_info(&self) -> Value {
         let auth = &self.app.config.auth;
         let expires_at = self.principal.expires_at;
-        let now = crate::audit::now_secs().max(0) as u64;
+        let now = crate::record::audit::now_secs().max(0) as u64;
         json!({
             "subject": self.principal.subject,
             "tenant": self.principal.tenant,
@@ -239,7 +242,7 @@ impl<'a> Call<'a> {
             "issuer": auth.issuer,
             "audience": auth.audience,
             "requiredGroups": auth.required_groups,
-            "expiresAt": crate::audit::rfc3339(expires_at.saturating_mul(1000) as i64),
+            "expiresAt": crate::record::audit::rfc3339(expires_at.saturating_mul(1000) as i64),
             "expiresInSeconds": expires_at.saturating_sub(now),
         })
     }
@@ -485,9 +488,9 @@ impl<'a> Call<'a> {
         if self.app.roots.serves(&uri) {
             return self.read_root_resource(&uri).await;
         }
-        self.resource = Some(crate::roots::truncate(&uri));
+        self.resource = Some(crate::enforce::roots::truncate(&uri));
         let Some(upstream) = self.resource_owner(&uri) else {
-            if crate::roots::is_guarded_scheme(&uri) {
+            if crate::enforce::roots::is_guarded_scheme(&uri) {
                 // `file:`, `http(s):` and unknown `mcp:` URIs are probes, not typos.
                 return Err(self.resolve_root(&uri).err().unwrap_or_else(|| {
                     Failure::new(ErrorType::InternalError, "a root resolved unexpectedly")
@@ -495,7 +498,10 @@ impl<'a> Call<'a> {
             }
             return Err(Failure::new(
                 ErrorType::ResourceNotFound,
-                format!("resource not found: `{}`", crate::roots::truncate(&uri)),
+                format!(
+                    "resource not found: `{}`",
+                    crate::enforce::roots::truncate(&uri)
+                ),
             ));
         };
         self.upstream = Some(upstream.name().to_string());

@@ -5,10 +5,10 @@
 //! entry by entry through policy, and everything returned goes through DLP.
 
 use super::Call;
+use crate::enforce::roots::listing::{Entry, EntryKind, Listing, SearchOutcome};
+use crate::enforce::roots::tools::{self, Request};
+use crate::enforce::roots::{Resolved, Root, RootError, Violation, VirtualPath, mime, truncate};
 use crate::errors::{ErrorType, Failure};
-use crate::roots::listing::{Entry, EntryKind, Listing, SearchOutcome};
-use crate::roots::tools::{self, Request};
-use crate::roots::{Resolved, Root, RootError, Violation, VirtualPath, mime, truncate};
 use airlock_schema::metrics as m;
 use base64::Engine;
 use serde_json::{Map, Value, json};
@@ -103,7 +103,7 @@ impl<'a> Call<'a> {
         tracing::warn!(
             target: "airlock::security",
             event = "security_violation",
-            request_id = crate::ids::current().as_deref(),
+            request_id = crate::record::ids::current().as_deref(),
             violation = reason,
             root = root_name,
             subject = %self.principal.subject,
@@ -140,7 +140,7 @@ impl<'a> Call<'a> {
                 "a directory was expected to be a file, or the other way round",
             ),
             RootError::Io(detail) => {
-                tracing::error!(request_id = crate::ids::current().as_deref(), root = root.name(), error = %detail, "root access failed");
+                tracing::error!(request_id = crate::record::ids::current().as_deref(), root = root.name(), error = %detail, "root access failed");
                 Failure::new(
                     ErrorType::RootUnavailable,
                     format!("root `{}` could not be read", root.name()),
@@ -209,7 +209,7 @@ impl<'a> Call<'a> {
     /// Binary content cannot be redacted without corrupting it: when a DLP pattern occurs in
     /// it, it is withheld instead.
     fn guard_binary(&mut self, bytes: &[u8]) -> Result<(), Failure> {
-        let mut counts = crate::dlp::Counts::new();
+        let mut counts = crate::enforce::dlp::Counts::new();
         let lossy = String::from_utf8_lossy(bytes);
         if self.app.dlp.redact_str(&lossy, &mut counts).is_none() {
             return Ok(());

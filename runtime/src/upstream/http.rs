@@ -98,7 +98,7 @@ impl HttpTransport {
             Ok(response) => Err(format!("GET {target} answered {}", response.status())),
             Err(error) => Err(format!(
                 "GET {target}: {}",
-                crate::auth::error_chain(&error)
+                crate::enforce::auth::error_chain(&error)
             )),
         };
         Some(outcome)
@@ -172,10 +172,9 @@ impl HttpTransport {
                 for (name, value) in &headers {
                     request = request.header(name, value);
                 }
-                let response = request
-                    .send()
-                    .await
-                    .map_err(|e| UpstreamError::Unavailable(crate::auth::error_chain(&e)))?;
+                let response = request.send().await.map_err(|e| {
+                    UpstreamError::Unavailable(crate::enforce::auth::error_chain(&e))
+                })?;
                 if response
                     .content_length()
                     .is_some_and(|n| n as usize > MAX_RESPONSE_BYTES)

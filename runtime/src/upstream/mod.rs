@@ -8,7 +8,7 @@ mod pool;
 mod stdio;
 
 use crate::config::read_secret;
-use crate::metrics::Metrics;
+use crate::record::metrics::Metrics;
 use airlock_schema::metrics as m;
 use airlock_schema::runtime::{NamedValue, Transport, UpstreamConfig};
 use serde::Serialize;

@@ -91,7 +91,7 @@ async fn post<C: Connect + Clone + Send + Sync + 'static>(
     let response = client
         .request(request)
         .await
-        .map_err(|e| UpstreamError::Unavailable(crate::auth::error_chain(&e)))?;
+        .map_err(|e| UpstreamError::Unavailable(crate::enforce::auth::error_chain(&e)))?;
     let (parts, body) = response.into_parts();
     let declared = parts
         .headers

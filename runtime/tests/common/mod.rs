@@ -239,7 +239,7 @@ upstreams:
     adjust(&mut config);
     let app = App::new(config).expect("the gateway starts");
     let (listener, address) = listen().await;
-    tokio::spawn(airlock::serve::serve(
+    tokio::spawn(airlock::commands::serve::serve(
         app.clone(),
         listener,
         std::future::pending(),

@@ -3,7 +3,7 @@
 //! and object params; and the body really was a single JSON object.
 #![no_main]
 
-use airlock::jsonrpc::{Parsed, parse};
+use airlock::mcp::jsonrpc::{Parsed, parse};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 

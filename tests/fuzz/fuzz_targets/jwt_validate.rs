@@ -5,7 +5,7 @@
 //! audience, is unexpired, and its subject and groups are what the principal says.
 #![no_main]
 
-use airlock::auth::{Authenticator, jwks::Jwks};
+use airlock::enforce::auth::{Authenticator, jwks::Jwks};
 use airlock::devidp::DevIdp;
 use airlock_schema::runtime::AuthConfig;
 use base64::Engine as _;
@@ -59,7 +59,7 @@ fn fixture() -> &'static Fixture {
     })
 }
 
-fn validate(token: &str) -> Option<airlock::auth::Principal> {
+fn validate(token: &str) -> Option<airlock::enforce::auth::Principal> {
     let f = fixture();
     f.runtime
         .block_on(async {

@@ -4,8 +4,8 @@
 //! descriptor (`/proc/self/fd`), and an accepted path round-trips through `encode`.
 #![no_main]
 
-use airlock::roots::fs::{FsRoot, Resolver};
-use airlock::roots::vpath;
+use airlock::enforce::roots::fs::{FsRoot, Resolver};
+use airlock::enforce::roots::vpath;
 use libfuzzer_sys::fuzz_target;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;

@@ -20,7 +20,7 @@
 //! JSON-RPC error and a correlation id, with the log line and metrics of any refusal.
 
 use crate::errors::{ErrorType, Failure};
-use crate::metrics::Metrics;
+use crate::record::metrics::Metrics;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -235,7 +235,7 @@ impl Deadlined {
     /// takes a few hundred bytes at once) and count it; an idle connection just closes.
     fn expire(&mut self) -> io::Error {
         if self.phase == Phase::Head {
-            let request_id = crate::ids::request_id();
+            let request_id = crate::record::ids::request_id();
             let failure = Failure::new(
                 ErrorType::ReadTimeout,
                 "the request headers did not arrive in time",
@@ -257,7 +257,7 @@ impl Deadlined {
     /// A request refused before any handler saw it: the metrics and the log line of any
     /// refusal.
     fn count_refusal(&self, request_id: &str, kind: ErrorType, took: Duration) {
-        super::log::RequestLog {
+        crate::record::log::RequestLog {
             request_id: request_id.to_string(),
             client_ip: Some(self.peer.ip()),
             status: kind.status(true).as_u16(),
@@ -279,7 +279,7 @@ impl Deadlined {
                 return None;
             }
             let kind = hyper_refusal(buf)?;
-            let request_id = crate::ids::request_id();
+            let request_id = crate::record::ids::request_id();
             let failure = Failure::new(kind, refusal_message(kind));
             let reason = kind
                 .status(true)

@@ -5,7 +5,7 @@
 //! endpoint from the mounted modules; a policy that fails to compile leaves the
 //! last-known-good one serving, and says so in a metric and the logs.
 
-use crate::metrics::Metrics;
+use crate::record::metrics::Metrics;
 use airlock_schema::metrics as m;
 use airlock_schema::runtime::{PolicyConfig, PolicyModule};
 use arc_swap::ArcSwap;
@@ -317,7 +317,7 @@ impl Authorizer {
             Ok(Value::Bool(allow)) => allow,
             Ok(_) => false,
             Err(error) => {
-                tracing::error!(request_id = crate::ids::current().as_deref(), error = %one_line(&error.to_string()), "policy evaluation failed; denying");
+                tracing::error!(request_id = crate::record::ids::current().as_deref(), error = %one_line(&error.to_string()), "policy evaluation failed; denying");
                 return Decision {
                     allow: false,
                     reason: Some("the policy could not be evaluated".into()),

@@ -3,8 +3,8 @@
 //! bucket.
 
 use super::Check;
-use crate::audit::{self, Event, chain::Verifier};
-use crate::authz;
+use crate::enforce::authz;
+use crate::record::audit::{self, Event, chain::Verifier};
 use airlock_schema::runtime::{FrozenConfig, PolicyModule, RootConfig};
 use regex::Regex;
 use std::time::Duration;

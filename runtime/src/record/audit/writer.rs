@@ -16,7 +16,7 @@
 //!   log line, and `/info`. The first successful write or probe marks it up again.
 
 use super::store::Store;
-use crate::metrics::Metrics;
+use crate::record::metrics::Metrics;
 use airlock_schema::config::BufferFullAction;
 use airlock_schema::metrics as m;
 use airlock_schema::runtime::{AuditConfig, AuditStore};

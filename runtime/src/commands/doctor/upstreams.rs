@@ -2,7 +2,7 @@
 //! tools named in `allowTools` that the upstream does not offer are a warning.
 
 use super::Check;
-use crate::metrics::Metrics;
+use crate::record::metrics::Metrics;
 use crate::upstream::Upstream;
 use airlock_schema::runtime::FrozenConfig;
 use serde_json::Value;

@@ -5,7 +5,7 @@
 //! unreachable identity provider counts toward the throttle.
 
 use crate::app::App;
-use crate::auth::{AuthError, Authenticator, Principal, Stage};
+use crate::enforce::auth::{AuthError, Authenticator, Principal, Stage};
 use crate::errors::{ErrorType, Failure};
 use airlock_schema::metrics as m;
 use axum::http::HeaderMap;

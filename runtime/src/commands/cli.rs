@@ -131,7 +131,7 @@ pub fn main() -> ExitCode {
             threads,
         } => serve(&config.path, listen, policy_dir, threads),
         Command::DevIdp { listen, audience } => dev_idp(listen, &audience),
-        Command::Audit { command } => crate::audit_cli::run(command),
+        Command::Audit { command } => crate::commands::audit_cli::run(command),
         Command::Doctor {
             config,
             token,
@@ -149,13 +149,13 @@ pub fn main() -> ExitCode {
                 }
                 other => other.map(str::to_string),
             };
-            let options = crate::doctor::Options {
+            let options = crate::commands::doctor::Options {
                 token,
                 skip_upstreams,
             };
-            crate::doctor::run(&config.path, options, json)
+            crate::commands::doctor::run(&config.path, options, json)
         }
-        Command::Info { config } => crate::doctor::info::run(&config.path),
+        Command::Info { config } => crate::commands::doctor::info::run(&config.path),
     }
 }
 
@@ -211,7 +211,7 @@ fn serve(
     if let Some(dir) = policy_dir {
         config.policy.reload_dir = Some(dir.display().to_string());
     }
-    crate::telemetry::init(
+    crate::record::telemetry::init(
         &config.observability.log_level,
         &config.observability.log_format,
     );
@@ -228,13 +228,13 @@ fn serve(
     };
     let outcome = runtime.block_on(async move {
         let app = crate::app::App::new(config).map_err(|error| (error, 78))?;
-        crate::serve::reload_on_sighup(app.clone());
-        crate::serve::run(app, listen)
+        crate::commands::serve::reload_on_sighup(app.clone());
+        crate::commands::serve::run(app, listen)
             .await
             .map_err(|error| (error.to_string(), 1))
     });
     // The logged lines come before the reason, and none is left in the buffer.
-    crate::log_sink::flush();
+    crate::record::log_sink::flush();
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err((error, code)) => {

@@ -167,7 +167,7 @@ pub fn encode(relative: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::ViolationKind;
+    use crate::enforce::roots::ViolationKind;
 
     fn kind(raw: &str) -> ViolationKind {
         parse(raw).expect_err(raw).kind

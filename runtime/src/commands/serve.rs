@@ -3,7 +3,7 @@
 //! timeout; stdio upstreams are stopped).
 
 use crate::app::App;
-use crate::http::{self, connection};
+use crate::edge::{self, connection};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,7 +24,7 @@ pub async fn run(app: Arc<App>, listen: Option<SocketAddr>) -> Result<(), String
         let metrics_listener = TcpListener::bind(metrics_address)
             .await
             .map_err(|e| format!("cannot listen on {metrics_address}: {e}"))?;
-        let router = http::metrics_router(app.clone(), &config.metrics_path);
+        let router = edge::metrics_router(app.clone(), &config.metrics_path);
         let (deadlines, metrics) = (deadlines(&app), app.metrics.clone());
         let mut stopped = stop.subscribe();
         tokio::spawn(async move {
@@ -65,7 +65,7 @@ pub async fn serve(
     });
     let server = connection::serve(
         listener,
-        http::router(app.clone()),
+        edge::router(app.clone()),
         deadlines(&app),
         app.metrics.clone(),
         async move {

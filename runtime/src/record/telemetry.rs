@@ -9,10 +9,10 @@ pub fn init(level: &str, format: &str) {
         .unwrap_or_else(|_| EnvFilter::new(format!("{level},hyper=warn,reqwest=warn,h2=warn")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(|| crate::log_sink::Writer)
+        .with_writer(|| crate::record::log_sink::Writer)
         .with_target(false);
     let result = if format == "json" {
-        crate::http::write_request_logs_directly();
+        crate::record::log::write_json_directly();
         builder
             .json()
             .flatten_event(true)
@@ -23,6 +23,6 @@ pub fn init(level: &str, format: &str) {
         builder.compact().with_ansi(false).try_init()
     };
     if result.is_ok() {
-        crate::log_sink::start();
+        crate::record::log_sink::start();
     }
 }

@@ -5,7 +5,7 @@
 //! `resultType` and, for cacheable methods, `cacheScope` and `ttlMs`.
 
 use crate::errors::{ErrorType, Failure};
-use crate::jsonrpc::Message;
+use crate::mcp::jsonrpc::Message;
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
 

@@ -3,7 +3,7 @@
 //! a supplied token validated exactly as requests are, with the precise reason when it fails.
 
 use super::{Check, der};
-use crate::auth::{Authenticator, Jwks};
+use crate::enforce::auth::{Authenticator, Jwks};
 use crate::errors::ErrorType;
 use airlock_schema::runtime::FrozenConfig;
 use base64::Engine;
@@ -24,11 +24,12 @@ fn client() -> reqwest::Client {
 }
 
 async fn get_json(client: &reqwest::Client, url: &str) -> Result<Value, String> {
-    let response = client
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| format!("cannot reach {url}: {}", crate::auth::error_chain(&e)))?;
+    let response = client.get(url).send().await.map_err(|e| {
+        format!(
+            "cannot reach {url}: {}",
+            crate::enforce::auth::error_chain(&e)
+        )
+    })?;
     if !response.status().is_success() {
         return Err(format!("{url} answered HTTP {}", response.status()));
     }
@@ -131,7 +132,7 @@ async fn keys(client: &reqwest::Client, jwks_uri: &str, config: &FrozenConfig) -
             "add the provider's algorithm to auth.oidc.algorithms, or configure the provider to sign with an accepted one",
         );
     }
-    let now = crate::audit::now_secs();
+    let now = crate::record::audit::now_secs();
     for key in &signing {
         let Some(cert) = key["x5c"][0].as_str() else {
             continue;
@@ -197,7 +198,10 @@ async fn validate(config: &FrozenConfig, token: &str) -> Check {
     let authenticator = Authenticator::new(&config.auth, jwks);
     match authenticator.validate(token.trim()).await {
         Ok(principal) => {
-            let minutes = principal.expires_at.saturating_sub(crate::auth::now_secs()) / 60;
+            let minutes = principal
+                .expires_at
+                .saturating_sub(crate::enforce::auth::now_secs())
+                / 60;
             Check::pass(
                 "token",
                 format!(

@@ -6,14 +6,14 @@
 
 use super::authn::{self, Refusal};
 use super::cors;
-use super::log::RequestLog;
 use crate::app::App;
-use crate::auth::{Principal, www_authenticate};
+use crate::enforce::auth::{Principal, www_authenticate};
 use crate::errors::{ErrorType, Failure};
 use crate::gateway::Call;
-use crate::jsonrpc::{self, Parsed};
-use crate::protocol;
-use crate::traces::{KIND_INTERNAL, KIND_SERVER, Mark, Timeline, TraceContext, now_ns};
+use crate::mcp::jsonrpc::{self, Parsed};
+use crate::mcp::protocol;
+use crate::record::log::RequestLog;
+use crate::record::traces::{KIND_INTERNAL, KIND_SERVER, Mark, Timeline, TraceContext, now_ns};
 use airlock_schema::metrics as m;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
@@ -58,7 +58,7 @@ struct Request<'a> {
     timeline: Timeline,
     input_digest: Option<String>,
     /// The request's place in the audit buffer, taken at admission.
-    audit_slot: Option<crate::audit::AuditSlot>,
+    audit_slot: Option<crate::record::audit::AuditSlot>,
 }
 
 impl Request<'_> {
@@ -222,7 +222,7 @@ impl Request<'_> {
             Ok(bytes) => bytes,
             Err(failure) => return self.fail(&null, failure, false),
         };
-        self.input_digest = Some(crate::audit::digest(&bytes));
+        self.input_digest = Some(crate::record::audit::digest(&bytes));
         let message = match jsonrpc::parse(&bytes) {
             Ok(Parsed::Message(message)) => message,
             Ok(Parsed::Response) => return Outcome::accepted(),
@@ -442,7 +442,7 @@ fn audit_event(log: &RequestLog, input_digest: Option<String>) -> serde_json::Va
         (None, false, Some(method)) => method.clone(),
         (None, false, None) => format!("{} {}", log.method, log.uri),
     };
-    crate::audit::Event::new(&action)
+    crate::record::audit::Event::new(&action)
         .set("request_id", log.request_id.clone())
         .maybe("subject", log.subject.clone())
         .maybe("tenant", log.tenant.clone())
@@ -505,7 +505,7 @@ fn new_request<'a>(
 ) -> Request<'a> {
     let client_ip = app.proxies.client_ip(peer.ip(), headers);
     let log = RequestLog {
-        request_id: crate::ids::request_id(),
+        request_id: crate::record::ids::request_id(),
         method,
         uri: "/mcp".into(),
         client_ip: Some(client_ip),
@@ -542,7 +542,7 @@ async fn to_the_end(handler: impl Future<Output = Response> + Send + 'static) ->
         Err(error) => {
             tracing::error!(error_type = "internal_error", error = %error, "a request handler failed");
             let failure = Failure::new(ErrorType::InternalError, "internal error");
-            let request_id = crate::ids::request_id();
+            let request_id = crate::record::ids::request_id();
             let mut response = (
                 ErrorType::status_of(&failure, false),
                 axum::Json(failure.to_jsonrpc(&Value::Null, &request_id)),
@@ -562,7 +562,7 @@ async fn serve_post(app: Arc<App>, peer: SocketAddr, headers: HeaderMap, body: B
     app.metrics.gauge_add(m::IN_FLIGHT_REQUESTS, 1);
     let mut request = new_request(&app, &headers, "POST", peer);
     let request_id = request.log.request_id.clone();
-    let outcome = crate::ids::with_request_id(request_id, request.handle(body)).await;
+    let outcome = crate::record::ids::with_request_id(request_id, request.handle(body)).await;
     app.metrics.gauge_add(m::IN_FLIGHT_REQUESTS, -1);
     let mut response = respond(&app, &mut request.log, outcome, started);
     cors::expose(&app, &headers, &mut response);

@@ -1,7 +1,7 @@
 //! `airlock audit verify`, `airlock audit export` and `airlock audit erase`.
 
-use crate::audit::{self, Event, verify};
-use crate::cli::AuditCommand;
+use crate::commands::cli::AuditCommand;
+use crate::record::audit::{self, Event, verify};
 use std::path::Path;
 use std::process::ExitCode;
 

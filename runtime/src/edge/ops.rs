@@ -1,10 +1,10 @@
 //! Operations endpoints: `/live`, `/ready` (and the `/health/*` aliases), `/info`, `/metrics`,
 //! the OAuth protected-resource metadata (RFC 9728), and the admin policy reload.
 
-use super::log::RequestLog;
 use crate::app::App;
-use crate::auth::www_authenticate;
+use crate::enforce::auth::www_authenticate;
 use crate::errors::{ErrorType, Failure};
+use crate::record::log::RequestLog;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -105,7 +105,7 @@ pub async fn reload_policy(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    let request_id = crate::ids::request_id();
+    let request_id = crate::record::ids::request_id();
     let client_ip = app.proxies.client_ip(peer.ip(), &headers);
     let mut log = RequestLog {
         request_id: request_id.clone(),
@@ -185,7 +185,7 @@ pub async fn reload_policy(
 
 /// A refused admin action is an audit event too (who tried, and why it was refused).
 async fn audit_refusal(app: &App, log: &RequestLog) {
-    let event = crate::audit::Event::new("policy_reload")
+    let event = crate::record::audit::Event::new("policy_reload")
         .set("request_id", log.request_id.clone())
         .maybe("subject", log.subject.clone())
         .set("trigger", "admin_endpoint")

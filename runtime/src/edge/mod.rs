@@ -1,11 +1,10 @@
-//! The HTTP surface: `POST /mcp` (and `DELETE`/`GET` answers), operations endpoints, the
-//! protected-resource metadata, the admin reload, and a metrics-only listener.
+//! The edge: the HTTP surface. `POST /mcp` (and `DELETE`/`GET` answers), operations
+//! endpoints, the protected-resource metadata, the admin reload, and a metrics-only listener;
+//! the accept loop with its deadlines (`connection`).
 
 mod authn;
-mod client_ip;
 pub mod connection;
 mod cors;
-mod log;
 pub mod mcp;
 mod ops;
 
@@ -16,9 +15,6 @@ use axum::http::{HeaderMap, Method, Uri};
 use axum::routing::{MethodRouter, any, get, post};
 use std::net::SocketAddr;
 use std::sync::Arc;
-
-pub use client_ip::TrustedProxies;
-pub use log::write_json_directly as write_request_logs_directly;
 
 /// The gateway's routes on the main port.
 pub fn router(app: Arc<App>) -> Router {

@@ -8,7 +8,7 @@
 //! line is the one the formatter writes (a unit test compares them); `tracing`'s filter still
 //! decides whether it is written.
 
-use crate::metrics::Metrics;
+use crate::record::metrics::Metrics;
 use airlock_schema::metrics as m;
 use std::io::Write;
 use std::net::IpAddr;
@@ -55,7 +55,7 @@ impl RequestLog {
         let method = self
             .mcp_method
             .as_deref()
-            .map_or("none", crate::protocol::method_label);
+            .map_or("none", crate::mcp::protocol::method_label);
         let labels = [("status", status.as_str()), ("mcp_method", method)];
         metrics.inc(m::REQUESTS_TOTAL, &labels);
         let labels = [("mcp_method", method)];
@@ -78,7 +78,7 @@ impl RequestLog {
             };
             if enabled {
                 let line = self.json_line(level, message, SystemTime::now());
-                crate::log_sink::write(&line);
+                crate::record::log_sink::write(&line);
             }
             return;
         }
@@ -216,7 +216,7 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log_sink::Captured;
+    use crate::record::log_sink::Captured;
     use std::time::Duration;
 
     /// The line `tracing`'s JSON formatter writes, configured as `telemetry::init` does.

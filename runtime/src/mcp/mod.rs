@@ -1,0 +1,6 @@
+//! MCP's vocabulary, independent of HTTP: JSON-RPC messages (`jsonrpc`), protocol revisions and
+//! their negotiation (`protocol`), and the sessions of the handshake revisions (`sessions`).
+
+pub mod jsonrpc;
+pub mod protocol;
+pub mod sessions;

@@ -75,7 +75,7 @@ fn zero_series(metrics: &Metrics, config: &FrozenConfig) {
         | airlock_schema::runtime::RootConfig::S3 { name, .. } => name.as_str(),
     });
     for root in roots.chain(["none"]) {
-        for reason in crate::enforce::roots::ViolationKind::ALL {
+        for reason in crate::errors::ViolationKind::ALL {
             metrics.add(
                 m::SECURITY_VIOLATIONS_TOTAL,
                 &[("reason", reason.as_str()), ("root", root)],

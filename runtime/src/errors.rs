@@ -1,9 +1,92 @@
 //! The error contract: every failure a client sees is an HTTP status and a JSON-RPC error
 //! object whose `data` carries a stable `error_type` and the request's `correlation_id`. A 500
-//! says nothing about internals.
+//! says nothing about internals. Also the closed sets a request's record is classified by:
+//! the authentication stage that refused it and the kind of path violation.
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
+
+/// How an error reaches the client besides its JSON-RPC body. The handshake revisions answer
+/// a JSON-RPC error about the message (unknown method, invalid params) with 200; the stateless
+/// revision says it with a 4xx status too, and so does a message with no id to answer (there
+/// is no JSON-RPC response to carry the error).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorStatus {
+    /// Message-level errors are answered with 200 and the error in the body.
+    InBody,
+    /// Every error has its own HTTP status.
+    InStatus,
+}
+
+/// Where authentication refused a request: `auth_stage` in logs and audit events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthStage {
+    /// No bearer token, or one that is not a JWT.
+    Extraction,
+    /// A JWT that does not validate (signature, issuer, audience, time, groups).
+    Validation,
+}
+
+impl AuthStage {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AuthStage::Extraction => "token_extraction",
+            AuthStage::Validation => "token_validation",
+        }
+    }
+}
+
+/// Why a path was refused: a bounded set, the `reason` label of
+/// `airlock_security_violations_total` and the `violation` field of audit events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ViolationKind {
+    /// A `.`/`..` segment, raw or percent-encoded.
+    Traversal,
+    /// An encoding trick: encoded separators, backslashes, double or overlong encoding.
+    Encoding,
+    /// NUL or another control character.
+    ControlCharacter,
+    /// An absolute path below a root.
+    AbsolutePath,
+    /// A symbolic link leading outside the root (or any link, where the kernel lacks `openat2`).
+    Symlink,
+    /// A device, FIFO or socket.
+    SpecialFile,
+    /// A scheme no root serves (`file://`, `http://`, ...).
+    Scheme,
+    /// An `mcp://` URI naming no configured root.
+    UnknownRoot,
+    /// A write to a read-only root.
+    ReadOnly,
+}
+
+impl ViolationKind {
+    pub const ALL: [ViolationKind; 9] = [
+        Self::Traversal,
+        Self::Encoding,
+        Self::ControlCharacter,
+        Self::AbsolutePath,
+        Self::Symlink,
+        Self::SpecialFile,
+        Self::Scheme,
+        Self::UnknownRoot,
+        Self::ReadOnly,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Traversal => "path_traversal",
+            Self::Encoding => "encoding",
+            Self::ControlCharacter => "control_character",
+            Self::AbsolutePath => "absolute_path",
+            Self::Symlink => "symlink_escape",
+            Self::SpecialFile => "special_file",
+            Self::Scheme => "scheme_not_allowed",
+            Self::UnknownRoot => "unknown_root",
+            Self::ReadOnly => "read_only_root",
+        }
+    }
+}
 
 /// A stable error classification: the `error_type` of responses, logs and metrics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -118,20 +201,21 @@ impl ErrorType {
 
     /// The HTTP status of a failure, relayed codes included (the stateless revision maps
     /// JSON-RPC codes to statuses).
-    pub fn status_of(failure: &Failure, modern: bool) -> StatusCode {
+    pub fn status_of(failure: &Failure, statuses: ErrorStatus) -> StatusCode {
+        let in_status = statuses == ErrorStatus::InStatus;
         match (failure.kind, failure.code) {
-            (Self::UpstreamRpcError, Some(-32602 | -32600 | -32700)) if modern => {
+            (Self::UpstreamRpcError, Some(-32602 | -32600 | -32700)) if in_status => {
                 StatusCode::BAD_REQUEST
             }
-            (Self::UpstreamRpcError, Some(-32601)) if modern => StatusCode::NOT_FOUND,
-            (kind, _) => kind.status(modern),
+            (Self::UpstreamRpcError, Some(-32601)) if in_status => StatusCode::NOT_FOUND,
+            (kind, _) => kind.status(statuses),
         }
     }
 
-    /// The HTTP status of this error (`modern`: the 2026-07-28 revision maps JSON-RPC
-    /// errors to 4xx statuses; earlier revisions answer them with 200).
-    pub fn status(self, modern: bool) -> StatusCode {
+    /// The HTTP status of this error.
+    pub fn status(self, statuses: ErrorStatus) -> StatusCode {
         use ErrorType::*;
+        let modern = statuses == ErrorStatus::InStatus;
         match self {
             ParseError
             | InvalidRequest
@@ -200,7 +284,7 @@ impl ErrorType {
 
     /// True for errors of authentication (the `auth_stage` logs and metrics care about).
     pub fn is_auth(self) -> bool {
-        self.status(false) == StatusCode::UNAUTHORIZED || self == Self::MissingGroup
+        self.status(ErrorStatus::InBody) == StatusCode::UNAUTHORIZED || self == Self::MissingGroup
     }
 }
 
@@ -231,6 +315,9 @@ pub struct FailureDetail {
     pub retry_after: Option<u64>,
     /// The JSON-RPC code to send instead of the kind's (relayed upstream errors).
     pub code: Option<i64>,
+    /// The `data` of an upstream's error, relayed as `upstream_data`: not the gateway's own
+    /// words, so it passes DLP like any answer from an upstream.
+    pub relayed: Option<Value>,
 }
 
 impl Failure {
@@ -241,6 +328,7 @@ impl Failure {
             data: serde_json::Map::new(),
             retry_after: None,
             code: None,
+            relayed: None,
         }))
     }
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
@@ -261,7 +349,19 @@ impl Failure {
         )
     }
 
-    /// The JSON-RPC error response for request `id`.
+    /// What of the error DLP must see: the message (it may repeat what a client or an
+    /// upstream sent) and an upstream's relayed data. The gateway's own `data` (the policy's
+    /// reason, the caller's own subject) joins after (`Redacted::into_jsonrpc_error`).
+    pub fn error_object(&self) -> Value {
+        let mut error = json!({ "code": self.code.unwrap_or(self.kind.code()), "message": self.message, "data": {} });
+        if let Some(relayed) = &self.relayed {
+            error["data"]["upstream_data"] = relayed.clone();
+        }
+        error
+    }
+
+    /// The JSON-RPC error response for request `id`, for refusals no request path saw (the
+    /// connection's own: a head that never arrived, one hyper could not parse).
     pub fn to_jsonrpc(&self, id: &Value, correlation_id: &str) -> Value {
         let mut data = self.data.clone();
         data.insert("error_type".into(), self.kind.as_str().into());
@@ -276,14 +376,15 @@ mod tests {
 
     #[test]
     fn statuses_follow_the_contract() {
-        assert_eq!(ErrorType::Forbidden.status(false), StatusCode::FORBIDDEN);
-        assert_eq!(ErrorType::MethodNotFound.status(false), StatusCode::OK);
+        use ErrorStatus::*;
+        assert_eq!(ErrorType::Forbidden.status(InBody), StatusCode::FORBIDDEN);
+        assert_eq!(ErrorType::MethodNotFound.status(InBody), StatusCode::OK);
         assert_eq!(
-            ErrorType::MethodNotFound.status(true),
+            ErrorType::MethodNotFound.status(InStatus),
             StatusCode::NOT_FOUND
         );
         assert_eq!(
-            ErrorType::UpstreamTimeout.status(false),
+            ErrorType::UpstreamTimeout.status(InBody),
             StatusCode::GATEWAY_TIMEOUT
         );
         let body = Failure::new(ErrorType::RateLimited, "slow down")

@@ -209,6 +209,87 @@ async fn dlp_redacts_results_and_resources() {
     );
 }
 
+/// DLP applies where every answer leaves the gateway (`edge::mcp::Pipeline::answer`), so no
+/// method's path can skip it: results, resource contents, and the errors an upstream answers
+/// (message and data) are all redacted; the id and the correlation id are left alone.
+#[tokio::test]
+async fn every_answer_passes_dlp_on_its_way_out() {
+    let h = start("").await;
+    let token = h.user();
+    let secret = "AKIAABCDEFGHIJKLMNOP";
+    let (status, headers, body) = h
+        .post(
+            Some(&token),
+            json!({"jsonrpc": "2.0", "id": "abc@example.com", "method": "tools/call",
+                   "params": {"name": "fail", "arguments": {"text": format!("key {secret}")}}}),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let text = body.to_string();
+    assert!(!text.contains(secret), "{text}");
+    assert_eq!(
+        body["error"]["message"],
+        "bad input for fail: key [redacted-aws-key]"
+    );
+    assert_eq!(
+        body["error"]["data"]["upstream_data"]["input"],
+        "key [redacted-aws-key]"
+    );
+    assert_eq!(
+        body["id"], "abc@example.com",
+        "the client's id is echoed as sent"
+    );
+    assert_eq!(
+        body["error"]["data"]["correlation_id"].as_str(),
+        headers["x-request-id"].to_str().ok()
+    );
+    for (method, params) in [
+        ("tools/call", json!({"name": "leak", "arguments": {}})),
+        ("resources/read", json!({"uri": "docs://readme"})),
+    ] {
+        let (_, _, body) = h.rpc(&token, method, params).await;
+        let text = body.to_string();
+        assert!(
+            !text.contains(secret) && !text.contains("admin@example.com"),
+            "{method}: {text}"
+        );
+    }
+}
+
+/// Authorization is decided in one place, and the upstream call demands its decision: a
+/// caller the policy allows nothing sees nothing and reaches no upstream, whatever the method.
+#[tokio::test]
+async fn a_caller_the_policy_allows_nothing_reaches_nothing() {
+    let h = start("").await;
+    let token = h.token(&["airlock.admins"]);
+    for (method, key) in [
+        ("tools/list", "tools"),
+        ("resources/list", "resources"),
+        ("prompts/list", "prompts"),
+    ] {
+        let (status, _, body) = h.rpc(&token, method, json!({})).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["result"][key], json!([]), "{method}: {body}");
+    }
+    for (method, params) in [
+        (
+            "tools/call",
+            json!({"name": "echo", "arguments": {"text": "x"}}),
+        ),
+        ("resources/read", json!({"uri": "docs://readme"})),
+        ("prompts/get", json!({"name": "greet"})),
+    ] {
+        let response = h.rpc(&token, method, params).await;
+        assert_error(&response, 403, "policy_denied");
+    }
+    let seen = h.seen.lock().unwrap();
+    assert!(
+        seen.calls.is_empty(),
+        "no upstream call without an allowing decision"
+    );
+}
+
 #[tokio::test]
 async fn json_rpc_errors() {
     let h = start("").await;

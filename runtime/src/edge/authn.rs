@@ -5,7 +5,8 @@
 //! unreachable identity provider counts toward the throttle.
 
 use crate::app::App;
-use crate::enforce::auth::{AuthError, Authenticator, Principal, Stage};
+use crate::enforce::auth::{AuthError, Authenticator, Principal};
+use crate::errors::AuthStage;
 use crate::errors::{ErrorType, Failure};
 use airlock_schema::metrics as m;
 use axum::http::HeaderMap;
@@ -15,7 +16,7 @@ use std::time::Instant;
 /// Why a request was not authenticated; `stage` is `None` when no attempt was made (the client
 /// IP is throttled).
 pub struct Refusal {
-    pub stage: Option<Stage>,
+    pub stage: Option<AuthStage>,
     pub failure: Failure,
 }
 

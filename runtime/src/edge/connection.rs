@@ -257,14 +257,14 @@ impl Deadlined {
     /// A request refused before any handler saw it: the metrics and the log line of any
     /// refusal.
     fn count_refusal(&self, request_id: &str, kind: ErrorType, took: Duration) {
-        crate::record::log::RequestLog {
+        let status = kind.status(crate::errors::ErrorStatus::InStatus).as_u16();
+        crate::record::exchange::Exchange {
             request_id: request_id.to_string(),
             client_ip: Some(self.peer.ip()),
-            status: kind.status(true).as_u16(),
-            error_type: Some(kind.as_str()),
+            error_type: Some(kind),
             ..Default::default()
         }
-        .record(&self.metrics, took);
+        .finish(status, &self.metrics, took);
     }
 
     /// `Some` when `buf` is hyper's own answer to an unparseable head (see the module doc):
@@ -282,7 +282,7 @@ impl Deadlined {
             let request_id = crate::record::ids::request_id();
             let failure = Failure::new(kind, refusal_message(kind));
             let reason = kind
-                .status(true)
+                .status(crate::errors::ErrorStatus::InStatus)
                 .canonical_reason()
                 .unwrap_or("Bad Request");
             self.replacement = Some(Replacement {
@@ -344,7 +344,10 @@ fn refusal_message(kind: ErrorType) -> &'static str {
 
 /// A refusal before any handler ran, in the error contract; the connection closes after it.
 fn refusal(failure: &Failure, reason: &str, request_id: &str) -> Vec<u8> {
-    let status = failure.kind.status(true).as_u16();
+    let status = failure
+        .kind
+        .status(crate::errors::ErrorStatus::InStatus)
+        .as_u16();
     let body = failure
         .to_jsonrpc(&serde_json::Value::Null, request_id)
         .to_string();

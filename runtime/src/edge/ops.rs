@@ -1,10 +1,10 @@
 //! Operations endpoints: `/live`, `/ready` (and the `/health/*` aliases), `/info`, `/metrics`,
 //! the OAuth protected-resource metadata (RFC 9728), and the admin policy reload.
 
+use super::mcp::{Answer, Pipeline};
 use crate::app::App;
-use crate::enforce::auth::www_authenticate;
 use crate::errors::{ErrorType, Failure};
-use crate::record::log::RequestLog;
+use crate::record::exchange::Exchange;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -105,95 +105,57 @@ pub async fn reload_policy(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    let request_id = crate::record::ids::request_id();
-    let client_ip = app.proxies.client_ip(peer.ip(), &headers);
-    let mut log = RequestLog {
-        request_id: request_id.clone(),
-        method: "POST",
-        uri: "/admin/policy/reload".into(),
-        client_ip: Some(client_ip),
-        ..RequestLog::default()
-    };
-    let refuse = |log: &mut RequestLog, failure: Failure| {
-        log.error_type = Some(failure.kind.as_str());
-        let status = failure.kind.status(false);
-        log.status = status.as_u16();
-        log.emit();
-        let mut response = (
-            status,
-            [("x-request-id", request_id.clone())],
-            Json(failure.to_jsonrpc(&Value::Null, &request_id)),
-        )
-            .into_response();
-        if let Some(seconds) = failure.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, seconds.into());
-        }
-        if status == StatusCode::UNAUTHORIZED {
-            let url =
-                app.resource_metadata_url(headers.get(header::HOST).and_then(|h| h.to_str().ok()));
-            if let Ok(value) = www_authenticate(&url, Some(&failure)).parse() {
-                response
-                    .headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, value);
-            }
-        }
-        response
-    };
-    let principal = match super::authn::authenticate(&app, &headers, client_ip, &request_id).await {
-        Ok(principal) => principal,
-        Err(super::authn::Refusal { stage, failure }) => {
-            log.auth_stage = stage.map(|s| s.as_str());
-            let response = refuse(&mut log, failure);
-            audit_refusal(&app, &log).await;
-            return response;
-        }
-    };
-    log.subject = Some(principal.subject.clone());
+    let mut pipeline = Pipeline::new(&app, &headers, "POST", peer.ip());
+    pipeline.exchange.uri = "/admin/policy/reload".into();
+    let served = reload(&mut pipeline, &app).await;
+    let refused = served.is_err();
+    let outcome = pipeline.answer(served);
+    let response = pipeline.respond(outcome);
+    if refused {
+        audit_refusal(&app, &pipeline.exchange).await;
+    }
+    response
+}
+
+/// The reload's stages: an admin's token, then the reload (audited by `App::reload_policy`).
+async fn reload(pipeline: &mut Pipeline<'_>, app: &Arc<App>) -> Result<Answer, Failure> {
+    let principal = pipeline.authenticate().await?;
     if !app.auth.is_admin(&principal) {
-        let response = refuse(
-            &mut log,
-            Failure::new(
-                ErrorType::NotAdmin,
-                "only members of the admin groups may reload the policy",
-            ),
-        );
-        audit_refusal(&app, &log).await;
-        return response;
+        return Err(Failure::new(
+            ErrorType::NotAdmin,
+            "only members of the admin groups may reload the policy",
+        ));
     }
     let outcome = app
         .reload_policy("admin_endpoint", Some(&principal.subject))
         .await;
     if outcome.result == "refused" {
-        let failure = Failure::new(
+        return Err(Failure::new(
             ErrorType::AuditUnavailable,
             "the audit trail cannot record the reload right now; retry shortly",
         )
-        .retry_after(5);
-        return refuse(&mut log, failure);
+        .retry_after(5));
     }
-    log.status = if outcome.result == "reloaded" {
-        200
+    let status = if outcome.result == "reloaded" {
+        StatusCode::OK
     } else {
-        422
+        StatusCode::UNPROCESSABLE_ENTITY
     };
-    log.emit();
-    let status = StatusCode::from_u16(log.status).unwrap_or(StatusCode::OK);
-    (status, [("x-request-id", request_id)], Json(outcome)).into_response()
+    let document = serde_json::to_value(&outcome).map_err(|_| Failure::internal())?;
+    Ok(Answer::Document(status, document))
 }
 
 /// A refused admin action is an audit event too (who tried, and why it was refused).
-async fn audit_refusal(app: &App, log: &RequestLog) {
+async fn audit_refusal(app: &App, exchange: &Exchange) {
     let event = crate::record::audit::Event::new("policy_reload")
-        .set("request_id", log.request_id.clone())
-        .maybe("subject", log.subject.clone())
+        .set("request_id", exchange.request_id.clone())
+        .maybe("subject", exchange.subject.clone())
         .set("trigger", "admin_endpoint")
         .set("outcome", "failure")
-        .set("status", log.status)
-        .maybe("error_type", log.error_type)
-        .maybe("auth_stage", log.auth_stage)
-        .maybe("client_ip", log.client_ip.map(|ip| ip.to_string()))
+        .set("status", exchange.status)
+        .maybe("error_type", exchange.error_type.map(|e| e.as_str()))
+        .maybe("auth_stage", exchange.auth_stage.map(|s| s.as_str()))
+        .maybe("client_ip", exchange.client_ip.map(|ip| ip.to_string()))
         .into_value();
     app.audit.record(event).await;
 }

@@ -5,43 +5,40 @@
 
 use crate::app::App;
 use crate::enforce::auth::Principal;
-use crate::enforce::authz::{Decision, Input};
-use crate::enforce::dlp::Counts;
-use crate::enforce::roots::ViolationKind;
 use crate::enforce::roots::tools::Request;
 use crate::errors::{ErrorType, Failure};
 use crate::mcp::jsonrpc::Message;
 use crate::mcp::protocol::{self, Era};
-use crate::record::traces::{KIND_CLIENT, KIND_INTERNAL, Timeline, now_ns};
+use crate::record::exchange::Exchange;
+use crate::record::traces::{KIND_CLIENT, now_ns};
 use crate::upstream::{Upstream, UpstreamError};
-use airlock_schema::metrics as m;
+use authorize::{Authorized, Target};
 use serde_json::{Map, Value, json};
 use std::net::IpAddr;
 use std::sync::Arc;
 
+pub mod authorize;
 mod roots;
 
-/// One authenticated call, and what it did (for logs, metrics and audit).
-pub struct Call<'a> {
+/// One authenticated call. What it learns (the tool, resource, upstream, root, decision,
+/// violation, spans) goes straight into the request's [`Exchange`].
+pub struct Call<'a, 'r> {
     pub app: &'a App,
     pub principal: &'a Principal,
     pub ip: IpAddr,
     pub era: Era,
-    pub tool: Option<String>,
-    pub resource: Option<String>,
-    pub upstream: Option<String>,
-    /// The virtual root a resource or built-in tool call resolved to.
-    pub root: Option<String>,
-    /// Set when the request was refused as a path or scheme violation.
-    pub violation: Option<ViolationKind>,
-    pub decision: Option<Decision>,
-    pub redactions: u64,
-    /// A session created by `initialize`, for the `Mcp-Session-Id` header.
-    pub new_session: Option<String>,
-    /// Child spans (policy, upstream, DLP) for the trace of this request.
-    pub timeline: Timeline,
     /// The caller's requests in the last minute, when the policy reads it.
     pub requests_per_minute: Option<u32>,
+    record: &'r mut Exchange,
+    /// A session created by `initialize`, for the `Mcp-Session-Id` header.
+    new_session: Option<String>,
+}
+
+/// A method's answer, before DLP (the edge redacts every answer, in one place).
+pub struct Reply {
+    pub result: Value,
+    /// A session `initialize` created, for the `Mcp-Session-Id` header.
+    pub session: Option<String>,
 }
 
 /// A tool as clients see it: its gateway name and where it lives.
@@ -73,123 +70,38 @@ fn route_of<'a>(upstreams: &'a [Arc<Upstream>], name: &str) -> Option<(&'a Arc<U
     })
 }
 
-impl<'a> Call<'a> {
-    pub fn new(app: &'a App, principal: &'a Principal, ip: IpAddr, era: Era) -> Self {
+impl<'a, 'r> Call<'a, 'r> {
+    pub fn new(
+        app: &'a App,
+        principal: &'a Principal,
+        ip: IpAddr,
+        era: Era,
+        record: &'r mut Exchange,
+    ) -> Self {
         Self {
             app,
             principal,
             ip,
             era,
-            tool: None,
-            resource: None,
-            upstream: None,
-            root: None,
-            violation: None,
-            decision: None,
-            redactions: 0,
-            new_session: None,
-            timeline: Timeline::default(),
             requests_per_minute: None,
+            record,
+            new_session: None,
         }
     }
 
-    fn input(
-        &self,
-        method: &str,
-        tool: &str,
-        resource: &str,
-        metadata: Map<String, Value>,
-    ) -> Input {
-        let mut metadata = metadata;
-        metadata.insert("client_ip".into(), self.ip.to_string().into());
-        metadata.insert("protocol_version".into(), self.era.version().into());
-        if let Some(count) = self.requests_per_minute {
-            metadata.insert(
-                crate::enforce::authz::REQUESTS_PER_MINUTE.into(),
-                count.into(),
-            );
-        }
-        Input {
-            subject: self.principal.subject.clone(),
-            tenant: self.principal.tenant.clone(),
-            groups: self.principal.groups.clone(),
-            tool: tool.into(),
-            resource: resource.into(),
-            method: method.into(),
-            metadata,
-        }
+    /// Records what the request is about, scrubbed: it repeats what the client sent.
+    fn about_tool(&mut self, name: &str) {
+        self.record.tool = Some(self.app.dlp.scrub(name.to_string()));
     }
-
-    fn allowed(
-        &self,
-        method: &str,
-        tool: &str,
-        resource: &str,
-        metadata: Map<String, Value>,
-    ) -> Decision {
-        self.app
-            .authz
-            .decide(&self.input(method, tool, resource, metadata))
+    fn about_resource(&mut self, uri: &str) {
+        self.record.resource = Some(self.app.dlp.scrub(uri.to_string()));
     }
-
-    fn authorize(
-        &mut self,
-        method: &str,
-        tool: &str,
-        resource: &str,
-        metadata: Map<String, Value>,
-    ) -> Result<(), Failure> {
-        let start = now_ns();
-        let decision = self.allowed(method, tool, resource, metadata);
-        let verdict = if decision.allow { "allow" } else { "deny" };
-        let attributes = vec![
-            ("decision", verdict.into()),
-            ("tool", tool.into()),
-            ("tenant", self.principal.tenant.clone().into()),
-            ("cache_hit", decision.cached.into()),
-        ];
-        self.timeline
-            .mark("policy", KIND_INTERNAL, start, attributes, !decision.allow);
-        let allow = decision.allow;
-        let reason = decision
-            .reason
-            .clone()
-            .unwrap_or_else(|| "denied by policy".into());
-        let rule_id = decision.rule_id.clone();
-        self.decision = Some(decision);
-        if allow {
-            return Ok(());
-        }
-        let mut failure = Failure::new(ErrorType::Forbidden, format!("forbidden: {reason}"))
-            .with("reason", reason);
-        if let Some(rule_id) = rule_id {
-            failure = failure.with("rule_id", rule_id);
-        }
-        Err(failure)
-    }
-
-    fn redact(&mut self, value: &mut Value) {
-        let start = now_ns();
-        let mut counts = Counts::new();
-        self.app.dlp.redact_json(value, &mut counts);
-        let found: u64 = counts.iter().sum();
-        self.timeline.mark(
-            "dlp",
-            KIND_INTERNAL,
-            start,
-            vec![("redactions", found.into())],
-            false,
-        );
-        for (pattern, n) in self.app.dlp.summarize(&counts) {
-            self.app
-                .metrics
-                .add(m::DLP_REDACTIONS_TOTAL, &[("pattern", pattern)], n);
-            self.redactions += n;
-        }
+    fn about_upstream(&mut self, upstream: &Upstream) {
+        self.record.upstream = Some(upstream.name().to_string());
     }
 
     /// Serves one request. Notifications are handled by the caller.
-    pub async fn dispatch(&mut self, message: &Message) -> Result<Value, Failure> {
+    pub async fn dispatch(&mut self, message: &Message) -> Result<Reply, Failure> {
         let modern = self.era.is_modern();
         let result = match message.method.as_str() {
             "initialize" if !modern => self.initialize(message),
@@ -208,7 +120,10 @@ impl<'a> Call<'a> {
                 format!("method `{other}` is not supported by this gateway"),
             )),
         }?;
-        Ok(protocol::finish(&message.method, result, &self.era))
+        Ok(Reply {
+            result: protocol::finish(&message.method, result, &self.era),
+            session: self.new_session.take(),
+        })
     }
 
     fn initialize(&mut self, message: &Message) -> Result<Value, Failure> {
@@ -273,36 +188,24 @@ impl<'a> Call<'a> {
         routes
     }
 
-    fn upstream_meta(upstream: &Upstream) -> Map<String, Value> {
-        let mut map = Map::new();
-        map.insert("upstream".into(), upstream.name().into());
-        map
-    }
-
     fn list_tools(&mut self) -> Value {
         let mut tools = Vec::new();
         let routes = self.routes();
         let upstream_names: std::collections::HashSet<String> =
             routes.iter().map(|r| r.name.clone()).collect();
         for route in routes {
-            if self
-                .allowed(
-                    "tools/call",
-                    &route.name,
-                    "",
-                    Self::upstream_meta(&route.upstream),
-                )
-                .allow
-            {
+            if self.shows(&Target::Tool {
+                name: &route.name,
+                resource: "",
+                upstream: &route.upstream,
+            }) {
                 let mut definition = route.definition;
                 definition["name"] = route.name.into();
                 tools.push(definition);
             }
         }
         tools.extend(self.builtin_tools(&|name| upstream_names.contains(name)));
-        let mut result = json!({ "tools": tools });
-        self.redact(&mut result);
-        result
+        json!({ "tools": tools })
     }
 
     async fn call_tool(&mut self, message: &Message) -> Result<Value, Failure> {
@@ -320,7 +223,7 @@ impl<'a> Call<'a> {
                 ));
             }
         };
-        self.tool = Some(name.to_string());
+        self.about_tool(name);
         let Some((upstream, original)) = route_of(&self.app.upstreams, name) else {
             // No upstream has the tool: a built-in file tool, when roots are configured.
             if let Some(request) =
@@ -337,30 +240,32 @@ impl<'a> Call<'a> {
             ));
         };
         let upstream = upstream.clone();
-        self.upstream = Some(upstream.name().to_string());
+        self.about_upstream(&upstream);
         let resource = ["uri", "path", "resource"]
             .iter()
             .find_map(|k| arguments.get(*k).and_then(Value::as_str))
             .unwrap_or("")
             .to_string();
-        self.resource = (!resource.is_empty()).then(|| resource.clone());
-        self.authorize(
-            "tools/call",
+        if !resource.is_empty() {
+            self.about_resource(&resource);
+        }
+        let authorized = self.authorize(&Target::Tool {
             name,
-            &resource,
-            Self::upstream_meta(&upstream),
-        )?;
+            resource: &resource,
+            upstream: &upstream,
+        })?;
         let mut params = json!({ "name": original, "arguments": arguments });
         if let Some(token) = message.param("_meta").and_then(|m| m.get("progressToken")) {
             params["_meta"] = json!({ "progressToken": token });
         }
-        let mut result = self.forward(&upstream, "tools/call", params).await?;
-        self.redact(&mut result);
-        Ok(result)
+        self.forward(&authorized, &upstream, "tools/call", params)
+            .await
     }
 
+    /// Calls the upstream, as the policy allowed.
     async fn forward(
         &mut self,
+        _allowed: &Authorized,
         upstream: &Upstream,
         method: &str,
         params: Value,
@@ -373,7 +278,8 @@ impl<'a> Call<'a> {
             ("mcp.method", method.into()),
             ("latency_ms", latency_ms.into()),
         ];
-        self.timeline
+        self.record
+            .timeline
             .mark("upstream", KIND_CLIENT, start, attributes, result.is_err());
         result.map_err(|error| {
             let name = upstream.name();
@@ -394,8 +300,6 @@ impl<'a> Call<'a> {
                     format!("upstream `{name}` answered something that is not MCP"),
                 ),
                 UpstreamError::Rpc(error) => {
-                    let mut error = error;
-                    self.redact(&mut error);
                     let message = error
                         .get("message")
                         .and_then(Value::as_str)
@@ -404,7 +308,7 @@ impl<'a> Call<'a> {
                     let mut failure = Failure::new(ErrorType::UpstreamRpcError, message);
                     failure.code = error.get("code").and_then(Value::as_i64);
                     if let Some(data) = error.get("data") {
-                        failure = failure.with("upstream_data", data.clone());
+                        failure.relayed = Some(data.clone());
                     }
                     failure
                 }
@@ -453,17 +357,16 @@ impl<'a> Call<'a> {
                     .unwrap_or_default()
                     .to_string();
                 if seen.insert(uri.clone())
-                    && self
-                        .allowed("resources/read", "", &uri, Self::upstream_meta(upstream))
-                        .allow
+                    && self.shows(&Target::Resource {
+                        uri: &uri,
+                        upstream,
+                    })
                 {
                     resources.push(resource);
                 }
             }
         }
-        let mut result = json!({ "resources": resources });
-        self.redact(&mut result);
-        result
+        json!({ "resources": resources })
     }
 
     fn list_templates(&mut self) -> Value {
@@ -474,9 +377,7 @@ impl<'a> Call<'a> {
                 .iter()
                 .flat_map(|u| u.catalog().resource_templates.clone()),
         );
-        let mut result = json!({ "resourceTemplates": templates });
-        self.redact(&mut result);
-        result
+        json!({ "resourceTemplates": templates })
     }
 
     async fn read_resource(&mut self, message: &Message) -> Result<Value, Failure> {
@@ -488,7 +389,7 @@ impl<'a> Call<'a> {
         if self.app.roots.serves(&uri) {
             return self.read_root_resource(&uri).await;
         }
-        self.resource = Some(crate::enforce::roots::truncate(&uri));
+        self.about_resource(&crate::enforce::roots::truncate(&uri));
         let Some(upstream) = self.resource_owner(&uri) else {
             if crate::enforce::roots::is_guarded_scheme(&uri) {
                 // `file:`, `http(s):` and unknown `mcp:` URIs are probes, not typos.
@@ -504,19 +405,18 @@ impl<'a> Call<'a> {
                 ),
             ));
         };
-        self.upstream = Some(upstream.name().to_string());
-        self.authorize("resources/read", "", &uri, Self::upstream_meta(&upstream))?;
-        let mut result = self
-            .forward(&upstream, "resources/read", json!({ "uri": uri }))
-            .await?;
-        self.redact(&mut result);
-        Ok(result)
-    }
-
-    fn prompt_meta(upstream: &Upstream, name: &str) -> Map<String, Value> {
-        let mut map = Self::upstream_meta(upstream);
-        map.insert("prompt".into(), name.into());
-        map
+        self.about_upstream(&upstream);
+        let authorized = self.authorize(&Target::Resource {
+            uri: &uri,
+            upstream: &upstream,
+        })?;
+        self.forward(
+            &authorized,
+            &upstream,
+            "resources/read",
+            json!({ "uri": uri }),
+        )
+        .await
     }
 
     fn list_prompts(&mut self) -> Value {
@@ -531,17 +431,16 @@ impl<'a> Call<'a> {
                     .unwrap_or_default()
                     .to_string();
                 if seen.insert(name.clone())
-                    && self
-                        .allowed("prompts/get", "", "", Self::prompt_meta(upstream, &name))
-                        .allow
+                    && self.shows(&Target::Prompt {
+                        name: &name,
+                        upstream,
+                    })
                 {
                     prompts.push(prompt);
                 }
             }
         }
-        let mut result = json!({ "prompts": prompts });
-        self.redact(&mut result);
-        result
+        json!({ "prompts": prompts })
     }
 
     async fn get_prompt(&mut self, message: &Message) -> Result<Value, Failure> {
@@ -564,14 +463,16 @@ impl<'a> Call<'a> {
             .ok_or_else(|| {
                 Failure::new(ErrorType::InvalidParams, format!("unknown prompt `{name}`"))
             })?;
-        self.upstream = Some(upstream.name().to_string());
-        self.authorize("prompts/get", "", "", Self::prompt_meta(&upstream, &name))?;
+        self.about_upstream(&upstream);
+        let authorized = self.authorize(&Target::Prompt {
+            name: &name,
+            upstream: &upstream,
+        })?;
         let mut params = json!({ "name": name });
         if let Some(arguments) = message.param("arguments") {
             params["arguments"] = arguments.clone();
         }
-        let mut result = self.forward(&upstream, "prompts/get", params).await?;
-        self.redact(&mut result);
-        Ok(result)
+        self.forward(&authorized, &upstream, "prompts/get", params)
+            .await
     }
 }

@@ -2,16 +2,17 @@
 //! `resources/templates/list`, `resources/read` of `mcp://ROOT/...`) and the built-in file
 //! tools. Every URI is resolved by `roots` before policy sees it; a refusal is a security
 //! violation (403, log line, metric, audit event). Listings and search results are filtered
-//! entry by entry through policy, and everything returned goes through DLP.
+//! entry by entry through policy (`authorize`); the edge redacts what is returned.
 
 use super::Call;
+use super::authorize::{Authorized, Target};
 use crate::enforce::roots::listing::{Entry, EntryKind, Listing, SearchOutcome};
 use crate::enforce::roots::tools::{self, Request};
 use crate::enforce::roots::{Resolved, Root, RootError, Violation, VirtualPath, mime, truncate};
 use crate::errors::{ErrorType, Failure};
 use airlock_schema::metrics as m;
 use base64::Engine;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// The most entries a directory listing returns.
 const LIST_LIMIT: usize = 1000;
@@ -24,25 +25,15 @@ enum Done {
     Wrote(usize),
 }
 
-/// How a request reached a root: the policy `method` and `tool` each entry is checked with.
-#[derive(Clone, Copy)]
-struct Access<'t> {
-    method: &'static str,
-    tool: &'t str,
-}
-
-impl<'a> Call<'a> {
-    fn root_meta(root: &Root) -> Map<String, Value> {
-        let mut map = Map::new();
-        map.insert("root".into(), root.name().into());
-        map
-    }
-
+impl<'a> Call<'a, '_> {
     /// The roots whose top the caller may read.
     fn readable_roots(&self) -> impl Iterator<Item = &'a Root> + '_ {
         self.app.roots.roots.iter().filter(|root| {
-            self.allowed("resources/read", "", root.prefix(), Self::root_meta(root))
-                .allow
+            self.shows(&Target::RootEntry {
+                uri: root.prefix(),
+                root,
+                tool: None,
+            })
         })
     }
 
@@ -77,12 +68,12 @@ impl<'a> Call<'a> {
 
     /// Resolves a URI to a root, or refuses it as a security violation.
     pub(super) fn resolve_root(&mut self, uri: &str) -> Result<Resolved<'a>, Failure> {
-        self.resource = Some(truncate(uri));
+        self.about_resource(&truncate(uri));
         let app = self.app;
         match app.roots.resolve(uri) {
             Ok(resolved) => {
-                self.root = Some(resolved.root.name().to_string());
-                self.resource = Some(resolved.uri.clone());
+                self.record.root = Some(resolved.root.name().to_string());
+                self.about_resource(&resolved.uri);
                 Ok(resolved)
             }
             Err(violation) => Err(self.violation(app.roots.root_of(uri), violation)),
@@ -94,7 +85,7 @@ impl<'a> Call<'a> {
         let reason = violation.kind.as_str();
         let root_name = root
             .map(Root::name)
-            .or(self.root.as_deref())
+            .or(self.record.root.as_deref())
             .unwrap_or("none");
         self.app.metrics.inc(
             m::SECURITY_VIOLATIONS_TOTAL,
@@ -108,12 +99,12 @@ impl<'a> Call<'a> {
             root = root_name,
             subject = %self.principal.subject,
             tenant = %self.principal.tenant,
-            resource = %self.app.dlp.scrub(self.resource.clone().unwrap_or_default()),
+            resource = self.record.resource.as_deref().unwrap_or_default(),
             client_ip = %self.ip,
             "path traversal protection refused a request: {}",
             violation.message
         );
-        self.violation = Some(violation.kind);
+        self.record.violation = Some(violation.kind);
         Failure::new(
             ErrorType::PathViolation,
             format!("path violation: {}", violation.message),
@@ -129,7 +120,7 @@ impl<'a> Call<'a> {
                 ErrorType::ResourceNotFound,
                 format!(
                     "resource not found: `{}`",
-                    self.resource.as_deref().unwrap_or("")
+                    self.record.resource.as_deref().unwrap_or("")
                 ),
             ),
             RootError::TooLarge { limit, size } => {
@@ -153,11 +144,20 @@ impl<'a> Call<'a> {
     pub(super) async fn read_root_resource(&mut self, uri: &str) -> Result<Value, Failure> {
         let resolved = self.resolve_root(uri)?;
         let root = resolved.root;
-        self.authorize("resources/read", "", &resolved.uri, Self::root_meta(root))?;
-        let access = Access {
-            method: "resources/read",
-            tool: "",
-        };
+        let allowed = self.authorize(&Target::RootEntry {
+            uri: &resolved.uri,
+            root,
+            tool: None,
+        })?;
+        self.read_root_entry(&allowed, &resolved).await
+    }
+
+    async fn read_root_entry(
+        &mut self,
+        _allowed: &Authorized,
+        resolved: &Resolved<'a>,
+    ) -> Result<Value, Failure> {
+        let root = resolved.root;
         let entry = root
             .stat(&resolved.path)
             .await
@@ -167,7 +167,7 @@ impl<'a> Call<'a> {
                 .list(&resolved.path, LIST_LIMIT)
                 .await
                 .map_err(|e| self.root_failure(root, e))?;
-            let body = self.listing_json(root, &resolved.path, listing, access);
+            let body = self.listing_json(root, &resolved.path, listing, None);
             json!({
                 "uri": directory_uri(root, &resolved.path),
                 "mimeType": "application/json",
@@ -178,11 +178,9 @@ impl<'a> Call<'a> {
                 .read(&resolved.path)
                 .await
                 .map_err(|e| self.root_failure(root, e))?;
-            self.file_content(&resolved, bytes)?
+            self.file_content(resolved, bytes)?
         };
-        let mut result = json!({ "contents": [content] });
-        self.redact(&mut result);
-        Ok(result)
+        Ok(json!({ "contents": [content] }))
     }
 
     /// An MCP resource content for a file: text when it is UTF-8, else a base64 blob.
@@ -222,7 +220,7 @@ impl<'a> Call<'a> {
                 self.app
                     .metrics
                     .add(m::DLP_REDACTIONS_TOTAL, &[("pattern", pattern)], n);
-                self.redactions += n;
+                self.record.redactions += n;
                 pattern.to_string()
             })
             .collect();
@@ -236,12 +234,14 @@ impl<'a> Call<'a> {
         .with("reason", "dlp_binary_content"))
     }
 
+    /// A directory's entries the caller may see, reached by `resources/read` or by the
+    /// built-in `tool`.
     fn listing_json(
         &self,
         root: &Root,
         directory: &VirtualPath,
         listing: Listing,
-        access: Access<'_>,
+        tool: Option<&str>,
     ) -> Value {
         let entries: Vec<Value> = listing
             .entries
@@ -249,9 +249,12 @@ impl<'a> Call<'a> {
             .filter_map(|entry| {
                 let path = entry_path(directory, entry);
                 let uri = root.uri(&path);
-                self.allowed(access.method, access.tool, &uri, Self::root_meta(root))
-                    .allow
-                    .then(|| entry_json(entry, uri))
+                self.shows(&Target::RootEntry {
+                    uri: &uri,
+                    root,
+                    tool,
+                })
+                .then(|| entry_json(entry, uri))
             })
             .collect();
         json!({
@@ -268,12 +271,22 @@ impl<'a> Call<'a> {
         request: Request,
     ) -> Result<Value, Failure> {
         let resolved = self.resolve_root(request.uri())?;
+        let allowed = self.authorize(&Target::RootEntry {
+            uri: &resolved.uri,
+            root: resolved.root,
+            tool: Some(name),
+        })?;
+        self.serve_builtin(&allowed, name, &resolved, request).await
+    }
+
+    async fn serve_builtin(
+        &mut self,
+        _allowed: &Authorized,
+        name: &str,
+        resolved: &Resolved<'a>,
+        request: Request,
+    ) -> Result<Value, Failure> {
         let root = resolved.root;
-        self.authorize("tools/call", name, &resolved.uri, Self::root_meta(root))?;
-        let access = Access {
-            method: "tools/call",
-            tool: name,
-        };
         let done = match request {
             Request::Read { .. } => root.read(&resolved.path).await.map(Done::Read),
             Request::List { .. } => root
@@ -290,10 +303,10 @@ impl<'a> Call<'a> {
                     .map(|()| Done::Wrote(size))
             }
         };
-        let mut result = match done {
-            Ok(Done::Read(bytes)) => self.read_result(&resolved, bytes)?,
-            Ok(Done::Listed(listing)) => self.list_result(root, &resolved.path, listing, access),
-            Ok(Done::Found(found)) => self.search_result(root, found, access),
+        let result = match done {
+            Ok(Done::Read(bytes)) => self.read_result(resolved, bytes)?,
+            Ok(Done::Listed(listing)) => self.list_result(root, &resolved.path, listing, name),
+            Ok(Done::Found(found)) => self.search_result(root, found, name),
             Ok(Done::Wrote(size)) => tool_result(
                 format!("wrote {size} bytes to {}", resolved.uri),
                 json!({ "uri": resolved.uri, "bytes": size }),
@@ -303,7 +316,6 @@ impl<'a> Call<'a> {
             }
             Err(error) => tool_error(&resolved.uri, &error),
         };
-        self.redact(&mut result);
         Ok(result)
     }
 
@@ -322,9 +334,9 @@ impl<'a> Call<'a> {
         root: &Root,
         directory: &VirtualPath,
         listing: Listing,
-        access: Access<'_>,
+        tool: &str,
     ) -> Value {
-        let body = self.listing_json(root, directory, listing, access);
+        let body = self.listing_json(root, directory, listing, Some(tool));
         let mut lines: Vec<String> = body["entries"]
             .as_array()
             .into_iter()
@@ -350,15 +362,16 @@ impl<'a> Call<'a> {
         tool_result(lines.join("\n"), body)
     }
 
-    fn search_result(&self, root: &Root, outcome: SearchOutcome, access: Access<'_>) -> Value {
+    fn search_result(&self, root: &Root, outcome: SearchOutcome, tool: &str) -> Value {
         let mut lines = Vec::new();
         let mut matches = Vec::new();
         for found in outcome.found {
             let uri = root.uri(&found.path);
-            if !self
-                .allowed(access.method, access.tool, &uri, Self::root_meta(root))
-                .allow
-            {
+            if !self.shows(&Target::RootEntry {
+                uri: &uri,
+                root,
+                tool: Some(tool),
+            }) {
                 continue;
             }
             let mut entry = json!({ "uri": uri, "size": found.size });
@@ -393,7 +406,7 @@ impl<'a> Call<'a> {
             .into_iter()
             .filter(|tool| {
                 let name = tool["name"].as_str().unwrap_or_default();
-                !shadowed(name) && self.allowed("tools/call", name, "", Map::new()).allow
+                !shadowed(name) && self.shows(&Target::BuiltinTool { name })
             })
             .collect()
     }

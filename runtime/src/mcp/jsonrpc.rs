@@ -1,5 +1,6 @@
 //! JSON-RPC 2.0 messages as MCP uses them: parsing a request body into one message with
-//! precise errors (parse error, invalid request), and building results.
+//! precise errors (parse error, invalid request). Responses are built by the edge, from
+//! redacted values (`enforce::dlp::Redacted`).
 //!
 //! The body is parsed strictly, in one pass: an object with a duplicate key anywhere in the
 //! message is a parse error. JSON parsers disagree on duplicates (first wins, last wins, error),
@@ -194,11 +195,6 @@ pub fn parse(body: &[u8]) -> Result<Parsed, (Value, Failure)> {
         }
     };
     Ok(Parsed::Message(Message { id, method, params }))
-}
-
-/// A JSON-RPC result response.
-pub fn result(id: &Value, result: Value) -> Value {
-    serde_json::json!({ "jsonrpc": "2.0", "id": id, "result": result })
 }
 
 #[cfg(test)]

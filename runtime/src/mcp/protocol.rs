@@ -118,6 +118,13 @@ impl Era {
     pub fn is_modern(&self) -> bool {
         matches!(self, Era::Modern(_))
     }
+    /// How errors reach the client in this revision.
+    pub fn error_status(&self) -> crate::errors::ErrorStatus {
+        match self {
+            Era::Handshake(_) => crate::errors::ErrorStatus::InBody,
+            Era::Modern(_) => crate::errors::ErrorStatus::InStatus,
+        }
+    }
     /// The revision the request is served under. With neither header nor session, the
     /// transport says to assume 2025-03-26.
     pub fn version(&self) -> &str {

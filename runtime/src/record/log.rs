@@ -1,4 +1,4 @@
-//! One structured log line per request, with the fields on-call filters by: `request_id`,
+//! One structured log line per request ([`Exchange`]), with the fields on-call filters by: `request_id`,
 //! `method`, `uri` (the path only: a query string may hold a token), `status`, `mcp_method`,
 //! `auth_stage`, `error_type`, `subject`, `tenant`, `tool`, `decision`, `upstream`, `root`, `violation`,
 //! `latency_ms`. Never a token, never a payload.
@@ -8,12 +8,10 @@
 //! line is the one the formatter writes (a unit test compares them); `tracing`'s filter still
 //! decides whether it is written.
 
-use crate::record::metrics::Metrics;
-use airlock_schema::metrics as m;
+use crate::record::exchange::Exchange;
 use std::io::Write;
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 use tracing::Level;
 
 /// Set when the logs are JSON lines on stderr (`telemetry::init`).
@@ -23,51 +21,8 @@ pub fn write_json_directly() {
     DIRECT_JSON.store(true, Ordering::Relaxed);
 }
 
-#[derive(Default)]
-pub struct RequestLog {
-    pub request_id: String,
-    pub method: &'static str,
-    pub uri: String,
-    pub client_ip: Option<IpAddr>,
-    pub status: u16,
-    pub mcp_method: Option<String>,
-    pub auth_stage: Option<&'static str>,
-    pub error_type: Option<&'static str>,
-    pub subject: Option<String>,
-    pub tenant: Option<String>,
-    pub tool: Option<String>,
-    pub resource: Option<String>,
-    pub decision: Option<&'static str>,
-    pub rule_id: Option<String>,
-    pub upstream: Option<String>,
-    pub root: Option<String>,
-    pub violation: Option<&'static str>,
-    pub redactions: u64,
-    pub latency_ms: f64,
-}
-
-impl RequestLog {
-    /// The end of a request, answered by a handler or refused before one ran: its latency, the
-    /// request metrics (total, duration, failures by `error_type`) and the log line.
-    pub fn record(&mut self, metrics: &Metrics, elapsed: Duration) {
-        self.latency_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3;
-        let status = self.status.to_string();
-        let method = self
-            .mcp_method
-            .as_deref()
-            .map_or("none", crate::mcp::protocol::method_label);
-        let labels = [("status", status.as_str()), ("mcp_method", method)];
-        metrics.inc(m::REQUESTS_TOTAL, &labels);
-        let labels = [("mcp_method", method)];
-        metrics.observe(m::REQUEST_DURATION_SECONDS, &labels, elapsed.as_secs_f64());
-        if self.status >= 400 {
-            let error_type = self.error_type.unwrap_or("unknown");
-            let labels = [("status", status.as_str()), ("error_type", error_type)];
-            metrics.inc(m::REQUESTS_FAILED_TOTAL, &labels);
-        }
-        self.emit();
-    }
-
+impl Exchange {
+    /// Writes the request's log line.
     pub fn emit(&self) {
         if DIRECT_JSON.load(Ordering::Relaxed) {
             let (level, message) = self.level();
@@ -108,17 +63,17 @@ impl RequestLog {
         line.field("status", self.status);
         line.field("client_ip", self.client_ip.map(|ip| ip.to_string()));
         line.field("mcp_method", &self.mcp_method);
-        line.field("auth_stage", self.auth_stage);
-        line.field("error_type", self.error_type);
+        line.field("auth_stage", self.auth_stage.map(|s| s.as_str()));
+        line.field("error_type", self.error_type.map(|e| e.as_str()));
         line.field("subject", &self.subject);
         line.field("tenant", &self.tenant);
         line.field("tool", &self.tool);
         line.field("resource", &self.resource);
-        line.field("decision", self.decision);
+        line.field("decision", self.decision.map(|d| d.as_str()));
         line.field("rule_id", &self.rule_id);
         line.field("upstream", &self.upstream);
         line.field("root", &self.root);
-        line.field("violation", self.violation);
+        line.field("violation", self.violation.map(|v| v.as_str()));
         line.field("redactions", self.redactions);
         line.field("latency_ms", self.latency_ms);
         line.0.extend_from_slice(b"}\n");
@@ -136,17 +91,17 @@ impl RequestLog {
                     status = self.status,
                     client_ip = ip.as_deref(),
                     mcp_method = self.mcp_method.as_deref(),
-                    auth_stage = self.auth_stage,
-                    error_type = self.error_type,
+                    auth_stage = self.auth_stage.map(|s| s.as_str()),
+                    error_type = self.error_type.map(|e| e.as_str()),
                     subject = self.subject.as_deref(),
                     tenant = self.tenant.as_deref(),
                     tool = self.tool.as_deref(),
                     resource = self.resource.as_deref(),
-                    decision = self.decision,
+                    decision = self.decision.map(|d| d.as_str()),
                     rule_id = self.rule_id.as_deref(),
                     upstream = self.upstream.as_deref(),
                     root = self.root.as_deref(),
-                    violation = self.violation,
+                    violation = self.violation.map(|v| v.as_str()),
                     redactions = self.redactions,
                     latency_ms = self.latency_ms,
                     $message
@@ -216,11 +171,13 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::errors::{AuthStage, ErrorType, ViolationKind};
+    use crate::record::exchange::Verdict;
     use crate::record::log_sink::Captured;
     use std::time::Duration;
 
     /// The line `tracing`'s JSON formatter writes, configured as `telemetry::init` does.
-    fn through_tracing(log: &RequestLog) -> serde_json::Value {
+    fn through_tracing(log: &Exchange) -> serde_json::Value {
         let captured = Captured::default();
         let writer = captured.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -236,7 +193,7 @@ mod tests {
         serde_json::from_slice(&bytes).unwrap()
     }
 
-    fn direct(log: &RequestLog) -> (String, serde_json::Value) {
+    fn direct(log: &Exchange) -> (String, serde_json::Value) {
         let (level, message) = log.level();
         let line = String::from_utf8(log.json_line(level, message, SystemTime::now())).unwrap();
         assert!(
@@ -249,7 +206,7 @@ mod tests {
 
     #[test]
     fn the_direct_line_is_the_formatters_line() {
-        let complete = RequestLog {
+        let complete = Exchange {
             request_id: "req-\"1\"".into(),
             method: "POST",
             uri: "/mcp".into(),
@@ -259,25 +216,25 @@ mod tests {
             subject: Some("alice\u{e9}\n".into()),
             tenant: Some("acme".into()),
             tool: Some("echo".into()),
-            decision: Some("allow"),
+            decision: Some(Verdict::Allow),
             upstream: Some("fixed".into()),
             redactions: 2,
             latency_ms: 0.428,
             ..Default::default()
         };
-        let refused = RequestLog {
+        let refused = Exchange {
             request_id: "req-2".into(),
             status: 403,
-            auth_stage: Some("token_validation"),
-            error_type: Some("policy_denied"),
+            auth_stage: Some(AuthStage::Validation),
+            error_type: Some(ErrorType::Forbidden),
             rule_id: Some("deny-tool".into()),
             root: Some("repo".into()),
-            violation: Some("traversal"),
+            violation: Some(ViolationKind::Traversal),
             resource: Some("mcp://repo/x".into()),
             latency_ms: 5.0,
             ..Default::default()
         };
-        let failed = RequestLog {
+        let failed = Exchange {
             status: 502,
             latency_ms: 1234.5678,
             ..Default::default()

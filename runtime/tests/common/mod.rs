@@ -104,7 +104,15 @@ async fn upstream_handler(
                     tokio::time::sleep(Duration::from_secs(3)).await;
                     json!({"content": []})
                 }
-                "fail" => return (StatusCode::OK, Json(json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32602, "message": "bad input for fail"}}))).into_response(),
+                "fail" => {
+                    // With `text`, the error repeats it in its message and data (what DLP must
+                    // catch in an upstream's errors too).
+                    let error = match params["arguments"]["text"].as_str() {
+                        Some(text) => json!({"code": -32602, "message": format!("bad input for fail: {text}"), "data": {"input": text}}),
+                        None => json!({"code": -32602, "message": "bad input for fail"}),
+                    };
+                    return (StatusCode::OK, Json(json!({"jsonrpc": "2.0", "id": id, "error": error}))).into_response();
+                }
                 other => return Json(json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32602, "message": format!("Unknown tool {other}")}})).into_response(),
             }
         }

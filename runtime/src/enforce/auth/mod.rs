@@ -8,7 +8,7 @@ pub mod jwks;
 
 pub use jwks::{Jwks, KeySetInfo, error_chain};
 
-use crate::errors::{ErrorType, Failure};
+use crate::errors::{AuthStage, ErrorType, Failure};
 use airlock_schema::runtime::AuthConfig;
 use axum::http::HeaderMap;
 use cache::TokenCache;
@@ -31,25 +31,10 @@ pub struct Principal {
     pub expires_at: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stage {
-    Extraction,
-    Validation,
-}
-
-impl Stage {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Extraction => "token_extraction",
-            Stage::Validation => "token_validation",
-        }
-    }
-}
-
 /// An authentication failure and the stage it happened in.
 #[derive(Debug, Clone)]
 pub struct AuthError {
-    pub stage: Stage,
+    pub stage: AuthStage,
     pub failure: Failure,
 }
 
@@ -62,7 +47,7 @@ fn describe_groups(groups: &[String]) -> String {
     }
 }
 
-fn fail(stage: Stage, kind: ErrorType, message: &str) -> AuthError {
+fn fail(stage: AuthStage, kind: ErrorType, message: &str) -> AuthError {
     AuthError {
         stage,
         failure: Failure::new(kind, message),
@@ -100,7 +85,7 @@ impl Authenticator {
 
     /// Extracts the bearer token from the headers (stage `token_extraction`).
     pub fn extract(headers: &HeaderMap) -> Result<&str, AuthError> {
-        let stage = Stage::Extraction;
+        let stage = AuthStage::Extraction;
         let mut values = headers.get_all(axum::http::header::AUTHORIZATION).iter();
         let Some(value) = values.next() else {
             return Err(fail(
@@ -171,7 +156,7 @@ impl Authenticator {
     }
 
     async fn validate_uncached(&self, token: &str, now: u64) -> Result<Principal, AuthError> {
-        let stage = Stage::Validation;
+        let stage = AuthStage::Validation;
         let alg = raw_algorithm(token).ok_or_else(|| {
             fail(
                 stage,
@@ -302,7 +287,7 @@ impl Authenticator {
     }
 
     fn principal(&self, claims: &Map<String, Value>, now: u64) -> Result<Principal, AuthError> {
-        let stage = Stage::Validation;
+        let stage = AuthStage::Validation;
         let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_string);
         let subject = text(&self.config.subject_claim)
             .filter(|s| !s.is_empty())

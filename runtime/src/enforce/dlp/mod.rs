@@ -18,6 +18,53 @@ pub struct Redactor {
     patterns: Vec<Pattern>,
 }
 
+/// A JSON value whose every string and key has passed DLP. Only [`Redactor::redact`] makes
+/// one, and the edge writes only `Redacted` bodies, so no path reaches a client around DLP:
+///
+/// ```compile_fail
+/// // Outside this module a `Redacted` cannot be built from a bare value.
+/// let forged = airlock::enforce::dlp::Redacted(serde_json::json!({"leak": "AKIA..."}));
+/// ```
+#[derive(Debug)]
+pub struct Redacted(Value);
+
+impl Redacted {
+    pub fn as_value(&self) -> &Value {
+        &self.0
+    }
+    pub fn into_value(self) -> Value {
+        self.0
+    }
+
+    /// The JSON-RPC response whose `result` is this value. The envelope is the gateway's and
+    /// the id the client's own, echoed unredacted so the client can match the answer.
+    pub fn into_jsonrpc_result(self, id: &Value) -> Redacted {
+        Redacted(serde_json::json!({ "jsonrpc": "2.0", "id": id, "result": self.0 }))
+    }
+
+    /// The JSON-RPC response whose `error` is this error object, its `data` completed with
+    /// what the gateway itself says: `own` (the policy's reason, the caller's own subject), the
+    /// `error_type` and the `correlation_id`, after redaction (a pattern that happened to
+    /// match a request id must not break the correlation).
+    pub fn into_jsonrpc_error(
+        self,
+        id: &Value,
+        own: &serde_json::Map<String, Value>,
+        error_type: &str,
+        correlation_id: &str,
+    ) -> Redacted {
+        let mut error = self.0;
+        if let Some(data) = error.get_mut("data").and_then(Value::as_object_mut) {
+            let relayed = std::mem::take(data);
+            data.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+            data.extend(relayed);
+            data.insert("error_type".into(), error_type.into());
+            data.insert("correlation_id".into(), correlation_id.into());
+        }
+        Redacted(serde_json::json!({ "jsonrpc": "2.0", "id": id, "error": error }))
+    }
+}
+
 /// Redactions per pattern index.
 pub type Counts = Vec<u64>;
 
@@ -75,8 +122,14 @@ impl Redactor {
         self.redact_str(&text, &mut Counts::new()).unwrap_or(text)
     }
 
+    /// `value` with every string and key redacted, counted into `counts`.
+    pub fn redact(&self, mut value: Value, counts: &mut Counts) -> Redacted {
+        self.redact_json(&mut value, counts);
+        Redacted(value)
+    }
+
     /// Redacts every string (and object key) of a JSON value in place.
-    pub fn redact_json(&self, value: &mut Value, counts: &mut Counts) {
+    fn redact_json(&self, value: &mut Value, counts: &mut Counts) {
         if self.patterns.is_empty() {
             return;
         }

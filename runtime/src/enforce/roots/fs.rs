@@ -17,7 +17,8 @@ use super::listing::{
     Entry, EntryKind, Found, Listing, SearchOutcome, SearchQuery, first_line_containing,
     name_matches,
 };
-use super::{RootError, Violation, ViolationKind, VirtualPath};
+use super::{RootError, Violation, VirtualPath};
+use crate::errors::ViolationKind;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{
     AtFlags, CWD, Dir, FileType, Mode, OFlags, ResolveFlags, Stat, fstat, openat, openat2,

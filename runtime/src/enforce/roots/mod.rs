@@ -14,61 +14,10 @@ pub mod s3;
 pub mod tools;
 pub mod vpath;
 
+use crate::errors::ViolationKind;
 use airlock_schema::runtime::RootConfig;
 use listing::{Entry, EntryKind, Listing, SearchOutcome, SearchQuery};
 pub use vpath::VirtualPath;
-
-/// Why a path was refused: a bounded set, the `reason` label of
-/// `airlock_security_violations_total` and the `violation` field of audit events.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ViolationKind {
-    /// A `.`/`..` segment, raw or percent-encoded.
-    Traversal,
-    /// An encoding trick: encoded separators, backslashes, double or overlong encoding.
-    Encoding,
-    /// NUL or another control character.
-    ControlCharacter,
-    /// An absolute path below a root.
-    AbsolutePath,
-    /// A symbolic link leading outside the root (or any link, where the kernel lacks `openat2`).
-    Symlink,
-    /// A device, FIFO or socket.
-    SpecialFile,
-    /// A scheme no root serves (`file://`, `http://`, ...).
-    Scheme,
-    /// An `mcp://` URI naming no configured root.
-    UnknownRoot,
-    /// A write to a read-only root.
-    ReadOnly,
-}
-
-impl ViolationKind {
-    pub const ALL: [ViolationKind; 9] = [
-        Self::Traversal,
-        Self::Encoding,
-        Self::ControlCharacter,
-        Self::AbsolutePath,
-        Self::Symlink,
-        Self::SpecialFile,
-        Self::Scheme,
-        Self::UnknownRoot,
-        Self::ReadOnly,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Traversal => "path_traversal",
-            Self::Encoding => "encoding",
-            Self::ControlCharacter => "control_character",
-            Self::AbsolutePath => "absolute_path",
-            Self::Symlink => "symlink_escape",
-            Self::SpecialFile => "special_file",
-            Self::Scheme => "scheme_not_allowed",
-            Self::UnknownRoot => "unknown_root",
-            Self::ReadOnly => "read_only_root",
-        }
-    }
-}
 
 /// A refused path, with a message safe to show the client (it never names the real directory).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -167,7 +167,7 @@ pub fn encode(relative: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::enforce::roots::ViolationKind;
+    use crate::errors::ViolationKind;
 
     fn kind(raw: &str) -> ViolationKind {
         parse(raw).expect_err(raw).kind

@@ -1,0 +1,208 @@
+//! [`Exchange`]: the typed record of one HTTP exchange, filled in as the request path learns
+//! things (who called, what they asked, what was decided, how it ended). Everything said about
+//! the request afterwards is built from it, so the log line, the metrics, the audit event and
+//! the trace span cannot disagree: `finish` meters and logs it, `audit_event` and
+//! `span_attributes` describe it. Classifications are enums, never strings.
+
+use crate::errors::{AuthStage, ErrorType, ViolationKind};
+use crate::record::metrics::Metrics;
+use crate::record::traces::Timeline;
+use airlock_schema::metrics as m;
+use serde_json::Value;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// The policy's answer to a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Allow,
+    Deny,
+}
+
+impl Verdict {
+    pub fn of(allow: bool) -> Self {
+        if allow { Self::Allow } else { Self::Deny }
+    }
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Deny => "deny",
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Exchange {
+    pub request_id: String,
+    /// The HTTP method, from a fixed set (`edge::mcp::method_name`).
+    pub method: &'static str,
+    /// The path only (a query string may hold a token), bounded in length.
+    pub uri: String,
+    pub client_ip: Option<IpAddr>,
+    pub status: u16,
+    /// The JSON-RPC method, once the body was read.
+    pub mcp_method: Option<String>,
+    pub auth_stage: Option<AuthStage>,
+    pub error_type: Option<ErrorType>,
+    pub subject: Option<String>,
+    pub tenant: Option<String>,
+    /// What the request was about, DLP-scrubbed when recorded (they repeat what the client sent).
+    pub tool: Option<String>,
+    pub resource: Option<String>,
+    pub decision: Option<Verdict>,
+    pub rule_id: Option<String>,
+    pub upstream: Option<String>,
+    pub root: Option<String>,
+    pub violation: Option<ViolationKind>,
+    pub redactions: u64,
+    pub latency_ms: f64,
+    /// `sha256:<hex>` of the request body, once read.
+    pub input_digest: Option<String>,
+    /// Child spans (auth, policy, upstream, DLP) for the trace.
+    pub timeline: Timeline,
+}
+
+impl Exchange {
+    /// The end of a request, answered by a handler or refused before one ran: its status and
+    /// latency, the request metrics (total, duration, failures by `error_type`) and the log line.
+    pub fn finish(&mut self, status: u16, metrics: &Metrics, elapsed: Duration) {
+        self.status = status;
+        self.latency_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3;
+        let status = self.status.to_string();
+        let method = self
+            .mcp_method
+            .as_deref()
+            .map_or("none", crate::mcp::protocol::method_label);
+        let labels = [("status", status.as_str()), ("mcp_method", method)];
+        metrics.inc(m::REQUESTS_TOTAL, &labels);
+        let labels = [("mcp_method", method)];
+        metrics.observe(m::REQUEST_DURATION_SECONDS, &labels, elapsed.as_secs_f64());
+        if self.status >= 400 {
+            let error_type = self.error_type.map_or("unknown", ErrorType::as_str);
+            let labels = [("status", status.as_str()), ("error_type", error_type)];
+            metrics.inc(m::REQUESTS_FAILED_TOTAL, &labels);
+        }
+        self.emit();
+    }
+
+    /// Whether the request succeeded: a JSON-RPC error answered with 200 (the handshake
+    /// revisions) is a failure too.
+    pub fn succeeded(&self) -> bool {
+        self.status < 400 && self.error_type.is_none()
+    }
+
+    /// The audit event: what was asked, by whom, what was decided and what happened. Never a
+    /// token and never a payload (the body only as its digest).
+    pub fn audit_event(&self) -> Value {
+        let refused_authentication =
+            self.auth_stage.is_some() || self.error_type == Some(ErrorType::AuthThrottled);
+        let action = match (self.violation, refused_authentication, &self.mcp_method) {
+            (Some(_), _, _) => "security_violation",
+            (None, true, _) => "authentication",
+            (None, false, Some(method)) => method.as_str(),
+            // Refused before its body was read (a size or rate limit): which MCP method it
+            // carried is not known, and the HTTP request says what is.
+            (None, false, None) => "unknown",
+        };
+        let unread = action == "unknown";
+        crate::record::audit::Event::new(action)
+            .set("request_id", self.request_id.clone())
+            .maybe("http_method", unread.then_some(self.method))
+            .maybe("path", unread.then(|| self.uri.clone()))
+            .maybe("subject", self.subject.clone())
+            .maybe("tenant", self.tenant.clone())
+            .maybe("tool", self.tool.clone())
+            .maybe("resource", self.resource.clone())
+            .maybe("decision", self.decision.map(Verdict::as_str))
+            .maybe("rule_id", self.rule_id.clone())
+            .set(
+                "outcome",
+                if self.succeeded() {
+                    "success"
+                } else {
+                    "failure"
+                },
+            )
+            .set("status", self.status)
+            .maybe("error_type", self.error_type.map(ErrorType::as_str))
+            .maybe("auth_stage", self.auth_stage.map(AuthStage::as_str))
+            .maybe("upstream", self.upstream.clone())
+            .maybe("root", self.root.clone())
+            .maybe("violation", self.violation.map(ViolationKind::as_str))
+            .maybe(
+                "mcp_method",
+                self.violation.and_then(|_| self.mcp_method.clone()),
+            )
+            .set("redactions", self.redactions)
+            .set("latency_ms", self.latency_ms)
+            .maybe("client_ip", self.client_ip.map(|ip| ip.to_string()))
+            .maybe("input_digest", self.input_digest.clone())
+            .into_value()
+    }
+
+    /// The attributes of the request's server span.
+    pub fn span_attributes(&self) -> Vec<(&'static str, Value)> {
+        let mut attributes: Vec<(&'static str, Value)> = vec![
+            ("http.request.method", self.method.into()),
+            ("url.path", self.uri.clone().into()),
+            ("http.response.status_code", self.status.into()),
+            ("request_id", self.request_id.clone().into()),
+            ("latency_ms", self.latency_ms.into()),
+        ];
+        let optional = [
+            ("mcp.method", &self.mcp_method),
+            ("tenant", &self.tenant),
+            ("tool", &self.tool),
+            ("upstream", &self.upstream),
+        ];
+        attributes.extend(
+            optional
+                .into_iter()
+                .filter_map(|(k, v)| v.clone().map(|v| (k, Value::from(v)))),
+        );
+        if let Some(decision) = self.decision {
+            attributes.push(("decision", decision.as_str().into()));
+        }
+        if let Some(error_type) = self.error_type {
+            attributes.push(("error_type", error_type.as_str().into()));
+        }
+        attributes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_refused_before_its_body_names_what_is_known() {
+        let refused = Exchange {
+            request_id: "r1".into(),
+            method: "POST",
+            uri: "/mcp".into(),
+            status: 413,
+            error_type: Some(ErrorType::PayloadTooLarge),
+            ..Exchange::default()
+        };
+        let event = refused.audit_event();
+        assert_eq!(
+            (
+                event["action"].as_str(),
+                event["http_method"].as_str(),
+                event["path"].as_str(),
+                event["outcome"].as_str()
+            ),
+            (Some("unknown"), Some("POST"), Some("/mcp"), Some("failure"))
+        );
+        let called = Exchange {
+            mcp_method: Some("tools/call".into()),
+            status: 200,
+            decision: Some(Verdict::Allow),
+            ..Exchange::default()
+        };
+        let event = called.audit_event();
+        assert_eq!(event["action"], "tools/call");
+        assert_eq!(event["decision"], "allow");
+        assert!(event.get("http_method").is_none());
+    }
+}

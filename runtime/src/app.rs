@@ -17,19 +17,19 @@ use tokio::sync::Semaphore;
 pub struct App {
     pub config: FrozenConfig,
     pub metrics: Arc<Metrics>,
-    pub auth: Authenticator,
-    pub authz: Authorizer,
-    pub limits: RateLimits,
-    pub dlp: Redactor,
-    pub upstreams: Vec<Arc<Upstream>>,
-    pub sessions: Sessions,
-    pub concurrency: Arc<Semaphore>,
-    pub started: Instant,
-    pub tracer: Option<crate::record::traces::Tracer>,
+    pub(crate) auth: Authenticator,
+    pub(crate) authz: Authorizer,
+    pub(crate) limits: RateLimits,
+    pub(crate) dlp: Redactor,
+    pub(crate) upstreams: Vec<Arc<Upstream>>,
+    pub(crate) sessions: Sessions,
+    pub(crate) concurrency: Arc<Semaphore>,
+    pub(crate) started: Instant,
+    pub(crate) tracer: Option<crate::record::traces::Tracer>,
     pub audit: Arc<crate::record::audit::AuditLog>,
-    pub roots: crate::enforce::roots::Roots,
+    pub(crate) roots: crate::enforce::roots::Roots,
     /// The proxies whose `X-Forwarded-For` names the client.
-    pub proxies: crate::enforce::client_ip::TrustedProxies,
+    pub(crate) proxies: crate::enforce::client_ip::TrustedProxies,
 }
 
 /// The HTTP client for the identity provider and HTTP upstreams: TLS verified against the

@@ -288,6 +288,18 @@ impl ErrorType {
     }
 }
 
+/// An error and its causes on one line (for logs and `doctor`).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// A failure on its way to the client (boxed: it travels in `Result`s through the request path).
 #[derive(Debug, Clone)]
 pub struct Failure(Box<FailureDetail>);

@@ -866,13 +866,21 @@ async fn an_http_health_path_decides_upstream_health() {
             .render()
             .contains(&format!("{series} 0"))
     );
+    let info: Value = failing
+        .client
+        .get(format!("{}/info", failing.gateway))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(
-        failing.app.upstreams[0]
-            .state()
-            .last_error
+        info["upstreams"][0]["last_error"]
+            .as_str()
             .unwrap_or_default()
             .contains("404"),
-        "the reason names the failed probe"
+        "the reason names the failed probe: {info}"
     );
 }
 

@@ -1,9 +1,53 @@
 //! `airlock audit verify`, `airlock audit export` and `airlock audit erase`.
 
-use crate::commands::cli::AuditCommand;
+use super::ConfigPath;
 use crate::record::audit::{self, Event, verify};
-use std::path::Path;
+use clap::Subcommand;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Verify the chain: every event's hash and link, in the configured store or in exported
+    /// segments. Exit 0 when intact, 1 with the first broken link.
+    Verify {
+        /// The frozen config naming the audit store.
+        #[arg(
+            long,
+            env = "AIRLOCK_CONFIG",
+            default_value = "/etc/airlock/airlock.json",
+            conflicts_with = "file"
+        )]
+        config: PathBuf,
+        /// Exported JSONL segments to verify offline instead, in chain order (repeat
+        /// `--file`); consecutive segments must link.
+        #[arg(long)]
+        file: Vec<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export the events not exported yet to the configured S3 location now, as the schedule
+    /// would. Idempotent: a re-run continues where the last one stopped.
+    Export {
+        #[command(flatten)]
+        config: ConfigPath,
+        /// Print what was exported as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record the erasure of a subject: a tombstone event (events are never deleted out of the chain).
+    Erase {
+        #[command(flatten)]
+        config: ConfigPath,
+        /// The subject to erase.
+        #[arg(long)]
+        subject: String,
+        /// Why (e.g. the request reference).
+        #[arg(long)]
+        reason: String,
+    },
+}
 
 pub fn run(command: AuditCommand) -> ExitCode {
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread()

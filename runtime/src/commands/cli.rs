@@ -1,5 +1,7 @@
 //! The `airlock` command line. `main.rs` only calls [`main`].
 
+use super::ConfigPath;
+use super::audit_cli::AuditCommand;
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -63,61 +65,6 @@ pub enum Command {
         /// The audience of the tokens it signs (the gateway's `auth.oidc.audience`).
         #[arg(long, default_value = "mcp-airlock")]
         audience: String,
-    },
-}
-
-/// The frozen runtime config (`airlockc build` writes it).
-#[derive(clap::Args, Debug)]
-pub struct ConfigPath {
-    /// The frozen runtime config `airlockc build` wrote.
-    #[arg(
-        long = "config",
-        env = "AIRLOCK_CONFIG",
-        default_value = "/etc/airlock/airlock.json"
-    )]
-    pub path: PathBuf,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum AuditCommand {
-    /// Verify the chain: every event's hash and link, in the configured store or in exported
-    /// segments. Exit 0 when intact, 1 with the first broken link.
-    Verify {
-        /// The frozen config naming the audit store.
-        #[arg(
-            long,
-            env = "AIRLOCK_CONFIG",
-            default_value = "/etc/airlock/airlock.json",
-            conflicts_with = "file"
-        )]
-        config: PathBuf,
-        /// Exported JSONL segments to verify offline instead, in chain order (repeat
-        /// `--file`); consecutive segments must link.
-        #[arg(long)]
-        file: Vec<PathBuf>,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Export the events not exported yet to the configured S3 location now, as the schedule
-    /// would. Idempotent: a re-run continues where the last one stopped.
-    Export {
-        #[command(flatten)]
-        config: ConfigPath,
-        /// Print what was exported as JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Record the erasure of a subject: a tombstone event (events are never deleted out of the chain).
-    Erase {
-        #[command(flatten)]
-        config: ConfigPath,
-        /// The subject to erase.
-        #[arg(long)]
-        subject: String,
-        /// Why (e.g. the request reference).
-        #[arg(long)]
-        reason: String,
     },
 }
 

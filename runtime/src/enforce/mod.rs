@@ -4,7 +4,7 @@
 
 pub mod auth;
 pub mod authz;
-pub mod client_ip;
+pub(crate) mod client_ip;
 pub mod dlp;
-pub mod ratelimit;
+pub(crate) mod ratelimit;
 pub mod roots;

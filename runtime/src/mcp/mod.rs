@@ -2,5 +2,5 @@
 //! their negotiation (`protocol`), and the sessions of the handshake revisions (`sessions`).
 
 pub mod jsonrpc;
-pub mod protocol;
-pub mod sessions;
+pub(crate) mod protocol;
+pub(crate) mod sessions;

@@ -79,10 +79,6 @@ impl Sessions {
     pub fn len(&self) -> usize {
         self.sessions.lock().expect("sessions lock").len()
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// The session to evict from a full table: the least recently used of the subject holding the

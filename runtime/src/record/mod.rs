@@ -3,10 +3,10 @@
 //! OTLP traces (`traces`) and request ids (`ids`).
 
 pub mod audit;
-pub mod exchange;
-pub mod ids;
-pub mod log;
-pub mod log_sink;
+pub(crate) mod exchange;
+pub(crate) mod ids;
+pub(crate) mod log;
+pub(crate) mod log_sink;
 pub mod metrics;
-pub mod telemetry;
-pub mod traces;
+pub(crate) mod telemetry;
+pub(crate) mod traces;

@@ -206,7 +206,7 @@ async fn export(
         let failed = match sent {
             Ok(response) if response.status().is_success() => None,
             Ok(response) => Some(format!("HTTP {}", response.status())),
-            Err(error) => Some(crate::enforce::auth::error_chain(&error)),
+            Err(error) => Some(crate::errors::error_chain(&error)),
         };
         if let Some(error) = failed
             && last_error_log.is_none_or(|t| t.elapsed() > Duration::from_secs(60))

@@ -4,14 +4,12 @@
 //! means the session ended, so the caller re-initializes.
 
 use super::UpstreamError;
+use super::exchanged::{Exchanged, MAX_RESPONSE_BYTES};
 use super::pool::Pooled;
 use bytes::Bytes;
 use serde_json::Value;
 use std::sync::Mutex;
 use std::time::Duration;
-
-/// The largest upstream response read (a resource or tool result).
-pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 
 pub enum Connector {
     /// A TCP upstream. Its messages go through `pooled` for `http://` URLs and through reqwest
@@ -23,28 +21,6 @@ pub enum Connector {
         pooled: Option<Pooled>,
     },
     Unix(Pooled),
-}
-
-/// What one POST got back.
-pub struct Exchanged {
-    pub(super) status: u16,
-    pub(super) content_type: String,
-    pub(super) session: Option<String>,
-    pub(super) bytes: Bytes,
-}
-
-impl Exchanged {
-    pub fn new(status: u16, headers: &axum::http::HeaderMap, bytes: Bytes) -> Self {
-        Self {
-            status,
-            content_type: header_text(headers, "content-type"),
-            session: headers
-                .get("mcp-session-id")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string),
-            bytes,
-        }
-    }
 }
 
 pub struct HttpTransport {
@@ -98,7 +74,7 @@ impl HttpTransport {
             Ok(response) => Err(format!("GET {target} answered {}", response.status())),
             Err(error) => Err(format!(
                 "GET {target}: {}",
-                crate::enforce::auth::error_chain(&error)
+                crate::errors::error_chain(&error)
             )),
         };
         Some(outcome)
@@ -172,9 +148,10 @@ impl HttpTransport {
                 for (name, value) in &headers {
                     request = request.header(name, value);
                 }
-                let response = request.send().await.map_err(|e| {
-                    UpstreamError::Unavailable(crate::enforce::auth::error_chain(&e))
-                })?;
+                let response = request
+                    .send()
+                    .await
+                    .map_err(|e| UpstreamError::Unavailable(crate::errors::error_chain(&e)))?;
                 if response
                     .content_length()
                     .is_some_and(|n| n as usize > MAX_RESPONSE_BYTES)
@@ -198,14 +175,6 @@ impl HttpTransport {
             }
         }
     }
-}
-
-fn header_text(headers: &axum::http::HeaderMap, name: &str) -> String {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase()
 }
 
 /// The JSON-RPC response with `id` among the `data:` events of an SSE body.

@@ -3,6 +3,7 @@
 //! aggregates, calls with the upstream's own timeout, health checks, and (for stdio) a
 //! supervisor that restarts the process. A failing upstream fails only its own calls.
 
+mod exchanged;
 mod http;
 mod pool;
 mod stdio;

@@ -3,7 +3,7 @@
 //! connection per message). `https://` upstreams go through reqwest for its TLS set-up.
 
 use super::UpstreamError;
-use super::http::{Exchanged, MAX_RESPONSE_BYTES};
+use super::exchanged::{Exchanged, MAX_RESPONSE_BYTES};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::Uri;
@@ -91,7 +91,7 @@ async fn post<C: Connect + Clone + Send + Sync + 'static>(
     let response = client
         .request(request)
         .await
-        .map_err(|e| UpstreamError::Unavailable(crate::enforce::auth::error_chain(&e)))?;
+        .map_err(|e| UpstreamError::Unavailable(crate::errors::error_chain(&e)))?;
     let (parts, body) = response.into_parts();
     let declared = parts
         .headers

@@ -24,12 +24,11 @@ fn client() -> reqwest::Client {
 }
 
 async fn get_json(client: &reqwest::Client, url: &str) -> Result<Value, String> {
-    let response = client.get(url).send().await.map_err(|e| {
-        format!(
-            "cannot reach {url}: {}",
-            crate::enforce::auth::error_chain(&e)
-        )
-    })?;
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach {url}: {}", crate::errors::error_chain(&e)))?;
     if !response.status().is_success() {
         return Err(format!("{url} answered HTTP {}", response.status()));
     }

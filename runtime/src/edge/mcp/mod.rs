@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
-pub use pipeline::{Answer, Outcome, Pipeline};
+pub use pipeline::{Answer, Pipeline};
 use std::net::SocketAddr;
 use std::sync::Arc;
 

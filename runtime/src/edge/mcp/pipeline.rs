@@ -49,10 +49,6 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The status the response will have.
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
     /// Adds a header (`Allow` of a 405).
     pub fn with_header(mut self, name: header::HeaderName, value: &str) -> Self {
         self.headers.push((name, value.to_string()));

@@ -144,7 +144,7 @@ impl Jwks {
             .get(url)
             .send()
             .await
-            .map_err(|e| format!("GET {url}: {}", error_chain(&e)))?;
+            .map_err(|e| format!("GET {url}: {}", crate::errors::error_chain(&e)))?;
         if !response.status().is_success() {
             return Err(format!("GET {url}: HTTP {}", response.status()));
         }
@@ -294,18 +294,6 @@ fn usable_key(jwk: &jsonwebtoken::jwk::Jwk) -> Option<Key> {
         alg,
         family,
     })
-}
-
-/// An error and its causes on one line.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// The usable signing keys of a JWKS document fetched from `jwks_uri`.

@@ -6,7 +6,7 @@
 mod cache;
 pub mod jwks;
 
-pub use jwks::{Jwks, KeySetInfo, error_chain};
+pub use jwks::{Jwks, KeySetInfo};
 
 use crate::errors::{AuthStage, ErrorType, Failure};
 use airlock_schema::runtime::AuthConfig;

@@ -53,9 +53,18 @@ step "editor support: the real yaml-language-server validates and completes airl
 tests/editor/install.sh
 python3 tests/editor/lsp_check.py
 
+step "a production build has no development issuer (airlock dev-idp exits 2 and says how to get one)"
+cargo build --quiet -p airlock
+rc=0
+timeout 10 target/debug/airlock dev-idp --listen 127.0.0.1:0 2>/dev/null || rc=$?
+if [ "$rc" != 2 ]; then
+  echo "the production build answered 'airlock dev-idp' with $rc, not 2" >&2
+  exit 1
+fi
+
 step "end-to-end: the official MCP Python SDK (2.x and 1.x) through the gateway to SDK servers"
 tests/e2e/install.sh
-cargo build --quiet -p airlock -p airlockc
+cargo build --quiet -p airlock -p airlockc --features dev-idp
 (cd tests/e2e && "$tools/e2e-mcp2/bin/pytest" && "$tools/e2e-mcp1/bin/pytest" -W ignore::DeprecationWarning)
 
 step "every airlock/airlockc command in README.md and docs/ exists, with its flags"

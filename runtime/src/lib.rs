@@ -17,6 +17,7 @@ pub mod allocator;
 pub mod app;
 pub mod commands;
 pub mod config;
+#[cfg(feature = "dev-idp")]
 pub mod devidp;
 mod edge;
 pub mod enforce;

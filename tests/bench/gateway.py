@@ -188,7 +188,7 @@ upstreams:
 
 
 def build_release() -> None:
-    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "airlock", "-p", "airlockc", "--bins", "--examples"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "airlock", "-p", "airlockc", "--features", "dev-idp", "--bins", "--examples"], cwd=ROOT, check=True)
 
 
 def main() -> None:

@@ -57,7 +57,9 @@ pub enum Command {
         command: AuditCommand,
     },
     /// DEVELOPMENT ONLY: an OIDC issuer on loopback that signs tokens for anyone who asks
-    /// (`POST /token {"sub": "...", "groups": [...]}`). Never expose it.
+    /// (`POST /token {"sub": "...", "groups": [...]}`). Never expose it. Only in development
+    /// builds (`--features dev-idp`).
+    #[cfg_attr(not(feature = "dev-idp"), command(hide = true))]
     DevIdp {
         /// The loopback address to listen on.
         #[arg(long, default_value = "127.0.0.1:8090")]
@@ -77,7 +79,15 @@ pub fn main() -> ExitCode {
             policy_dir,
             threads,
         } => serve(&config.path, listen, policy_dir, threads),
+        #[cfg(feature = "dev-idp")]
         Command::DevIdp { listen, audience } => dev_idp(listen, &audience),
+        #[cfg(not(feature = "dev-idp"))]
+        Command::DevIdp { .. } => {
+            eprintln!(
+                "airlock dev-idp: this airlock is a production build, without the development issuer (it signs a token for anyone). For local runs, build a development binary: cargo build -p airlock --features dev-idp"
+            );
+            ExitCode::from(2)
+        }
         Command::Audit { command } => crate::commands::audit_cli::run(command),
         Command::Doctor {
             config,
@@ -106,6 +116,7 @@ pub fn main() -> ExitCode {
     }
 }
 
+#[cfg(feature = "dev-idp")]
 fn dev_idp(listen: SocketAddr, audience: &str) -> ExitCode {
     if !listen.ip().is_loopback() {
         eprintln!(

@@ -180,6 +180,28 @@ async fn tamper_detection(store: Store, execute: impl AsyncFn(&str)) {
         report.events, 6,
         "the chain is trusted up to the forgery, not past it"
     );
+    // An event forged after the head, linked to the last one: no append recorded it.
+    execute("DELETE FROM audit_events").await;
+    execute("UPDATE audit_head SET seq = 0, hash = 'sha256:0000000000000000000000000000000000000000000000000000000000000000'").await;
+    fill(&store, 10).await;
+    let last = store.read(9, 1).await.unwrap()[0]["hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut fake =
+        json!({"action": "tools/call", "subject": "mallory", "time": "2026-01-01T00:00:00.000Z"});
+    airlock::record::audit::chain::seal(&mut fake, 11, &last);
+    execute(&format!(
+        "INSERT INTO audit_events (seq, time, subject, action, event, prev_hash, hash) VALUES (11, '2026-01-01T00:00:00.000Z', 'mallory', 'tools/call', '{}', '{}', '{}')",
+        fake,
+        last,
+        fake["hash"].as_str().unwrap()
+    ))
+    .await;
+    let report = verify::store(&store).await.unwrap();
+    let (seq, why) = report.broken.as_ref().expect("the forged tail is found");
+    assert_eq!(*seq, 11, "{report:?}");
+    assert!(why.contains("beyond the recorded head"), "{why}");
 }
 
 #[tokio::test]

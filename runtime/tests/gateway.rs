@@ -1042,3 +1042,80 @@ async fn what_the_client_sent_is_redacted_from_the_gateways_own_errors_logs_and_
         "the event names the tool, redacted"
     );
 }
+
+/// A stdio server that changes its tools without `notifications/tools/list_changed` is
+/// re-listed by its health check (a `ping` and a fresh listing every `healthCheck.interval`);
+/// before, the check never ran for stdio upstreams and the new tool stayed invisible.
+#[tokio::test]
+async fn a_stdio_server_that_changes_its_tools_silently_is_relisted_by_its_health_check() {
+    const SERVER: &str = r#"
+import json, sys
+tools = sys.argv[1]
+for line in sys.stdin:
+    message = json.loads(line)
+    if "id" not in message:
+        continue
+    method = message["method"]
+    if method == "initialize":
+        result = {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": {"name": "silent", "version": "1"}}
+    elif method == "tools/list":
+        result = {"tools": [{"name": name, "inputSchema": {"type": "object"}} for name in open(tools).read().split()]}
+    elif method == "ping":
+        result = {}
+    else:
+        print(json.dumps({"jsonrpc": "2.0", "id": message["id"], "error": {"code": -32601, "message": "unknown"}}), flush=True)
+        continue
+    print(json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result}), flush=True)
+"#;
+    let dir =
+        std::env::temp_dir().join(format!("airlock-silent-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("server.py"), SERVER).unwrap();
+    let tools = dir.join("tools");
+    std::fs::write(&tools, "alpha").unwrap();
+    let (script, listed) = (dir.join("server.py"), tools.clone());
+    let h = common::start_with("", move |config| {
+        config
+            .upstreams
+            .push(airlock_schema::runtime::UpstreamConfig {
+                name: "silent".into(),
+                transport: airlock_schema::runtime::Transport::Stdio {
+                    command: vec![
+                        "python3".into(),
+                        script.display().to_string(),
+                        listed.display().to_string(),
+                    ],
+                    env: Vec::new(),
+                    working_dir: None,
+                },
+                timeout_ms: 5000,
+                allow_tools: None,
+                tool_prefix: String::new(),
+                health_check: Some(airlock_schema::runtime::HealthCheckConfig {
+                    path: None,
+                    interval_ms: 1000,
+                }),
+            });
+    })
+    .await;
+    let token = h.user();
+    let names = async || -> Vec<String> {
+        let (_, _, body) = h.rpc(&token, "tools/list", json!({})).await;
+        body["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(names().await.contains(&"alpha".to_string()));
+    std::fs::write(&tools, "alpha beta").unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !names().await.contains(&"beta".to_string()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new tool was never listed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

@@ -286,6 +286,25 @@ impl Upstream {
         }
         self.notify("notifications/initialized").await?;
         let capabilities = init.get("capabilities").cloned().unwrap_or(Value::Null);
+        let catalog = self.list_catalog(&capabilities).await?;
+        let mut state = self.state.lock().expect("upstream state lock");
+        state.catalog = Arc::new(catalog);
+        state.capabilities = capabilities;
+        Ok(())
+    }
+
+    /// Lists the catalog again on the session there is (a stdio server's list changed, or a
+    /// periodic check): no new handshake, which a server may refuse on a live session.
+    async fn relist(&self) -> Result<(), UpstreamError> {
+        let _serial = self.handshake.lock().await;
+        let capabilities = self.state().capabilities.clone();
+        let catalog = self.list_catalog(&capabilities).await?;
+        self.state.lock().expect("upstream state lock").catalog = Arc::new(catalog);
+        Ok(())
+    }
+
+    /// What the upstream offers, under the capabilities it announced.
+    async fn list_catalog(&self, capabilities: &Value) -> Result<Catalog, UpstreamError> {
         let mut catalog = Catalog::default();
         if capabilities.get("tools").is_some() {
             catalog.tools = self.list("tools/list", "tools").await?;
@@ -306,10 +325,7 @@ impl Upstream {
                 .await
                 .unwrap_or_default();
         }
-        let mut state = self.state.lock().expect("upstream state lock");
-        state.catalog = Arc::new(catalog);
-        state.capabilities = capabilities;
-        Ok(())
+        Ok(catalog)
     }
 
     async fn list(&self, method: &str, key: &str) -> Result<Vec<Value>, UpstreamError> {
@@ -359,7 +375,8 @@ impl Upstream {
     }
 
     /// Keeps the upstream connected: for stdio, restarts the process with backoff when it
-    /// exits; for HTTP, retries a failed handshake; both re-list on health-check intervals.
+    /// exits, and pings and re-lists it on the health-check interval; for HTTP, retries a
+    /// failed handshake and probes on the interval.
     pub async fn run(self: Arc<Self>) {
         match &self.link {
             Link::Stdio(stdio) => self.clone().supervise_stdio(stdio.clone()).await,
@@ -378,6 +395,7 @@ impl Upstream {
                     tokio::select! {
                         () = process.wait_exit() => {}
                         () = watcher => {}
+                        () = self.check_periodically() => {}
                     }
                     self.set_status(Status::Down, Some("the process exited".into()));
                 }
@@ -399,7 +417,36 @@ impl Upstream {
     async fn refresh_on_list_changed(self: Arc<Self>, process: Arc<stdio::StdioTransport>) {
         loop {
             process.list_changed.notified().await;
-            let _ = self.connect().await;
+            self.check_session().await;
+        }
+    }
+
+    /// The stdio health check (`healthCheck`, on by default): every interval, a `ping` and a
+    /// fresh listing, so a server that changes what it offers without notifying is re-listed,
+    /// and one that stops answering is reported down.
+    async fn check_periodically(&self) {
+        let Some(check) = &self.config.health_check else {
+            return std::future::pending().await;
+        };
+        let interval = Duration::from_millis(check.interval_ms.max(1000));
+        loop {
+            tokio::time::sleep(interval).await;
+            self.check_session().await;
+        }
+    }
+
+    /// A `ping` and a fresh listing on the live session.
+    async fn check_session(&self) {
+        let checked = match self.send("ping", None, self.timeout()).await {
+            Ok(_) => self.relist().await,
+            Err(error) => Err(error),
+        };
+        match checked {
+            Ok(()) => self.set_status(Status::Up, None),
+            Err(error) => {
+                tracing::warn!(upstream = %self.config.name, error = %error.describe(), error_type = error.error_type(), "upstream health check failed");
+                self.set_status(Status::Down, Some(error.describe()));
+            }
         }
     }
 

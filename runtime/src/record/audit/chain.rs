@@ -200,22 +200,40 @@ impl Verifier {
         true
     }
 
-    /// Checks that the chain ends where the store's head says it does (tail truncation).
+    /// Checks that the chain ends where the store's head says it does: not before it (the
+    /// tail was truncated), not after it (events were added that no append recorded), and at
+    /// the event the head names.
     pub fn finish(mut self, head: Option<(i64, String)>) -> Report {
-        if self.report.broken.is_none()
-            && let Some((seq, hash)) = head
-            && (self.report.last_seq.unwrap_or(0) != seq
-                || self.report.last_hash.as_deref().unwrap_or(GENESIS) != hash)
-            && !(self.report.events == 0 && hash == self.expected_prev)
-        {
-            self.report.broken = Some((
+        let Some((seq, hash)) = head else {
+            return self.report;
+        };
+        let last = self.report.last_seq.unwrap_or(0);
+        let last_hash = self.report.last_hash.as_deref().unwrap_or(GENESIS);
+        let empty_at_anchor = self.report.events == 0 && hash == self.expected_prev;
+        if self.report.broken.is_some() || empty_at_anchor || (last == seq && last_hash == hash) {
+            return self.report;
+        }
+        self.report.broken = Some(if last < seq {
+            (
                 seq,
                 format!(
-                    "the chain ends at event {} but the head records event {seq}: events were truncated",
-                    self.report.last_seq.unwrap_or(0)
+                    "the chain ends at event {last} but the head records event {seq}: events were truncated"
                 ),
-            ));
-        }
+            )
+        } else if last > seq {
+            (
+                seq + 1,
+                format!(
+                    "event {} lies beyond the recorded head (event {seq}): it was added outside the gateway's appends, or the head was rolled back",
+                    seq + 1
+                ),
+            )
+        } else {
+            (
+                seq,
+                format!("event {seq} is not the event the head records: the tail was rewritten"),
+            )
+        });
         self.report
     }
 }

@@ -1,7 +1,7 @@
 //! The pure middle of the pipeline: parse → validate (schema, semantics) → lint (Rego, DLP,
 //! secrets). Produces every diagnostic and, when the configuration is valid, the typed model.
 
-use crate::diagnostics::{Diagnostic, Diagnostics, Location, code};
+use crate::diagnostics::{Diagnostic, Diagnostics, Location, codes};
 use crate::lint;
 use crate::syntax::{self, Span};
 use crate::validate::{self, ConfigDoc};
@@ -25,7 +25,7 @@ pub fn analyze(workspace: &Workspace) -> Analysis {
         let at = unreadable.at.min(source.text.len());
         diagnostics.push(
             Diagnostic::new(
-                code("AL1001"),
+                codes::AL1001,
                 Location {
                     file: 0,
                     span: Span::new(at, (at + 1).min(source.text.len())),
@@ -45,7 +45,7 @@ pub fn analyze(workspace: &Workspace) -> Analysis {
         Err(error) => {
             diagnostics.push(
                 Diagnostic::new(
-                    code("AL1001"),
+                    codes::AL1001,
                     Location {
                         file: 0,
                         span: error.span,
@@ -66,7 +66,7 @@ pub fn analyze(workspace: &Workspace) -> Analysis {
         let first_line = source.line_col(first.start).0;
         diagnostics.push(
             Diagnostic::new(
-                code("AL1013"),
+                codes::AL1013,
                 doc.at(*span),
                 format!("`{key}` is defined twice in the same mapping"),
             )
@@ -144,9 +144,9 @@ fn model_refused(doc: &ConfigDoc<'_>, error: &str) -> Diagnostic {
     let help = "airlockc's checks should have explained this value; fix it as the message says, \
                 and please report the input so the check can be added";
     match named_value(&doc.json, error) {
-        Some(pointer) => doc.value_diag(code("AL1010"), &pointer, message),
+        Some(pointer) => doc.value_diag(codes::AL1010, &pointer, message),
         None => Diagnostic::new(
-            code("AL1010"),
+            codes::AL1010,
             Location {
                 file: doc.file,
                 span: Span::new(0, 0),

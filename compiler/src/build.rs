@@ -3,7 +3,7 @@
 //! passed. Writing is the caller's business (`output`).
 
 use crate::analysis::analyze;
-use crate::diagnostics::{Diagnostic, Diagnostics, Severity, code};
+use crate::diagnostics::{Diagnostic, Diagnostics, Severity, codes};
 use crate::emit::{self, Files};
 use crate::lint::rego::PolicyBundle;
 use crate::lint::rego::tests::{self, Outcome};
@@ -152,13 +152,11 @@ fn config_map_size(
         biggest.1
     );
     let diagnostic = match syntax::parse(source) {
-        Ok(document) => ConfigDoc::new(0, source, &document.root).value_diag(
-            code("AL2031"),
-            &biggest.0,
-            message,
-        ),
+        Ok(document) => {
+            ConfigDoc::new(0, source, &document.root).value_diag(codes::AL2031, &biggest.0, message)
+        }
         Err(_) => Diagnostic::new(
-            code("AL2031"),
+            codes::AL2031,
             crate::diagnostics::Location {
                 file: 0,
                 span: syntax::Span::new(0, 0),

@@ -1,9 +1,9 @@
 //! Diagnostics: a stable [`Code`], a severity, a message, a help text and a location. Every
 //! stage reports through [`Diagnostics`]; nothing stops at the first problem.
 
-mod codes;
+pub mod codes;
 
-pub use codes::{CODES, Category, Code, code, lookup};
+pub use codes::{CODES, Category, Code, lookup};
 
 use crate::syntax::{SourceFile, Span};
 

@@ -7,7 +7,7 @@ mod ast;
 mod rules;
 pub mod tests;
 
-use crate::diagnostics::{Diagnostic, Diagnostics, Location, code};
+use crate::diagnostics::{Diagnostic, Diagnostics, Location, codes};
 use crate::syntax::{SourceFile, Span};
 use crate::validate::ConfigDoc;
 use crate::workspace::Workspace;
@@ -107,7 +107,7 @@ pub fn check(
                 };
                 out.push(
                     doc.value_diag(
-                        code("AL2008"),
+                        codes::AL2008,
                         &pointer,
                         format!("cannot read `{reference}`: {reason}"),
                     )
@@ -188,15 +188,15 @@ fn parse(file: &SourceFile) -> Result<Module, Diagnostic> {
             file.path,
             airlock_schema::rego::MAX_NESTING
         );
-        return Err(from_regorus(code("AL3001"), file, 0, &message));
+        return Err(from_regorus(codes::AL3001, file, 0, &message));
     }
     let source = regorus::Source::from_contents(file.path.clone(), file.text.clone())
-        .map_err(|e| from_regorus(code("AL3001"), file, 0, &e.to_string()))?;
+        .map_err(|e| from_regorus(codes::AL3001, file, 0, &e.to_string()))?;
     let mut parser = regorus::unstable::Parser::new(&source)
-        .map_err(|e| from_regorus(code("AL3001"), file, 0, &e.to_string()))?;
+        .map_err(|e| from_regorus(codes::AL3001, file, 0, &e.to_string()))?;
     parser
         .parse()
-        .map_err(|e| from_regorus(code("AL3001"), file, 0, &e.to_string()))
+        .map_err(|e| from_regorus(codes::AL3001, file, 0, &e.to_string()))
 }
 
 /// A diagnostic from a regorus error message (`--> path:line:col`, …, `error: message`).
@@ -274,7 +274,7 @@ fn dry_run(bundle: &PolicyBundle, workspace: &Workspace) -> Result<(), Diagnosti
             .map_or(0, |(_, i)| *i);
         let file = &workspace.files[index];
         let message = text.replace(&format!("{path}:"), &format!("{}:", file.path));
-        from_regorus(code("AL3002"), file, index, &message)
+        from_regorus(codes::AL3002, file, index, &message)
     };
     let mut engine = engine(bundle, false).map_err(located)?;
     let entry = bundle.entrypoint.clone();

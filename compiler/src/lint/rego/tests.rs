@@ -2,7 +2,7 @@
 //! regorus against the policy; true passes, anything else fails with its location.
 
 use super::{PolicyBundle, ast, engine, from_regorus};
-use crate::diagnostics::{Diagnostic, Location, code};
+use crate::diagnostics::{Diagnostic, Location, codes};
 use crate::syntax::{SourceFile, Span};
 use crate::workspace::Workspace;
 
@@ -33,7 +33,7 @@ impl TestResult {
                 format!("policy test `{}` raised an error: {error}", self.name)
             }
         };
-        Some(Diagnostic::new(code("AL3010"), self.location.clone(), message).help("the policy does not decide as this test expects: fix the policy or the test, then run `airlockc test`"))
+        Some(Diagnostic::new(codes::AL3010, self.location.clone(), message).help("the policy does not decide as this test expects: fix the policy or the test, then run `airlockc test`"))
     }
 }
 
@@ -46,7 +46,7 @@ pub fn run(bundle: &PolicyBundle, workspace: &Workspace) -> Result<Vec<TestResul
             .iter()
             .find(|(n, _)| *n == path)
             .map_or(0, |(_, i)| *i);
-        from_regorus(code("AL3002"), &workspace.files[index], index, &error)
+        from_regorus(codes::AL3002, &workspace.files[index], index, &error)
     })?;
     for (reference, index) in &bundle.files {
         if !bundle.tests.iter().any(|(t, _)| t == reference) {
@@ -75,7 +75,7 @@ pub fn run(bundle: &PolicyBundle, workspace: &Workspace) -> Result<Vec<TestResul
                 Ok(regorus::Value::Bool(true)) => Outcome::Pass,
                 Ok(_) => Outcome::Fail,
                 Err(error) => Outcome::Error(
-                    from_regorus(code("AL3010"), file, *index, &error.to_string()).message,
+                    from_regorus(codes::AL3010, file, *index, &error.to_string()).message,
                 ),
             };
             let location = Location {

@@ -2,7 +2,7 @@
 //! calls it does not load; and printed input may leak into logs.
 
 use super::super::{Context, ast};
-use crate::diagnostics::{Diagnostic, Diagnostics, code};
+use crate::diagnostics::{Diagnostic, Diagnostics, codes};
 use regorus::unstable::Expr;
 
 pub(crate) fn check(context: &Context<'_>, out: &mut Diagnostics) {
@@ -12,7 +12,7 @@ pub(crate) fn check(context: &Context<'_>, out: &mut Diagnostics) {
                 && ast::path(fcn).as_deref() == Some("print")
             {
                 out.push(
-                        Diagnostic::new(code("AL3012"), context.location(parsed.file, ast::span(expr)), "`print` in a policy")
+                        Diagnostic::new(codes::AL3012, context.location(parsed.file, ast::span(expr)), "`print` in a policy")
                             .help("remove it: the gateway's policy evaluator has no `print`, so this policy would not load (test what you were debugging with a `test_*` rule)"),
                     );
             }

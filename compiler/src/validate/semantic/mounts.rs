@@ -7,10 +7,9 @@
 //! directories of unix upstreams.
 
 use crate::diagnostics::{Diagnostics, codes};
-use crate::lower::CONFIG_DIR;
 use crate::validate::ConfigDoc;
 use airlock_schema::config::{Audit, AuditBackend, Root, Upstream};
-use airlock_schema::runtime::SECRETS_DIR;
+use airlock_schema::runtime::{CONFIG_DIR, SECRETS_DIR};
 
 /// Directories of the image a volume must not hide. (`/run` is fine: the service account
 /// token is not mounted, and the pod's own Secrets are under `/var/run/secrets/airlock`, which

@@ -3,6 +3,7 @@
 
 use crate::diagnostics::{Diagnostic, Diagnostics, Location, codes};
 use crate::lint;
+use crate::policy::PolicyBundle;
 use crate::syntax::{self, Span};
 use crate::validate::{self, ConfigDoc};
 use crate::workspace::Workspace;
@@ -14,7 +15,7 @@ pub struct Analysis {
     /// The typed configuration, when the schema and semantic checks found no error.
     pub config: Option<Config>,
     /// The compiled policy, when the policy files parsed and compiled.
-    pub policy: Option<lint::rego::PolicyBundle>,
+    pub policy: Option<PolicyBundle>,
 }
 
 /// Runs every check on the workspace.

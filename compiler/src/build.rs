@@ -5,9 +5,9 @@
 use crate::analysis::analyze;
 use crate::diagnostics::{Diagnostic, Diagnostics, Severity, codes};
 use crate::emit::{self, Files};
-use crate::lint::rego::PolicyBundle;
-use crate::lint::rego::tests::{self, Outcome};
 use crate::lower::{self, Model};
+use crate::policy::PolicyBundle;
+use crate::policy::tests::{self, Outcome};
 use crate::syntax;
 use crate::validate::ConfigDoc;
 use crate::workspace::Workspace;

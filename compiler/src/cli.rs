@@ -3,7 +3,7 @@
 //! 70 internal error, 78 invalid configuration.
 
 use crate::diagnostics::{self, Diagnostics, Severity};
-use crate::lint::rego::tests::{self as policy_tests, Outcome};
+use crate::policy::tests::{self as policy_tests, Outcome};
 use crate::render::{self, Format};
 use crate::{analyze, output, workspace};
 use clap::{Parser, Subcommand, ValueEnum};

@@ -18,6 +18,7 @@ pub mod emit;
 pub mod lint;
 pub mod lower;
 pub mod output;
+pub mod policy;
 pub mod render;
 pub mod syntax;
 pub mod validate;

@@ -10,7 +10,7 @@ pub use egress::{EgressPeer, EgressRule};
 pub(crate) use frozen::file_name;
 pub use secrets::{SecretMount, SecretSource};
 
-use crate::lint::rego::PolicyBundle;
+use crate::policy::PolicyBundle;
 use airlock_schema::Config;
 use airlock_schema::config::{AuditBackend, Root, Upstream};
 use airlock_schema::runtime::{CONFIG_DIR, FrozenConfig};

@@ -1,7 +1,8 @@
 //! AL3006 constant-condition: a body expression that is a literal, or compares two literals.
 
-use super::super::{Context, ast};
+use super::super::Context;
 use crate::diagnostics::{Diagnostic, Diagnostics, codes};
+use crate::policy::ast;
 use regorus::unstable::{Expr, Literal};
 
 fn is_scalar_literal(expr: &Expr) -> bool {

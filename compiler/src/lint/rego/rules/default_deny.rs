@@ -1,8 +1,9 @@
 //! AL3003 missing-entrypoint, AL3004 missing-default-deny, AL3013 permissive-default: the
 //! entrypoint rule exists in the policy file and is `default <rule> := false`.
 
-use super::super::{Context, ast};
+use super::super::Context;
 use crate::diagnostics::{Diagnostic, Diagnostics, Location, codes};
+use crate::policy::ast;
 use crate::syntax::Span;
 use regorus::unstable::{Expr, Rule};
 

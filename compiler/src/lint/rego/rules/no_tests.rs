@@ -1,7 +1,8 @@
 //! AL3011 no-tests: a file listed in `policy.tests` without any `test_*` rule.
 
-use super::super::{Context, ast};
+use super::super::Context;
 use crate::diagnostics::{Diagnostic, Diagnostics, codes};
+use crate::policy::ast;
 
 pub(crate) fn check(context: &Context<'_>, out: &mut Diagnostics) {
     for parsed in context.modules.iter().filter(|m| m.is_test) {

@@ -1,8 +1,9 @@
 //! AL3012 print-call: the gateway's evaluator (regorus' RVM) has no `print`, so a policy that
 //! calls it does not load; and printed input may leak into logs.
 
-use super::super::{Context, ast};
+use super::super::Context;
 use crate::diagnostics::{Diagnostic, Diagnostics, codes};
+use crate::policy::ast;
 use regorus::unstable::Expr;
 
 pub(crate) fn check(context: &Context<'_>, out: &mut Diagnostics) {

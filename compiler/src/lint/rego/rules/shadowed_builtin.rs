@@ -1,7 +1,8 @@
 //! AL3007 shadowed-builtin: a rule or function named like a builtin hides it in the package.
 
-use super::super::{Context, ast};
+use super::super::Context;
 use crate::diagnostics::{Diagnostic, Diagnostics, codes};
+use crate::policy::ast;
 use regorus::unstable::BUILTINS;
 
 pub(crate) fn check(context: &Context<'_>, out: &mut Diagnostics) {

@@ -1,8 +1,9 @@
 //! AL3005 non-hermetic-builtin and AL3002 for calls that resolve to nothing: every call must be
 //! a hermetic builtin or a function the policy defines.
 
-use super::super::{Context, ast};
+use super::super::Context;
 use crate::diagnostics::{Diagnostic, Diagnostics, codes};
+use crate::policy::ast;
 use regorus::unstable::{BUILTINS, Expr};
 use std::collections::BTreeSet;
 

@@ -1,8 +1,9 @@
 //! AL3009 unknown-input: `input.X` where the gateway never provides X; the reference is always
 //! undefined, so the rule silently never (or, under `not`, always) holds.
 
-use super::super::{Context, INPUT_FIELDS, ast};
+use super::super::{Context, INPUT_FIELDS};
 use crate::diagnostics::{Diagnostic, Diagnostics, codes};
+use crate::policy::ast;
 use crate::validate::suggest;
 use regorus::unstable::Expr;
 

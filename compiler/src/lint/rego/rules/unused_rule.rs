@@ -1,8 +1,9 @@
 //! AL3008 unused-rule: a rule of the policy that nothing refers to (dead code in an
 //! authorization policy is usually a rule someone believes is in effect).
 
-use super::super::{Context, WELL_KNOWN_RULES, ast};
+use super::super::{Context, WELL_KNOWN_RULES};
 use crate::diagnostics::{Diagnostic, Diagnostics, codes};
+use crate::policy::ast;
 use regorus::unstable::Expr;
 use std::collections::BTreeSet;
 

@@ -6,6 +6,7 @@
 //! ```text
 //! workspace::load ─▶ syntax::parse ─▶ validate (schema, semantic) ─▶ lint (rego, dlp, secrets)
 //!                                                     └──────────▶ analysis::Analysis
+//! Verdict::Ready ─▶ policy::tests ─▶ lower ─▶ emit ─▶ build::Build (Compiled | Refused)
 //! ```
 //!
 //! See `ARCHITECTURE.md` at the repository root for the code map and the invariants.
@@ -24,5 +25,5 @@ pub mod syntax;
 pub mod validate;
 pub mod workspace;
 
-pub use analysis::{Analysis, analyze};
+pub use analysis::{Analysis, Verdict, analyze};
 pub use workspace::{Workspace, load};

@@ -170,6 +170,9 @@ impl Diagnostics {
         });
         self
     }
+    pub fn as_slice(&self) -> &[Diagnostic] {
+        &self.0
+    }
     pub fn into_vec(self) -> Vec<Diagnostic> {
         self.0
     }

@@ -85,7 +85,7 @@ pub fn check(
             }
             other => {
                 let reason = match other {
-                    Some(Err(reason)) => reason.clone(),
+                    Some(Err(reason)) => reason.to_string(),
                     _ => "not read".into(),
                 };
                 out.push(

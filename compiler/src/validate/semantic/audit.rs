@@ -41,10 +41,10 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
             ),
             (None, Some(s3)) => {
                 if let Err(reason) = url_checks::check_bucket_name(&s3.bucket) {
-                    out.push(doc.value_diag(codes::AL2017, "/audit/export/s3/bucket", reason));
+                    out.push(doc.value_diag(codes::AL2017, "/audit/export/s3/bucket", reason.to_string()));
                 }
                 if let Err(reason) = url_checks::check_key_prefix(&s3.prefix) {
-                    out.push(doc.value_diag(codes::AL2017, "/audit/export/s3/prefix", reason).help("e.g. `prefix: airlock/`"));
+                    out.push(doc.value_diag(codes::AL2017, "/audit/export/s3/prefix", reason.to_string()).help("e.g. `prefix: airlock/`"));
                 }
             }
             _ => {}

@@ -37,6 +37,14 @@ pub struct Compiled {
 }
 
 impl Build {
+    /// The files of the deployment, unless the build was refused.
+    pub fn files(&self) -> Option<&Files> {
+        match self {
+            Build::Compiled(compiled) => Some(&compiled.files),
+            Build::Refused(_) => None,
+        }
+    }
+
     /// Every diagnostic of the build, whatever its outcome.
     pub fn diagnostics(&self) -> &Diagnostics {
         match self {

@@ -1,20 +1,42 @@
 //! The pure middle of the pipeline: parse → validate (schema, semantics) → lint (Rego, DLP,
-//! secrets). Produces every diagnostic and, when the configuration is valid, the typed model.
+//! secrets). Produces every diagnostic and a [`Verdict`]: when the configuration is valid and
+//! its policy compiled, the typed model and the policy bundle.
 
-use crate::diagnostics::{Diagnostic, Diagnostics, Location, code};
+use crate::diagnostics::{Category, Diagnostic, Diagnostics, Location, Severity, codes};
 use crate::lint;
-use crate::syntax::{self, Span};
+use crate::policy::PolicyBundle;
+use crate::syntax::{self, Document, Span};
 use crate::validate::{self, ConfigDoc};
 use crate::workspace::Workspace;
 use airlock_schema::Config;
 
 /// The outcome of analysing a workspace.
 pub struct Analysis {
+    /// Every finding, sorted, with quoted credentials masked.
     pub diagnostics: Diagnostics,
-    /// The typed configuration, when the schema and semantic checks found no error.
-    pub config: Option<Config>,
-    /// The compiled policy, when the policy files parsed and compiled.
-    pub policy: Option<lint::rego::PolicyBundle>,
+    pub verdict: Verdict,
+}
+
+/// What the diagnostics leave usable. Every verdict but [`Verdict::Ready`] comes with an
+/// error among the diagnostics that says why.
+pub enum Verdict {
+    /// A schema or semantic error ([`Diagnostics::config_invalid`]): nothing can be tested or
+    /// built.
+    InvalidConfig,
+    /// The configuration is valid, but a Rego error leaves no policy to test or embed.
+    InvalidPolicy,
+    /// The configuration is valid and its policy compiled. Lint errors elsewhere (DLP,
+    /// secrets) may still refuse a build.
+    Ready(Box<Ready>),
+}
+
+/// A valid configuration and its compiled policy.
+pub struct Ready {
+    pub config: Config,
+    pub policy: PolicyBundle,
+    /// `airlock.yaml` as parsed, so a later stage can locate a diagnostic at a config value
+    /// without parsing it again.
+    pub document: Document,
 }
 
 /// Runs every check on the workspace.
@@ -25,7 +47,7 @@ pub fn analyze(workspace: &Workspace) -> Analysis {
         let at = unreadable.at.min(source.text.len());
         diagnostics.push(
             Diagnostic::new(
-                code("AL1001"),
+                codes::AL1001,
                 Location {
                     file: 0,
                     span: Span::new(at, (at + 1).min(source.text.len())),
@@ -36,8 +58,7 @@ pub fn analyze(workspace: &Workspace) -> Analysis {
         );
         return Analysis {
             diagnostics,
-            config: None,
-            policy: None,
+            verdict: Verdict::InvalidConfig,
         };
     }
     let document = match syntax::parse(source) {
@@ -45,7 +66,7 @@ pub fn analyze(workspace: &Workspace) -> Analysis {
         Err(error) => {
             diagnostics.push(
                 Diagnostic::new(
-                    code("AL1001"),
+                    codes::AL1001,
                     Location {
                         file: 0,
                         span: error.span,
@@ -56,8 +77,7 @@ pub fn analyze(workspace: &Workspace) -> Analysis {
             );
             return Analysis {
                 diagnostics,
-                config: None,
-                policy: None,
+                verdict: Verdict::InvalidConfig,
             };
         }
     };
@@ -66,7 +86,7 @@ pub fn analyze(workspace: &Workspace) -> Analysis {
         let first_line = source.line_col(first.start).0;
         diagnostics.push(
             Diagnostic::new(
-                code("AL1013"),
+                codes::AL1013,
                 doc.at(*span),
                 format!("`{key}` is defined twice in the same mapping"),
             )
@@ -82,11 +102,30 @@ pub fn analyze(workspace: &Workspace) -> Analysis {
     lint::secrets::check(&doc, &mut diagnostics);
     let config = typed_config(&doc, &mut diagnostics);
     let diagnostics = mask_quoted_secrets(source, diagnostics).sorted();
-    let config = config.filter(|_| !diagnostics.config_invalid());
+    // `typed_config` gives no config exactly when the config is invalid; `lint::rego::check`
+    // gives no policy only after a Rego error, or the schema's error at `/policy`.
+    let verdict = match (config, policy) {
+        (Some(config), Some(policy)) => Verdict::Ready(Box::new(Ready {
+            config,
+            policy,
+            document,
+        })),
+        (Some(_), None) => Verdict::InvalidPolicy,
+        (None, _) => Verdict::InvalidConfig,
+    };
+    debug_assert!(
+        match &verdict {
+            Verdict::InvalidConfig => diagnostics.config_invalid(),
+            Verdict::InvalidPolicy => diagnostics
+                .iter()
+                .any(|d| { d.severity == Severity::Error && d.code.category == Category::Rego }),
+            Verdict::Ready(_) => true,
+        },
+        "a verdict without the error that explains it"
+    );
     Analysis {
         diagnostics,
-        config,
-        policy,
+        verdict,
     }
 }
 
@@ -123,9 +162,10 @@ fn mask_quoted_secrets(source: &syntax::SourceFile, diagnostics: Diagnostics) ->
     out
 }
 
-/// The whole document as the typed model, when nothing invalidated it. The checks before are
-/// meant to catch everything the model refuses; when one misses, the refusal is still reported
-/// (never a silent build failure), at the value the model's error names when it can be found.
+/// The whole document as the typed model, when nothing invalidated it; `None` exactly when the
+/// configuration is invalid. The checks before are meant to catch everything the model
+/// refuses; when one misses, the refusal is still reported (never a silent build failure), at
+/// the value the model's error names when it can be found.
 fn typed_config(doc: &ConfigDoc<'_>, diagnostics: &mut Diagnostics) -> Option<Config> {
     if diagnostics.config_invalid() {
         return None;
@@ -144,9 +184,9 @@ fn model_refused(doc: &ConfigDoc<'_>, error: &str) -> Diagnostic {
     let help = "airlockc's checks should have explained this value; fix it as the message says, \
                 and please report the input so the check can be added";
     match named_value(&doc.json, error) {
-        Some(pointer) => doc.value_diag(code("AL1010"), &pointer, message),
+        Some(pointer) => doc.value_diag(codes::AL1010, &pointer, message),
         None => Diagnostic::new(
-            code("AL1010"),
+            codes::AL1010,
             Location {
                 file: doc.file,
                 span: Span::new(0, 0),

@@ -2,13 +2,11 @@
 //! emitted unless the configuration is valid, the lints found no error and every policy test
 //! passed. Writing is the caller's business (`output`).
 
-use crate::analysis::analyze;
-use crate::diagnostics::{Diagnostic, Diagnostics, Severity, code};
+use crate::analysis::{Ready, Verdict, analyze};
+use crate::diagnostics::{Diagnostic, Diagnostics, codes};
 use crate::emit::{self, Files};
-use crate::lint::rego::PolicyBundle;
-use crate::lint::rego::tests::{self, Outcome};
 use crate::lower::{self, Model};
-use crate::syntax;
+use crate::policy::tests::{self, Outcome};
 use crate::validate::ConfigDoc;
 use crate::workspace::Workspace;
 
@@ -19,91 +17,102 @@ use crate::workspace::Workspace;
 /// not start failing when a later airlockc adds a field to `airlock.json`.
 pub const CONFIG_MAP_LIMIT: usize = 1024 * 1024 - 16 * 1024;
 
-pub struct Build {
+/// The outcome of a build: the deployment, or the reasons there is none.
+pub enum Build {
+    /// Every check and every policy test passed.
+    Compiled(Compiled),
+    /// Nothing to write: the diagnostics, among them at least one error, say why.
+    Refused(Diagnostics),
+}
+
+/// A deployment, ready to write.
+pub struct Compiled {
+    /// The files of the deployment, by path.
+    pub files: Files,
+    /// The warnings found on the way.
     pub diagnostics: Diagnostics,
-    /// The files of the deployment, when nothing failed.
-    pub files: Option<Files>,
     pub tests_passed: usize,
-    pub config_hash: Option<String>,
+    /// The frozen config's content hash, `sha256:<hex>`.
+    pub config_hash: String,
+}
+
+impl Build {
+    /// The files of the deployment, unless the build was refused.
+    pub fn files(&self) -> Option<&Files> {
+        match self {
+            Build::Compiled(compiled) => Some(&compiled.files),
+            Build::Refused(_) => None,
+        }
+    }
+
+    /// Every diagnostic of the build, whatever its outcome.
+    pub fn diagnostics(&self) -> &Diagnostics {
+        match self {
+            Build::Compiled(compiled) => &compiled.diagnostics,
+            Build::Refused(diagnostics) => diagnostics,
+        }
+    }
 }
 
 pub fn build(workspace: &Workspace) -> Build {
+    match compile(workspace) {
+        Ok(compiled) => Build::Compiled(compiled),
+        Err(diagnostics) => {
+            debug_assert!(diagnostics.has_errors(), "a refusal without an error");
+            Build::Refused(diagnostics)
+        }
+    }
+}
+
+/// The build, with `Err` holding the diagnostics of a refusal.
+fn compile(workspace: &Workspace) -> Result<Compiled, Diagnostics> {
     let analysis = analyze(workspace);
     let mut diagnostics = analysis.diagnostics;
-    let failed = |d: &Diagnostics| d.iter().any(|x| x.severity == Severity::Error);
-    let (Some(config), Some(policy)) = (analysis.config, analysis.policy) else {
-        return Build {
-            diagnostics,
-            files: None,
-            tests_passed: 0,
-            config_hash: None,
-        };
+    let Verdict::Ready(ready) = analysis.verdict else {
+        return Err(diagnostics);
     };
-    if failed(&diagnostics) {
-        return Build {
-            diagnostics,
-            files: None,
-            tests_passed: 0,
-            config_hash: None,
-        };
+    if diagnostics.has_errors() {
+        return Err(diagnostics);
     }
-    let results = match tests::run(&policy, workspace) {
+    let results = match tests::run(&ready.policy, workspace) {
         Ok(results) => results,
         Err(diagnostic) => {
             diagnostics.push(diagnostic);
-            return Build {
-                diagnostics,
-                files: None,
-                tests_passed: 0,
-                config_hash: None,
-            };
+            return Err(diagnostics);
         }
     };
-    let tests_passed = results
-        .iter()
-        .filter(|r| r.outcome == Outcome::Pass)
-        .count();
     let failures: Vec<Diagnostic> = results
         .iter()
         .filter_map(tests::TestResult::diagnostic)
         .collect();
     if !failures.is_empty() {
         diagnostics.extend(failures);
-        return Build {
-            diagnostics: diagnostics.sorted(),
-            files: None,
-            tests_passed,
-            config_hash: None,
-        };
+        return Err(diagnostics.sorted());
     }
-    let model = lower::lower(&config, &policy);
-    if let Some(diagnostic) = config_map_size(&model, &policy, workspace) {
+    let tests_passed = results
+        .iter()
+        .filter(|r| r.outcome == Outcome::Pass)
+        .count();
+    let model = lower::lower(&ready.config, &ready.policy);
+    if let Some(diagnostic) = config_map_size(&model, &ready, workspace) {
         diagnostics.push(diagnostic);
-        return Build {
-            diagnostics: diagnostics.sorted(),
-            files: None,
-            tests_passed,
-            config_hash: None,
-        };
+        return Err(diagnostics.sorted());
     }
     let files = emit::emit(&model).unwrap_or_else(|e| panic!("emitting a valid model failed: {e}"));
-    Build {
+    Ok(Compiled {
+        files,
         diagnostics,
-        files: Some(files),
         tests_passed,
-        config_hash: Some(model.config_hash),
-    }
+        config_hash: model.config_hash,
+    })
 }
 
 /// AL2031: the ConfigMap's data over [`CONFIG_MAP_LIMIT`], located at the config value naming
 /// its biggest contributor. Each policy module is in the data twice — inside `airlock.json`,
 /// which the gateway loads (and whose hash it verifies), and under its own key, which a policy
 /// reload reads — and each test file once, inside `airlock.json`.
-fn config_map_size(
-    model: &Model,
-    policy: &PolicyBundle,
-    workspace: &Workspace,
-) -> Option<Diagnostic> {
+fn config_map_size(model: &Model, ready: &Ready, workspace: &Workspace) -> Option<Diagnostic> {
+    let policy = &ready.policy;
     let total: usize = model
         .config_files
         .iter()
@@ -151,20 +160,9 @@ fn config_map_size(
         "{}; shrink it until the data is at most {CONFIG_MAP_LIMIT} bytes (move large tables out of the policy, e.g. into group claims or `allowTools`)",
         biggest.1
     );
-    let diagnostic = match syntax::parse(source) {
-        Ok(document) => ConfigDoc::new(0, source, &document.root).value_diag(
-            code("AL2031"),
-            &biggest.0,
-            message,
-        ),
-        Err(_) => Diagnostic::new(
-            code("AL2031"),
-            crate::diagnostics::Location {
-                file: 0,
-                span: syntax::Span::new(0, 0),
-            },
-            message,
-        ),
-    };
-    Some(diagnostic.help(help))
+    let doc = ConfigDoc::new(0, source, &ready.document.root);
+    Some(
+        doc.value_diag(codes::AL2031, &biggest.0, message)
+            .help(help),
+    )
 }

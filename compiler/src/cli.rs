@@ -2,8 +2,10 @@
 //! only calls [`main`]. Exit codes: 0 clean, 1 findings at or above `--fail-level`, 2 usage,
 //! 70 internal error, 78 invalid configuration.
 
+use crate::analysis::Verdict;
+use crate::build::Build;
 use crate::diagnostics::{self, Diagnostics, Severity};
-use crate::lint::rego::tests::{self as policy_tests, Outcome};
+use crate::policy::tests::{self as policy_tests, Outcome};
 use crate::render::{self, Format};
 use crate::{analyze, output, workspace};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -165,16 +167,13 @@ fn validate(args: &CheckArgs) -> u8 {
         Err(code) => return code,
     };
     let analysis = analyze(&workspace);
-    let diagnostics = analysis.diagnostics.into_vec();
     print(&render::render(
         args.format,
-        &diagnostics,
+        analysis.diagnostics.as_slice(),
         &workspace.files,
         &workspace.files[0].path,
     ));
-    let mut all = Diagnostics::default();
-    all.extend(diagnostics);
-    exit_code(&all, args.fail_level)
+    exit_code(&analysis.diagnostics, args.fail_level)
 }
 
 fn build(args: &BuildArgs, diff: bool) -> u8 {
@@ -188,11 +187,11 @@ fn build(args: &BuildArgs, diff: bool) -> u8 {
         Err(code) => return code,
     };
     let result = crate::build::build(&workspace);
-    let diagnostics = result.diagnostics.into_vec();
+    let diagnostics = result.diagnostics();
     if !diagnostics.is_empty() {
         let text = render::render(
             args.format,
-            &diagnostics,
+            diagnostics.as_slice(),
             &workspace.files,
             &workspace.files[0].path,
         );
@@ -202,23 +201,20 @@ fn build(args: &BuildArgs, diff: bool) -> u8 {
             print(&text)
         }
     }
-    let mut all = Diagnostics::default();
-    all.extend(diagnostics);
-    let code = exit_code(&all, args.fail_level);
-    let Some(files) = result.files.filter(|_| code == 0) else {
-        if code == 0 && !all.iter().any(|d| d.severity == Severity::Error) {
-            // Never a failed build without a reason: no diagnostic explains this one.
-            eprintln!(
-                "airlockc: internal error: the build produced no output and no diagnostic says why; please report it with the input\nairlockc: nothing was written"
-            );
-            return EXIT_INTERNAL;
+    let code = exit_code(diagnostics, args.fail_level);
+    let compiled = match result {
+        Build::Compiled(compiled) if code == 0 => compiled,
+        // A refusal holds an error, so its code is 1 or 78; a deployment with findings at the
+        // fail level is not written either.
+        _ => {
+            eprintln!("airlockc: nothing was written");
+            return code;
         }
-        eprintln!("airlockc: nothing was written");
-        return if code == 0 { EXIT_FINDINGS } else { code };
     };
+    let files = &compiled.files;
     let out = args.output.display();
     if args.check || diff {
-        let changes = match output::compare(&args.output, &files) {
+        let changes = match output::compare(&args.output, files) {
             Ok(changes) => changes,
             Err(error) => {
                 eprintln!("airlockc: {error}");
@@ -251,15 +247,15 @@ fn build(args: &BuildArgs, diff: bool) -> u8 {
         );
         return EXIT_FINDINGS;
     }
-    if let Err(error) = output::write(&args.output, &files) {
+    if let Err(error) = output::write(&args.output, files) {
         eprintln!("airlockc: {error}\nairlockc: nothing was written");
         return EXIT_USAGE;
     }
     eprintln!(
         "wrote {out}: {} files, {} policy tests passed, config {}",
         files.len(),
-        result.tests_passed,
-        result.config_hash.unwrap_or_default()
+        compiled.tests_passed,
+        compiled.config_hash
     );
     0
 }
@@ -279,33 +275,29 @@ fn test(args: &TestArgs) -> u8 {
         ));
     };
     let analysis = analyze(&workspace);
-    let errors: Vec<_> = analysis
+    let errors = analysis
         .diagnostics
         .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .cloned()
-        .collect();
-    if analysis.diagnostics.config_invalid() {
-        show(&errors);
-        eprintln!("airlockc: the configuration is invalid; no test was run");
-        return EXIT_INVALID_CONFIG;
-    }
-    let policy_problems: Vec<_> = errors
-        .into_iter()
-        .filter(|d| d.code.category == diagnostics::Category::Rego)
-        .collect();
-    let Some(bundle) = analysis.policy.filter(|_| policy_problems.is_empty()) else {
-        if policy_problems.is_empty() {
-            eprintln!(
-                "airlockc: internal error: the policy was not compiled and no diagnostic says why; please report it with the input"
-            );
-            return EXIT_INTERNAL;
+        .filter(|d| d.severity == Severity::Error);
+    let ready = match analysis.verdict {
+        Verdict::Ready(ready) => ready,
+        Verdict::InvalidConfig => {
+            show(&errors.cloned().collect::<Vec<_>>());
+            eprintln!("airlockc: the configuration is invalid; no test was run");
+            return EXIT_INVALID_CONFIG;
         }
-        show(&policy_problems);
-        eprintln!("airlockc: the policy has errors; no test was run");
-        return EXIT_FINDINGS;
+        Verdict::InvalidPolicy => {
+            show(
+                &errors
+                    .filter(|d| d.code.category == diagnostics::Category::Rego)
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
+            eprintln!("airlockc: the policy has errors; no test was run");
+            return EXIT_FINDINGS;
+        }
     };
-    let results = match policy_tests::run(&bundle, &workspace) {
+    let results = match policy_tests::run(&ready.policy, &workspace) {
         Ok(results) => results,
         Err(diagnostic) => {
             show(&[diagnostic]);

@@ -6,6 +6,7 @@
 //! ```text
 //! workspace::load ─▶ syntax::parse ─▶ validate (schema, semantic) ─▶ lint (rego, dlp, secrets)
 //!                                                     └──────────▶ analysis::Analysis
+//! Verdict::Ready ─▶ policy::tests ─▶ lower ─▶ emit ─▶ build::Build (Compiled | Refused)
 //! ```
 //!
 //! See `ARCHITECTURE.md` at the repository root for the code map and the invariants.
@@ -18,10 +19,11 @@ pub mod emit;
 pub mod lint;
 pub mod lower;
 pub mod output;
+pub mod policy;
 pub mod render;
 pub mod syntax;
 pub mod validate;
 pub mod workspace;
 
-pub use analysis::{Analysis, analyze};
+pub use analysis::{Analysis, Verdict, analyze};
 pub use workspace::{Workspace, load};

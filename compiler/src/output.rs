@@ -30,20 +30,59 @@ impl Change {
     }
 }
 
-fn io(path: &Path, error: std::io::Error) -> String {
-    format!("{}: {error}", path.display())
+/// Why the output directory cannot be compared or written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "`{}` {what}; `-o` names the output directory, which airlockc creates or replaces: choose a new or empty directory",
+        dir.display()
+    )]
+    NotADirectory { dir: PathBuf, what: NotADirectory },
+    #[error(
+        "refusing to replace `{}`: it holds files airlockc did not write ({}); choose an empty or new directory",
+        dir.display(),
+        foreign.join(", ")
+    )]
+    Foreign { dir: PathBuf, foreign: Vec<String> },
+    #[error("`{}` changed while building and is no longer a directory", dir.display())]
+    Changed { dir: PathBuf },
+}
+
+/// What `-o` names instead of a directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NotADirectory {
+    #[error("is a symbolic link to something that is not a directory")]
+    LinkToOther,
+    #[error("is a symbolic link to nothing")]
+    DanglingLink,
+    #[error("is a file, not a directory")]
+    File,
+    #[error("exists and is not a directory")]
+    Other,
+}
+
+fn io(path: &Path, source: std::io::Error) -> OutputError {
+    OutputError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// The directory `-o` names, checked before anything is read or written: a missing path (it
 /// will be created), a directory, or a symbolic link to a directory (resolved, so the link
 /// keeps pointing at the new output). Anything else — a file, a link to a file, a dangling
 /// link, a socket — is refused: replacing it would destroy something that is not ours.
-pub fn destination(dir: &Path) -> Result<PathBuf, String> {
-    let not_a_directory = |what: &str| {
-        Err(format!(
-            "`{}` {what}; `-o` names the output directory, which airlockc creates or replaces: choose a new or empty directory",
-            dir.display()
-        ))
+pub fn destination(dir: &Path) -> Result<PathBuf, OutputError> {
+    let not_a_directory = |what| {
+        Err(OutputError::NotADirectory {
+            dir: dir.to_path_buf(),
+            what,
+        })
     };
     match fs::symlink_metadata(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(dir.to_path_buf()),
@@ -51,16 +90,16 @@ pub fn destination(dir: &Path) -> Result<PathBuf, String> {
         Ok(meta) if meta.is_dir() => Ok(dir.to_path_buf()),
         Ok(meta) if meta.is_symlink() => match fs::metadata(dir) {
             Ok(target) if target.is_dir() => fs::canonicalize(dir).map_err(|e| io(dir, e)),
-            Ok(_) => not_a_directory("is a symbolic link to something that is not a directory"),
-            Err(_) => not_a_directory("is a symbolic link to nothing"),
+            Ok(_) => not_a_directory(NotADirectory::LinkToOther),
+            Err(_) => not_a_directory(NotADirectory::DanglingLink),
         },
-        Ok(meta) if meta.is_file() => not_a_directory("is a file, not a directory"),
-        Ok(_) => not_a_directory("exists and is not a directory"),
+        Ok(meta) if meta.is_file() => not_a_directory(NotADirectory::File),
+        Ok(_) => not_a_directory(NotADirectory::Other),
     }
 }
 
 /// Refuses a directory holding files a build did not write: replacing it would delete them.
-fn check_owned(dir: &Path) -> Result<(), String> {
+fn check_owned(dir: &Path) -> Result<(), OutputError> {
     let Ok(entries) = fs::read_dir(dir) else {
         return Ok(());
     };
@@ -73,16 +112,15 @@ fn check_owned(dir: &Path) -> Result<(), String> {
     if foreign.is_empty() {
         Ok(())
     } else {
-        Err(format!(
-            "refusing to replace `{}`: it holds files airlockc did not write ({}); choose an empty or new directory",
-            dir.display(),
-            foreign.join(", ")
-        ))
+        Err(OutputError::Foreign {
+            dir: dir.to_path_buf(),
+            foreign,
+        })
     }
 }
 
 /// Every file under the owned entries of `dir`, relative, with `/` separators.
-pub fn read_tree(dir: &Path) -> Result<Files, String> {
+pub fn read_tree(dir: &Path) -> Result<Files, OutputError> {
     let mut files = Files::new();
     let mut stack: Vec<PathBuf> = OWNED
         .iter()
@@ -108,7 +146,7 @@ pub fn read_tree(dir: &Path) -> Result<Files, String> {
 }
 
 /// What writing `files` would change in `dir`, sorted by path.
-pub fn compare(dir: &Path, files: &Files) -> Result<Vec<Change>, String> {
+pub fn compare(dir: &Path, files: &Files) -> Result<Vec<Change>, OutputError> {
     let dir = &destination(dir)?;
     let existing = read_tree(dir)?;
     let paths: BTreeSet<&String> = existing.keys().chain(files.keys()).collect();
@@ -128,7 +166,7 @@ pub fn compare(dir: &Path, files: &Files) -> Result<Vec<Change>, String> {
 }
 
 /// Writes `files` as the whole content of `dir`, atomically.
-pub fn write(dir: &Path, files: &Files) -> Result<(), String> {
+pub fn write(dir: &Path, files: &Files) -> Result<(), OutputError> {
     let dir = &destination(dir)?;
     check_owned(dir)?;
     let name = dir
@@ -149,7 +187,7 @@ pub fn write(dir: &Path, files: &Files) -> Result<(), String> {
     result
 }
 
-fn write_tree(root: &Path, files: &Files) -> Result<(), String> {
+fn write_tree(root: &Path, files: &Files) -> Result<(), OutputError> {
     for (relative, content) in files {
         let path = root.join(relative);
         if let Some(parent) = path.parent() {
@@ -163,14 +201,13 @@ fn write_tree(root: &Path, files: &Files) -> Result<(), String> {
     Ok(())
 }
 
-fn swap(dir: &Path, staging: &Path, retired: &Path) -> Result<(), String> {
+fn swap(dir: &Path, staging: &Path, retired: &Path) -> Result<(), OutputError> {
     // Checked again just before the rename: only a real directory is ever moved aside.
     let existing = fs::symlink_metadata(dir).ok();
     if existing.as_ref().is_some_and(|m| !m.is_dir()) {
-        return Err(format!(
-            "`{}` changed while building and is no longer a directory",
-            dir.display()
-        ));
+        return Err(OutputError::Changed {
+            dir: dir.to_path_buf(),
+        });
     }
     if existing.is_some() {
         fs::rename(dir, retired).map_err(|e| io(dir, e))?;
@@ -240,7 +277,12 @@ mod tests {
                 .starts_with('.'))
         );
         fs::write(dir.join("notes.txt"), "mine").unwrap();
-        assert!(write(&dir, &first).unwrap_err().contains("notes.txt"));
+        assert!(
+            write(&dir, &first)
+                .unwrap_err()
+                .to_string()
+                .contains("notes.txt")
+        );
         assert_eq!(fs::read_to_string(dir.join("notes.txt")).unwrap(), "mine");
         fs::remove_dir_all(&base).unwrap();
     }

@@ -18,7 +18,7 @@ pub struct Workspace {
     /// The directory relative paths in the config are resolved against.
     pub base_dir: PathBuf,
     /// Each referenced path as written in the config: the file index, or why it could not be read.
-    pub referenced: BTreeMap<String, Result<usize, String>>,
+    pub referenced: BTreeMap<String, Result<usize, ReadError>>,
     /// Why the config file cannot be analysed at all (not text, too large): reported as AL1001.
     pub unreadable: Option<Unreadable>,
 }
@@ -33,45 +33,57 @@ pub struct Unreadable {
 }
 
 /// Why the config file could not be opened at all (a usage problem: wrong path).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read `{path}`: {reason}")]
 pub struct LoadError {
     pub path: String,
-    pub reason: String,
+    pub reason: ReadError,
 }
 
-impl std::fmt::Display for LoadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot read `{}`: {}", self.path, self.reason)
+/// Why a file could not be read, as the message after "cannot read `path`: " says it.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("no such file")]
+    NotFound,
+    #[error("permission denied")]
+    PermissionDenied,
+    #[error("it is a directory")]
+    Directory,
+    #[error("it is larger than {} KiB", .limit / 1024)]
+    TooLarge { limit: u64 },
+    #[error("it is not UTF-8 text")]
+    NotText,
+    #[error(transparent)]
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for ReadError {
+    fn from(error: std::io::Error) -> Self {
+        match error.kind() {
+            std::io::ErrorKind::NotFound => ReadError::NotFound,
+            std::io::ErrorKind::PermissionDenied => ReadError::PermissionDenied,
+            _ => ReadError::Io(error),
+        }
     }
 }
 
-fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    let metadata = std::fs::metadata(path).map_err(|e| io_reason(&e))?;
+fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    let metadata = std::fs::metadata(path)?;
     if metadata.is_dir() {
-        return Err("it is a directory".into());
+        return Err(ReadError::Directory);
     }
     if metadata.len() > limit {
-        return Err(format!("it is larger than {} KiB", limit / 1024));
+        return Err(ReadError::TooLarge { limit });
     }
-    std::fs::read(path).map_err(|e| io_reason(&e))
-}
-
-fn io_reason(error: &std::io::Error) -> String {
-    match error.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => error.to_string(),
-    }
+    Ok(std::fs::read(path)?)
 }
 
 /// A config over [`MAX_CONFIG_BYTES`]: an invalid config (exit 78), not a usage error. Only its
 /// first line is read, for the excerpt.
-fn too_large(path: &Path, size: u64) -> Result<(String, Option<Unreadable>), String> {
+fn too_large(path: &Path, size: u64) -> Result<(String, Option<Unreadable>), ReadError> {
     use std::io::Read;
     let mut head = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(1024).read_to_end(&mut head))
-        .map_err(|e| io_reason(&e))?;
+    std::fs::File::open(path).and_then(|f| f.take(1024).read_to_end(&mut head))?;
     let line = head.split(|b| *b == b'\n').next().unwrap_or_default();
     Ok((
         String::from_utf8_lossy(line).into_owned(),
@@ -97,7 +109,7 @@ pub fn load(path: &Path) -> Result<Workspace, LoadError> {
         reason,
     };
     let size = std::fs::metadata(path)
-        .map_err(|e| load_error(io_reason(&e)))?
+        .map_err(|e| load_error(e.into()))?
         .len();
     let (text, unreadable) = if size > MAX_CONFIG_BYTES && !path.is_dir() {
         too_large(path, size).map_err(load_error)?
@@ -156,7 +168,7 @@ impl Workspace {
                     workspace.files.push(SourceFile::new(*p, *text));
                     Ok(workspace.files.len() - 1)
                 }
-                None => Err("no such file".to_string()),
+                None => Err(ReadError::NotFound),
             };
             workspace.referenced.insert(reference, entry);
         }
@@ -168,9 +180,8 @@ impl Workspace {
             return;
         }
         let path = self.base_dir.join(reference);
-        let entry = read_limited(&path, MAX_POLICY_BYTES).and_then(|bytes| {
-            String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())
-        });
+        let entry = read_limited(&path, MAX_POLICY_BYTES)
+            .and_then(|bytes| String::from_utf8(bytes).map_err(|_| ReadError::NotText));
         let entry = entry.map(|text| {
             self.files
                 .push(SourceFile::new(path.display().to_string(), text));

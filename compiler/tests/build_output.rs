@@ -3,7 +3,7 @@
 //! verifies, the hash on the pod template, an explicit namespace and source on every object.
 
 use airlock_schema::runtime::FrozenConfig;
-use airlockc::build::build;
+use airlockc::build::{Build, build};
 use airlockc::emit::Files;
 use std::path::{Path, PathBuf};
 
@@ -26,14 +26,15 @@ fn compile(config: &Path) -> Files {
     let workspace = airlockc::load(config).unwrap();
     let result = build(&workspace);
     let errors: Vec<_> = result
-        .diagnostics
+        .diagnostics()
         .iter()
         .filter(|d| d.severity == airlockc::diagnostics::Severity::Error)
         .collect();
     assert!(errors.is_empty(), "{}: {errors:?}", config.display());
-    result
-        .files
-        .unwrap_or_else(|| panic!("{} built nothing", config.display()))
+    match result {
+        Build::Compiled(compiled) => compiled.files,
+        Build::Refused(_) => panic!("{} built nothing", config.display()),
+    }
 }
 
 #[test]

@@ -17,6 +17,10 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Where the runtime finds Secret keys the deployment mounts (`<dir>/<secret>/<key>`).
 pub const SECRETS_DIR: &str = "/var/run/secrets/airlock";
 
+/// Where the deployment mounts its ConfigMap: the frozen config (`airlock.json`) and the policy
+/// modules, which a policy reload re-reads from here (`policy.reloadDir`).
+pub const CONFIG_DIR: &str = "/etc/airlock";
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct FrozenConfig {

@@ -1,9 +1,9 @@
 //! Diagnostics: a stable [`Code`], a severity, a message, a help text and a location. Every
 //! stage reports through [`Diagnostics`]; nothing stops at the first problem.
 
-mod codes;
+pub mod codes;
 
-pub use codes::{CODES, Category, Code, code, lookup};
+pub use codes::{CODES, Category, Code, lookup};
 
 use crate::syntax::{SourceFile, Span};
 
@@ -169,6 +169,9 @@ impl Diagnostics {
             a.code.id == b.code.id && a.location == b.location && a.message == b.message
         });
         self
+    }
+    pub fn as_slice(&self) -> &[Diagnostic] {
+        &self.0
     }
     pub fn into_vec(self) -> Vec<Diagnostic> {
         self.0

@@ -14,6 +14,8 @@ mod chart;
 mod dashboard;
 mod render;
 
+pub use render::TemplateError;
+
 use crate::lower::Model;
 use std::collections::BTreeMap;
 
@@ -38,7 +40,7 @@ pub const KINDS: [&str; 13] = [
 ];
 
 /// Every file of the deployment.
-pub fn emit(model: &Model) -> Result<Files, String> {
+pub fn emit(model: &Model) -> Result<Files, TemplateError> {
     let templates = render::Templates::new()?;
     let mut files = Files::new();
     for (index, kind) in KINDS.iter().enumerate() {

@@ -61,12 +61,30 @@ pub struct Templates {
     tera: Tera,
 }
 
+/// A template that does not load, render or give YAML: a bug of airlockc, never of the input.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("template {name}: {source}")]
+    Load {
+        name: &'static str,
+        source: tera::Error,
+    },
+    #[error("template {kind}: {source:?}")]
+    Render { kind: String, source: tera::Error },
+    #[error("template {kind} produced invalid YAML: {source}\n{text}")]
+    Yaml {
+        kind: String,
+        source: yaml_serde::Error,
+        text: String,
+    },
+}
+
 fn to_json(value: &Value) -> Json {
     serde_json::to_value(value).unwrap_or(Json::Null)
 }
 
 impl Templates {
-    pub fn new() -> Result<Self, String> {
+    pub fn new() -> Result<Self, TemplateError> {
         let mut tera = Tera::new();
         tera.autoescape_on(Vec::<&str>::new());
         // A JSON string is a valid YAML scalar: user text can never break out of its value.
@@ -91,13 +109,16 @@ impl Templates {
         });
         for (name, source) in SOURCES {
             tera.add_raw_template(name, source)
-                .map_err(|e| format!("template {name}: {e}"))?;
+                .map_err(|error| TemplateError::Load {
+                    name,
+                    source: error,
+                })?;
         }
         Ok(Self { tera })
     }
 
     /// The objects of one template, as YAML values with placeholders.
-    pub fn render(&self, kind: &str, model: &Model) -> Result<Vec<Yaml>, String> {
+    pub fn render(&self, kind: &str, model: &Model) -> Result<Vec<Yaml>, TemplateError> {
         let mut context = Context::new();
         context.insert("m", model);
         context.insert("private_v4", &PRIVATE_V4);
@@ -107,11 +128,19 @@ impl Templates {
         let text = self
             .tera
             .render(kind, &context)
-            .map_err(|e| format!("template {kind}: {e:?}"))?;
+            .map_err(|source| TemplateError::Render {
+                kind: kind.to_string(),
+                source,
+            })?;
         let mut documents = Vec::new();
         for document in yaml_serde::Deserializer::from_str(&text) {
-            let mut value: Yaml = serde::Deserialize::deserialize(document)
-                .map_err(|e| format!("template {kind} produced invalid YAML: {e}\n{text}"))?;
+            let mut value: Yaml = serde::Deserialize::deserialize(document).map_err(|source| {
+                TemplateError::Yaml {
+                    kind: kind.to_string(),
+                    source,
+                    text: text.clone(),
+                }
+            })?;
             drop_nulls(&mut value);
             if !matches!(value, Yaml::Null) {
                 documents.push(value);

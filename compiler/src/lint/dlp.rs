@@ -1,7 +1,7 @@
 //! The DLP lint (AL4xxx): each pattern compiles within size and nesting limits, cannot match the
 //! empty string, is not over-broad, refers only to groups it has, and passes its own examples.
 
-use crate::diagnostics::{Diagnostics, Severity, code};
+use crate::diagnostics::{Diagnostics, Severity, codes};
 use crate::validate::ConfigDoc;
 use airlock_schema::config::DlpPattern;
 use regex::{Regex, RegexBuilder};
@@ -43,20 +43,20 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
         let regex = match compile(&pattern.regex) {
             Ok(regex) => regex,
             Err(regex::Error::CompiledTooBig(limit)) => {
-                out.push(doc.value_diag(code("AL4002"), &regex_pointer, format!("the pattern `{}` compiles to more than {limit} bytes", pattern.name))
+                out.push(doc.value_diag(codes::AL4002, &regex_pointer, format!("the pattern `{}` compiles to more than {limit} bytes", pattern.name))
                     .help("simplify it: bound large repetitions (`{1,64}` rather than `{1,10000}`) and avoid nested counted repetitions"));
                 continue;
             }
             Err(error) => {
                 let text = error.to_string();
-                let (code_id, help) = if text.contains("nest limit") {
+                let (code, help) = if text.contains("nest limit") {
                     (
-                        "AL4002",
+                        codes::AL4002,
                         format!("nesting is limited to {NEST_LIMIT} levels: flatten the groups"),
                     )
                 } else {
                     (
-                        "AL4001",
+                        codes::AL4001,
                         format!(
                             "the regex crate says:\n{}",
                             text.lines()
@@ -74,7 +74,7 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
                     .to_string();
                 out.push(
                     doc.value_diag(
-                        code(code_id),
+                        code,
                         &regex_pointer,
                         format!("the pattern `{}` does not compile: {message}", pattern.name),
                     )
@@ -89,7 +89,7 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
         if let Some((_, first, _)) = compiled.iter().find(|(_, p, _)| p.regex == pattern.regex) {
             out.push(
                 doc.value_diag(
-                    code("AL4007"),
+                    codes::AL4007,
                     &regex_pointer,
                     format!(
                         "the pattern `{}` has the same regex as `{}`",
@@ -104,7 +104,7 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
         } {
             out.push(
                 doc.value_diag(
-                    code("AL4008"),
+                    codes::AL4008,
                     &regex_pointer,
                     format!(
                         "every `match` example of `{}` is already redacted by `{}`",
@@ -139,19 +139,19 @@ fn breadth(
             .as_ref()
             .is_some_and(|h| h.properties().minimum_len() == Some(0))
     {
-        out.push(doc.value_diag(code("AL4003"), pointer, format!("the pattern `{}` can match the empty string", pattern.name))
+        out.push(doc.value_diag(codes::AL4003, pointer, format!("the pattern `{}` can match the empty string", pattern.name))
             .help("it would insert its replacement between every two characters: require at least one character (`+` instead of `*`, `{1,}` instead of `{0,}`)"));
         return;
     }
     if let Some(hir) = &hir
         && starts_unbounded(hir)
     {
-        out.push(doc.value_diag(code("AL4004"), pointer, format!("the pattern `{}` starts with an unbounded wildcard", pattern.name))
+        out.push(doc.value_diag(codes::AL4004, pointer, format!("the pattern `{}` starts with an unbounded wildcard", pattern.name))
                 .help("a leading `.*`, `.+` or `\\S+` swallows the text before the secret and makes every scan quadratic: anchor the pattern on the secret's own prefix (e.g. `AKIA`), or bound the repetition (`{1,64}`)"));
         return;
     }
     if let Some(sample) = PROSE.iter().find(|text| regex.is_match(text)) {
-        out.push(doc.value_diag(code("AL4004"), pointer, format!("the pattern `{}` matches ordinary text such as \"{sample}\"", pattern.name))
+        out.push(doc.value_diag(codes::AL4004, pointer, format!("the pattern `{}` matches ordinary text such as \"{sample}\"", pattern.name))
             .help("make it specific to the secret's format (a fixed prefix, a length, a character set) so innocent output is left alone"));
     }
 }
@@ -229,7 +229,7 @@ fn replacement(
                 1 => format!("only group 1{named}"),
                 n => format!("groups 1 to {n}{named}"),
             };
-            out.push(doc.value_diag(code("AL4009"), &format!("{base}/replace"), format!("the replacement of `{}` refers to group `{reference}`, but the regex has {have}", pattern.name))
+            out.push(doc.value_diag(codes::AL4009, &format!("{base}/replace"), format!("the replacement of `{}` refers to group `{reference}`, but the regex has {have}", pattern.name))
                 .help("fix the reference, or write `$$` for a literal `$`"));
         }
     }
@@ -270,7 +270,7 @@ fn examples(
     out: &mut Diagnostics,
 ) {
     if pattern.examples.must_match.is_empty() {
-        out.push(doc.key_diag(code("AL4010"), &format!("{base}/name"), format!("the pattern `{}` has no `examples.match`", pattern.name))
+        out.push(doc.key_diag(codes::AL4010, &format!("{base}/name"), format!("the pattern `{}` has no `examples.match`", pattern.name))
             .severity(Severity::Warning)
             .help("add texts it must redact (and `noMatch` texts it must leave alone): airlockc runs them on every build"));
     }
@@ -278,7 +278,7 @@ fn examples(
         if !regex.is_match(text) {
             out.push(
                 doc.value_diag(
-                    code("AL4005"),
+                    codes::AL4005,
                     &format!("{base}/examples/match/{i}"),
                     format!("the pattern `{}` does not match this example", pattern.name),
                 )
@@ -290,7 +290,7 @@ fn examples(
         if let Some(found) = regex.find(text) {
             out.push(
                 doc.value_diag(
-                    code("AL4006"),
+                    codes::AL4006,
                     &format!("{base}/examples/noMatch/{i}"),
                     format!(
                         "the pattern `{}` matches `{}` in this example",

@@ -1,7 +1,7 @@
 //! The credential scan of the config itself (AL5xxx): DLP detectors run over every string value,
 //! and keys named like credentials may not hold literals. The findings never echo the value.
 
-use crate::diagnostics::{Diagnostics, code};
+use crate::diagnostics::{Diagnostics, codes};
 use crate::syntax::{Node, NodeKind};
 use crate::validate::ConfigDoc;
 use regex::{Regex, RegexSet};
@@ -83,20 +83,20 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
         if let Some(index) = set.matches(text).iter().next() {
             let what = DETECTORS[index].0;
             out.push(
-                doc.value_diag(code("AL5001"), pointer, format!("this value looks like {what}"))
+                doc.value_diag(codes::AL5001, pointer, format!("this value looks like {what}"))
                     .help("never put credentials in airlock.yaml: store it in a Kubernetes Secret and reference it (`secretRef: {name, key}`); rotate it, since it may already be in version control")
                     .conceal(),
             );
         } else if url_password.is_match(text) {
             out.push(
-                doc.value_diag(code("AL5002"), pointer, "this URL contains a password")
+                doc.value_diag(codes::AL5002, pointer, "this URL contains a password")
                     .help("remove `user:password@` from the URL and supply the credential through a Secret reference")
                     .conceal(),
             );
         } else if let Some(key) = pointer.rsplit('/').next().filter(|k| sensitive_key(k))
             && !text.is_empty() && literal_allowed(doc.root, pointer) {
                 out.push(
-                    doc.value_diag(code("AL5003"), pointer, format!("`{}` holds a literal value", key.replace("~1", "/").replace("~0", "~")))
+                    doc.value_diag(codes::AL5003, pointer, format!("`{}` holds a literal value", key.replace("~1", "/").replace("~0", "~")))
                         .help("a key named like a credential must take its value from a Secret: `{secretRef: {name: my-secret, key: token}}`")
                         .conceal(),
                 );

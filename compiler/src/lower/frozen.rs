@@ -1,9 +1,8 @@
 //! Freezing: the runtime's view of the configuration, normalized (milliseconds, bytes, file
 //! paths for secrets, the compiled policy embedded) and sealed with a content hash.
 
-use super::CONFIG_DIR;
 use super::secrets::{S3_KEYS, file};
-use crate::lint::rego::PolicyBundle;
+use crate::policy::PolicyBundle;
 use airlock_schema::Config;
 use airlock_schema::config::{AuditBackend, Root, Upstream};
 use airlock_schema::runtime::*;

@@ -10,15 +10,13 @@ pub use egress::{EgressPeer, EgressRule};
 pub(crate) use frozen::file_name;
 pub use secrets::{SecretMount, SecretSource};
 
-use crate::lint::rego::PolicyBundle;
+use crate::policy::PolicyBundle;
 use airlock_schema::Config;
 use airlock_schema::config::{AuditBackend, Root, Upstream};
-use airlock_schema::runtime::FrozenConfig;
+use airlock_schema::runtime::{CONFIG_DIR, FrozenConfig};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// Where the ConfigMap (frozen config and policy modules) is mounted in the pod.
-pub const CONFIG_DIR: &str = "/etc/airlock";
 /// The annotation carrying the config path an object came from.
 pub const SOURCE_ANNOTATION: &str = "airlock.dev/source";
 /// The pod-template annotation carrying the frozen config's content hash.

@@ -39,7 +39,9 @@ pub struct Document {
     pub duplicate_keys: Vec<(Span, String, Span)>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// Why the text is not one YAML document airlockc reads (AL1001), and where.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
 pub struct ParseError {
     pub span: Span,
     pub message: String,

@@ -4,7 +4,7 @@
 
 use super::doc::{ConfigDoc, display_path, escape};
 use super::suggest;
-use crate::diagnostics::{Diagnostic, Diagnostics, code};
+use crate::diagnostics::{Diagnostic, Diagnostics, codes};
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{ValidationError, Validator};
 use serde_json::Value;
@@ -180,7 +180,7 @@ pub fn check(doc: &mut ConfigDoc<'_>, out: &mut Diagnostics) {
     if !doc.json.is_object() {
         let found = doc.root.type_name();
         out.push(
-            Diagnostic::new(code("AL1003"), doc.at(doc.root.span), format!("expected a mapping at the top level, found {found}"))
+            Diagnostic::new(codes::AL1003, doc.at(doc.root.span), format!("expected a mapping at the top level, found {found}"))
                 .help("an airlock.yaml starts with `version: 1`, `name:`, `image:`, `auth:`, `policy:` and `upstreams:`; see `airlockc schema`")
                 .pointer(""),
         );
@@ -282,7 +282,7 @@ fn float_integers(doc: &ConfigDoc<'_>, compiled: &Compiled, out: &mut Found) {
             out.push((
                 pointer.clone(),
                 doc.value_diag(
-                    code("AL1003"),
+                    codes::AL1003,
                     &pointer,
                     format!("expected an integer for `{path}`, found `{written}`"),
                 )
@@ -318,7 +318,7 @@ fn convert(doc: &ConfigDoc<'_>, compiled: &Compiled, error: &ValidationError<'_>
             let key = property.as_str().unwrap_or_default();
             let child = format!("{pointer}/{}", escape(key));
             let diagnostic = if pointer.is_empty() && key == "version" {
-                doc.key_diag(code("AL1015"), &pointer, "missing `version`")
+                doc.key_diag(codes::AL1015, &pointer, "missing `version`")
                     .help("add `version: 1` as the first key: it is the format version of airlock.yaml")
             } else if let Some(kind) = instance
                 .get("type")
@@ -326,7 +326,7 @@ fn convert(doc: &ConfigDoc<'_>, compiled: &Compiled, error: &ValidationError<'_>
                 .filter(|_| is_union_item(&pointer))
             {
                 doc.key_diag(
-                    code("AL2003"),
+                    codes::AL2003,
                     &pointer,
                     format!("`{path}` is of type `{kind}`, which requires `{key}`"),
                 )
@@ -344,7 +344,7 @@ fn convert(doc: &ConfigDoc<'_>, compiled: &Compiled, error: &ValidationError<'_>
                     format!("in `{path}`")
                 };
                 let mut d = doc.key_diag(
-                    code("AL1004"),
+                    codes::AL1004,
                     &pointer,
                     format!("missing required key `{key}` {at}"),
                 );
@@ -362,15 +362,15 @@ fn convert(doc: &ConfigDoc<'_>, compiled: &Compiled, error: &ValidationError<'_>
         ValidationErrorKind::Type { .. }
             if instance.is_number() && matches!(definition, Some("Duration" | "Rate")) =>
         {
-            let (id, fix) = if definition == Some("Duration") {
-                ("AL1006", format!("`{}s`", plain(instance)))
+            let (code, fix) = if definition == Some("Duration") {
+                (codes::AL1006, format!("`{}s`", plain(instance)))
             } else {
-                ("AL1007", format!("`{}/min`", plain(instance)))
+                (codes::AL1007, format!("`{}/min`", plain(instance)))
             };
             let message = format!("`{path}: {}` has no unit", plain(instance));
             out.push((
                 pointer.clone(),
-                doc.value_diag(code(id), &pointer, message)
+                doc.value_diag(code, &pointer, message)
                     .help(format!("write the unit, e.g. {fix}")),
             ));
         }
@@ -396,7 +396,7 @@ fn convert(doc: &ConfigDoc<'_>, compiled: &Compiled, error: &ValidationError<'_>
             };
             out.push((
                 pointer.clone(),
-                doc.value_diag(code("AL1003"), &pointer, message)
+                doc.value_diag(codes::AL1003, &pointer, message)
                     .maybe_help(help),
             ));
         }
@@ -413,7 +413,7 @@ fn convert(doc: &ConfigDoc<'_>, compiled: &Compiled, error: &ValidationError<'_>
             out.push((
                 pointer.clone(),
                 doc.value_diag(
-                    code("AL1005"),
+                    codes::AL1005,
                     &pointer,
                     format!("`{value}` is not a valid value for `{path}`"),
                 )
@@ -448,7 +448,7 @@ fn convert(doc: &ConfigDoc<'_>, compiled: &Compiled, error: &ValidationError<'_>
             out.push((
                 child.clone(),
                 doc.key_diag(
-                    code("AL1010"),
+                    codes::AL1010,
                     &child,
                     format!("invalid key `{key}` in `{path}`"),
                 )
@@ -497,12 +497,12 @@ fn convert(doc: &ConfigDoc<'_>, compiled: &Compiled, error: &ValidationError<'_>
                     "`{path}: {}` would run the container as root",
                     plain(instance)
                 );
-                out.push((pointer.clone(), doc.value_diag(code("AL1014"), &pointer, message).help("Airlock always runs as a non-root user: use a UID/GID of 1 or more (65532 by default)")));
+                out.push((pointer.clone(), doc.value_diag(codes::AL1014, &pointer, message).help("Airlock always runs as a non-root user: use a UID/GID of 1 or more (65532 by default)")));
                 return;
             }
             out.push((
                 pointer.clone(),
-                doc.value_diag(code("AL1011"), &pointer, message)
+                doc.value_diag(codes::AL1011, &pointer, message)
                     .maybe_help(help),
             ));
         }
@@ -511,7 +511,7 @@ fn convert(doc: &ConfigDoc<'_>, compiled: &Compiled, error: &ValidationError<'_>
             out.push((
                 pointer.clone(),
                 doc.value_diag(
-                    code("AL1012"),
+                    codes::AL1012,
                     &pointer,
                     format!("the {what} `{path}` must not be empty"),
                 )
@@ -522,7 +522,7 @@ fn convert(doc: &ConfigDoc<'_>, compiled: &Compiled, error: &ValidationError<'_>
             out.push((
                 pointer.clone(),
                 doc.value_diag(
-                    code("AL1010"),
+                    codes::AL1010,
                     &pointer,
                     format!("invalid `{path}`: {error}"),
                 )
@@ -580,7 +580,7 @@ fn unknown_key(
             if !owners.is_empty() {
                 return doc
                     .key_diag(
-                        code("AL2003"),
+                        codes::AL2003,
                         child,
                         format!("`{key}` is not a field of `{kind}` items in `{path}`"),
                     )
@@ -597,7 +597,7 @@ fn unknown_key(
     } else {
         format!("in `{path}`")
     };
-    doc.key_diag(code("AL1002"), child, format!("unknown key `{key}` {at}"))
+    doc.key_diag(codes::AL1002, child, format!("unknown key `{key}` {at}"))
         .maybe_help(help)
 }
 
@@ -627,7 +627,7 @@ fn union_error(
         out.push((
             pointer.into(),
             doc.value_diag(
-                code("AL1003"),
+                codes::AL1003,
                 pointer,
                 format!("expected a mapping for `{path}`, found {found}"),
             ),
@@ -638,7 +638,7 @@ fn union_error(
         None => {
             out.push((
                 pointer.into(),
-                doc.key_diag(code("AL2003"), pointer, format!("`{path}` has no `type`"))
+                doc.key_diag(codes::AL2003, pointer, format!("`{path}` has no `type`"))
                     .help(format!("add `type:` with one of {}", suggest::list(&tags))),
             ));
             return;
@@ -652,7 +652,7 @@ fn union_error(
         out.push((
             type_pointer.clone(),
             doc.value_diag(
-                code("AL2003"),
+                codes::AL2003,
                 &type_pointer,
                 format!("unknown type `{kind}` for `{path}`"),
             )
@@ -684,7 +684,7 @@ fn constant(
             format!("unsupported version `{}`", plain(instance))
         };
         return doc
-            .value_diag(code("AL1015"), pointer, message)
+            .value_diag(codes::AL1015, pointer, message)
             .help(format!(
                 "this airlockc understands `version: {}`",
                 airlock_schema::CONFIG_VERSION
@@ -693,7 +693,7 @@ fn constant(
     if pointer.starts_with("/deployment/securityContext") || pointer.ends_with("/pathSandboxing") {
         return doc
             .value_diag(
-                code("AL1014"),
+                codes::AL1014,
                 pointer,
                 format!("`{path}` cannot be weakened: Airlock enforces `{expected_text}`"),
             )
@@ -702,7 +702,7 @@ fn constant(
             ));
     }
     doc.value_diag(
-        code("AL1005"),
+        codes::AL1005,
         pointer,
         format!("`{path}` must be `{expected_text}`"),
     )
@@ -719,19 +719,19 @@ fn invalid_format(
 ) -> Diagnostic {
     let text = plain(instance);
     let reason = definition.and_then(|d| airlock_schema::types::explain_invalid(d, &text));
-    let id = match definition {
-        Some("Duration") => "AL1006",
-        Some("Rate") => "AL1007",
-        Some("HttpUrl" | "S3Uri" | "VirtualPrefix") => "AL1008",
-        Some("Quantity") => "AL1009",
-        _ => "AL1010",
+    let code = match definition {
+        Some("Duration") => codes::AL1006,
+        Some("Rate") => codes::AL1007,
+        Some("HttpUrl" | "S3Uri" | "VirtualPrefix") => codes::AL1008,
+        Some("Quantity") => codes::AL1009,
+        _ => codes::AL1010,
     };
     let message = match &reason {
         Some(reason) => format!("invalid `{path}`: {reason}"),
         None => format!("invalid `{path}`: `{text}` does not have the expected format"),
     };
     let help = if reason.is_some() { None } else { help };
-    doc.value_diag(code(id), pointer, message).maybe_help(help)
+    doc.value_diag(code, pointer, message).maybe_help(help)
 }
 
 /// The help of a field: its description (and an example when there is one).

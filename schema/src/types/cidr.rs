@@ -37,15 +37,24 @@ fn masked(bits: u128, prefix: u8, width: u8) -> u128 {
     (bits >> host) << host
 }
 
-impl FromStr for IpCidr {
-    type Err = String;
+/// Why a text is not an IP network.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CidrError {
+    #[error(
+        "`{text}` is not an IP network: write an address with a prefix length, such as \
+         `10.0.0.0/8` or `2001:db8::/32`, or a single address"
+    )]
+    Invalid { text: String },
+    #[error("`{text}`: the prefix length of an IPv{version} network is at most {max}")]
+    PrefixTooLong { text: String, version: u8, max: u8 },
+}
 
-    fn from_str(text: &str) -> Result<Self, String> {
-        let invalid = || {
-            format!(
-                "`{text}` is not an IP network: write an address with a prefix length, such as \
-                 `10.0.0.0/8` or `2001:db8::/32`, or a single address"
-            )
+impl FromStr for IpCidr {
+    type Err = CidrError;
+
+    fn from_str(text: &str) -> Result<Self, CidrError> {
+        let invalid = || CidrError::Invalid {
+            text: text.to_string(),
         };
         let (address, prefix) = match text.split_once('/') {
             Some((address, prefix)) => (address, Some(prefix)),
@@ -61,10 +70,11 @@ impl FromStr for IpCidr {
             Some(_) => return Err(invalid()),
         };
         if prefix > width {
-            return Err(format!(
-                "`{text}`: the prefix length of an IPv{} network is at most {width}",
-                if width == 32 { 4 } else { 6 }
-            ));
+            return Err(CidrError::PrefixTooLong {
+                text: text.to_string(),
+                version: if width == 32 { 4 } else { 6 },
+                max: width,
+            });
         }
         let network = match address {
             IpAddr::V4(v4) => IpAddr::V4(std::net::Ipv4Addr::from_bits(masked(

@@ -27,7 +27,31 @@ const MONTHS: [&str; 12] = [
 ];
 const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 
-fn value(text: &str, field: usize) -> Result<u32, String> {
+/// Why a text is not a cron schedule.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CronError {
+    #[error(
+        "`{text}` has {count} fields: a schedule has 5 (minute hour day-of-month month day-of-week), e.g. `0 1 * * *`"
+    )]
+    FieldCount { text: String, count: usize },
+    #[error("`{text}` is not a valid {field}")]
+    NotAValue { text: String, field: &'static str },
+    #[error("{field} `{text}` is outside {min}-{max}")]
+    OutOfRange {
+        field: &'static str,
+        text: String,
+        min: u32,
+        max: u32,
+    },
+    #[error("`{step}` is not a valid step in the {field} field")]
+    InvalidStep { step: String, field: &'static str },
+    #[error("a step of 0 in the {field} field never fires")]
+    ZeroStep { field: &'static str },
+    #[error("the range `{range}` in the {field} field is reversed")]
+    Reversed { range: String, field: &'static str },
+}
+
+fn value(text: &str, field: usize) -> Result<u32, CronError> {
     let upper = text.to_ascii_uppercase();
     let named = match field {
         3 => MONTHS
@@ -40,27 +64,34 @@ fn value(text: &str, field: usize) -> Result<u32, String> {
     let (name, min, max) = FIELDS[field];
     let number = match named {
         Some(n) => n,
-        None => text
-            .parse()
-            .map_err(|_| format!("`{text}` is not a valid {name}"))?,
+        None => text.parse().map_err(|_| CronError::NotAValue {
+            text: text.to_string(),
+            field: name,
+        })?,
     };
     if number < min || number > max {
-        return Err(format!("{name} `{text}` is outside {min}-{max}"));
+        return Err(CronError::OutOfRange {
+            field: name,
+            text: text.to_string(),
+            min,
+            max,
+        });
     }
     Ok(number)
 }
 
-fn field_bits(text: &str, field: usize) -> Result<u64, String> {
+fn field_bits(text: &str, field: usize) -> Result<u64, CronError> {
     let (name, min, max) = FIELDS[field];
     let mut bits = 0u64;
     for part in text.split(',') {
         let (range, step) = match part.split_once('/') {
             Some((range, step)) => {
-                let step: u32 = step
-                    .parse()
-                    .map_err(|_| format!("`{step}` is not a valid step in the {name} field"))?;
+                let step: u32 = step.parse().map_err(|_| CronError::InvalidStep {
+                    step: step.to_string(),
+                    field: name,
+                })?;
                 if step == 0 {
-                    return Err(format!("a step of 0 in the {name} field never fires"));
+                    return Err(CronError::ZeroStep { field: name });
                 }
                 (range, step)
             }
@@ -71,9 +102,10 @@ fn field_bits(text: &str, field: usize) -> Result<u64, String> {
         } else if let Some((a, b)) = range.split_once('-') {
             let (a, b) = (value(a, field)?, value(b, field)?);
             if a > b {
-                return Err(format!(
-                    "the range `{range}` in the {name} field is reversed"
-                ));
+                return Err(CronError::Reversed {
+                    range: range.to_string(),
+                    field: name,
+                });
             }
             (a, b)
         } else {
@@ -90,9 +122,9 @@ fn field_bits(text: &str, field: usize) -> Result<u64, String> {
 }
 
 impl FromStr for Cron {
-    type Err = String;
+    type Err = CronError;
 
-    fn from_str(text: &str) -> Result<Self, String> {
+    fn from_str(text: &str) -> Result<Self, CronError> {
         let expanded = match text.trim() {
             "@hourly" => "0 * * * *",
             "@daily" | "@midnight" => "0 0 * * *",
@@ -103,10 +135,10 @@ impl FromStr for Cron {
         };
         let fields: Vec<&str> = expanded.split_whitespace().collect();
         if fields.len() != 5 {
-            return Err(format!(
-                "`{text}` has {} fields: a schedule has 5 (minute hour day-of-month month day-of-week), e.g. `0 1 * * *`",
-                fields.len()
-            ));
+            return Err(CronError::FieldCount {
+                text: text.to_string(),
+                count: fields.len(),
+            });
         }
         let mut bits = [0u64; 5];
         for (i, field) in fields.iter().enumerate() {
@@ -181,23 +213,32 @@ mod tests {
         assert!("0 1 * * *".parse::<Cron>().is_ok());
         assert!("*/15 0-6,22 1 JAN-MAR mon-fri".parse::<Cron>().is_ok());
         assert!("@daily".parse::<Cron>().is_ok());
-        assert!("0 1 * *".parse::<Cron>().unwrap_err().contains("4 fields"));
+        assert!(
+            "0 1 * *"
+                .parse::<Cron>()
+                .unwrap_err()
+                .to_string()
+                .contains("4 fields")
+        );
         assert!(
             "60 1 * * *"
                 .parse::<Cron>()
                 .unwrap_err()
+                .to_string()
                 .contains("outside 0-59")
         );
         assert!(
             "0 5-1 * * *"
                 .parse::<Cron>()
                 .unwrap_err()
+                .to_string()
                 .contains("reversed")
         );
         assert!(
             "*/0 * * * *"
                 .parse::<Cron>()
                 .unwrap_err()
+                .to_string()
                 .contains("never fires")
         );
     }

@@ -43,13 +43,31 @@ impl Duration {
     }
 }
 
-impl FromStr for Duration {
-    type Err = String;
+const HELP: &str =
+    "write a number followed by a unit: ms, s, m, h or d (e.g. `30s`, `2m`, `90d`, `1h30m`)";
 
-    fn from_str(text: &str) -> Result<Self, String> {
-        let help = "write a number followed by a unit: ms, s, m, h or d (e.g. `30s`, `2m`, `90d`, `1h30m`)";
+/// Why a text is not a duration.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("empty duration: {}", HELP)]
+    Empty,
+    #[error("invalid duration `{text}`: {}", HELP)]
+    Invalid { text: String },
+    #[error("duration `{text}` has no unit: {}", HELP)]
+    NoUnit { text: String },
+    #[error("unknown duration unit `{unit}` in `{text}`: {}", HELP)]
+    UnknownUnit { unit: String, text: String },
+    #[error("duration `{text}` is too large")]
+    TooLarge { text: String },
+}
+
+impl FromStr for Duration {
+    type Err = DurationError;
+
+    fn from_str(text: &str) -> Result<Self, DurationError> {
+        let text_owned = || text.to_string();
         if text.is_empty() {
-            return Err(format!("empty duration: {help}"));
+            return Err(DurationError::Empty);
         }
         let bytes = text.as_bytes();
         let mut total: u64 = 0;
@@ -60,11 +78,11 @@ impl FromStr for Duration {
                 pos += 1;
             }
             if digits_start == pos {
-                return Err(format!("invalid duration `{text}`: {help}"));
+                return Err(DurationError::Invalid { text: text_owned() });
             }
             let number: u64 = text[digits_start..pos]
                 .parse()
-                .map_err(|_| format!("duration `{text}` is too large"))?;
+                .map_err(|_| DurationError::TooLarge { text: text_owned() })?;
             let unit_start = pos;
             while pos < bytes.len() && bytes[pos].is_ascii_alphabetic() {
                 pos += 1;
@@ -72,15 +90,18 @@ impl FromStr for Duration {
             let unit = &text[unit_start..pos];
             let Some((_, factor)) = UNITS.iter().find(|(name, _)| *name == unit) else {
                 return Err(if unit.is_empty() {
-                    format!("duration `{text}` has no unit: {help}")
+                    DurationError::NoUnit { text: text_owned() }
                 } else {
-                    format!("unknown duration unit `{unit}` in `{text}`: {help}")
+                    DurationError::UnknownUnit {
+                        unit: unit.to_string(),
+                        text: text_owned(),
+                    }
                 });
             };
             total = number
                 .checked_mul(*factor)
                 .and_then(|part| total.checked_add(part))
-                .ok_or_else(|| format!("duration `{text}` is too large"))?;
+                .ok_or_else(|| DurationError::TooLarge { text: text_owned() })?;
         }
         Ok(Self { millis: total })
     }
@@ -127,12 +148,23 @@ mod tests {
 
     #[test]
     fn rejects_with_reason() {
-        assert!("".parse::<Duration>().unwrap_err().contains("empty"));
-        assert!("30".parse::<Duration>().unwrap_err().contains("no unit"));
+        assert!(
+            "".parse::<Duration>()
+                .unwrap_err()
+                .to_string()
+                .contains("empty")
+        );
+        assert!(
+            "30".parse::<Duration>()
+                .unwrap_err()
+                .to_string()
+                .contains("no unit")
+        );
         assert!(
             "30sec"
                 .parse::<Duration>()
                 .unwrap_err()
+                .to_string()
                 .contains("unknown duration unit `sec`")
         );
         assert!("-1s".parse::<Duration>().is_err());
@@ -141,12 +173,14 @@ mod tests {
             "99999999999999999999d"
                 .parse::<Duration>()
                 .unwrap_err()
+                .to_string()
                 .contains("too large")
         );
         assert!(
             "999999999999999d"
                 .parse::<Duration>()
                 .unwrap_err()
+                .to_string()
                 .contains("too large")
         );
     }

@@ -2,8 +2,9 @@
 //! `airlock.yaml`, serializes back to its canonical spelling, and publishes a JSON Schema with a
 //! pattern, a description and examples so editors can check it as the user types.
 //!
-//! Every type here implements [`FromStr`](std::str::FromStr) with an error message written for
-//! the person who typed the value; the compiler shows that message next to the offending span.
+//! Every type here implements [`FromStr`](std::str::FromStr) with a typed error (`DurationError`,
+//! `NameError`, …) whose message is written for the person who typed the value; the compiler
+//! shows that message next to the offending span.
 
 mod cidr;
 mod cron;
@@ -14,18 +15,18 @@ mod rate;
 mod refs;
 pub mod urls;
 
-pub use cidr::IpCidr;
-pub use cron::{Cron, civil_from_days};
-pub use duration::Duration;
+pub use cidr::{CidrError, IpCidr};
+pub use cron::{Cron, CronError, civil_from_days};
+pub use duration::{Duration, DurationError};
 pub use names::{
-    DnsLabel, DnsSubdomain, ImageDigest, LABEL_VALUE, PROMETHEUS_LABEL, PatternName,
+    DnsLabel, DnsSubdomain, ImageDigest, LABEL_VALUE, NameError, PROMETHEUS_LABEL, PatternName,
     QUALIFIED_NAME, ToolName, is_subdomain,
 };
-pub use quantity::Quantity;
-pub use rate::Rate;
+pub use quantity::{Quantity, QuantityError};
+pub use rate::{Rate, RateError};
 pub use refs::{EnvValue, SecretEnv, SecretKeyRef, SecretRef};
 pub use urls as url_checks;
-pub use urls::{HttpUrl, S3Uri, VirtualPrefix};
+pub use urls::{HttpUrl, HttpUrlError, S3Error, S3Uri, VirtualPrefix, VirtualPrefixError};
 
 /// Implements `Serialize`/`Deserialize` through `Display`/`FromStr` and a string JSON Schema.
 macro_rules! string_value {
@@ -61,8 +62,8 @@ pub(crate) use string_value;
 /// The kind of a typed scalar, named after its JSON Schema definition. The compiler uses it to
 /// re-parse a value that failed the schema's pattern and show the precise reason.
 pub fn explain_invalid(definition: &str, text: &str) -> Option<String> {
-    fn reason<T: std::str::FromStr<Err = String>>(text: &str) -> Option<String> {
-        text.parse::<T>().err()
+    fn reason<T: std::str::FromStr<Err: std::fmt::Display>>(text: &str) -> Option<String> {
+        text.parse::<T>().err().map(|error| error.to_string())
     }
     match definition {
         "Duration" => reason::<Duration>(text),

@@ -3,6 +3,34 @@
 use std::fmt;
 use std::str::FromStr;
 
+/// Why a text is not a name of its kind.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error(
+        "`{0}` is not a valid name: use 1 to 63 lowercase letters, digits and `-`, \
+         starting and ending with a letter or digit (e.g. `mcp-airlock`)"
+    )]
+    DnsLabel(String),
+    #[error(
+        "`{0}` is not a valid Kubernetes name: use lowercase letters, digits, `-` and \
+         `.`, at most 253 characters, each `.`-separated part starting and ending with a \
+         letter or digit (e.g. `mcp-airlock`)"
+    )]
+    DnsSubdomain(String),
+    #[error(
+        "`{0}` is not a valid pattern name: use 1 to 63 lowercase letters, digits, `-` \
+         and `_`, starting and ending with a letter or digit (e.g. `aws-key` or `aws_key`)"
+    )]
+    PatternName(String),
+    #[error(
+        "`{0}` is not an image digest: expected `sha256:` followed by 64 lowercase hex \
+         digits (see `crane digest IMAGE` or `docker buildx imagetools inspect IMAGE`)"
+    )]
+    ImageDigest(String),
+    #[error("`{0}` is not a tool name: use 1 to 128 letters, digits, `_`, `-`, `.` or `/`")]
+    ToolName(String),
+}
+
 /// 1 to 63 lowercase letters, digits and the `separators`, starting and ending with a letter
 /// or digit.
 fn is_label(text: &str, separators: &[u8]) -> bool {
@@ -29,14 +57,11 @@ impl DnsLabel {
 }
 
 impl FromStr for DnsLabel {
-    type Err = String;
+    type Err = NameError;
 
-    fn from_str(text: &str) -> Result<Self, String> {
+    fn from_str(text: &str) -> Result<Self, NameError> {
         if !is_label(text, b"-") {
-            return Err(format!(
-                "`{text}` is not a valid name: use 1 to 63 lowercase letters, digits and `-`, \
-                 starting and ending with a letter or digit (e.g. `mcp-airlock`)"
-            ));
+            return Err(NameError::DnsLabel(text.to_string()));
         }
         Ok(Self(text.to_string()))
     }
@@ -83,15 +108,11 @@ pub fn is_subdomain(text: &str) -> bool {
 }
 
 impl FromStr for DnsSubdomain {
-    type Err = String;
+    type Err = NameError;
 
-    fn from_str(text: &str) -> Result<Self, String> {
+    fn from_str(text: &str) -> Result<Self, NameError> {
         if !is_subdomain(text) {
-            return Err(format!(
-                "`{text}` is not a valid Kubernetes name: use lowercase letters, digits, `-` and \
-                 `.`, at most 253 characters, each `.`-separated part starting and ending with a \
-                 letter or digit (e.g. `mcp-airlock`)"
-            ));
+            return Err(NameError::DnsSubdomain(text.to_string()));
         }
         Ok(Self(text.to_string()))
     }
@@ -135,14 +156,11 @@ impl PatternName {
 }
 
 impl FromStr for PatternName {
-    type Err = String;
+    type Err = NameError;
 
-    fn from_str(text: &str) -> Result<Self, String> {
+    fn from_str(text: &str) -> Result<Self, NameError> {
         if !is_label(text, b"-_") {
-            return Err(format!(
-                "`{text}` is not a valid pattern name: use 1 to 63 lowercase letters, digits, `-` \
-                 and `_`, starting and ending with a letter or digit (e.g. `aws-key` or `aws_key`)"
-            ));
+            return Err(NameError::PatternName(text.to_string()));
         }
         Ok(Self(text.to_string()))
     }
@@ -173,9 +191,9 @@ impl ImageDigest {
 }
 
 impl FromStr for ImageDigest {
-    type Err = String;
+    type Err = NameError;
 
-    fn from_str(text: &str) -> Result<Self, String> {
+    fn from_str(text: &str) -> Result<Self, NameError> {
         let hex = text.strip_prefix("sha256:");
         match hex {
             Some(hex)
@@ -186,10 +204,7 @@ impl FromStr for ImageDigest {
             {
                 Ok(Self(text.to_string()))
             }
-            _ => Err(format!(
-                "`{text}` is not an image digest: expected `sha256:` followed by 64 lowercase hex \
-                 digits (see `crane digest IMAGE` or `docker buildx imagetools inspect IMAGE`)"
-            )),
+            _ => Err(NameError::ImageDigest(text.to_string())),
         }
     }
 }
@@ -219,18 +234,16 @@ impl ToolName {
 }
 
 impl FromStr for ToolName {
-    type Err = String;
+    type Err = NameError;
 
-    fn from_str(text: &str) -> Result<Self, String> {
+    fn from_str(text: &str) -> Result<Self, NameError> {
         let valid = !text.is_empty()
             && text.len() <= 128
             && text
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/'));
         if !valid {
-            return Err(format!(
-                "`{text}` is not a tool name: use 1 to 128 letters, digits, `_`, `-`, `.` or `/`"
-            ));
+            return Err(NameError::ToolName(text.to_string()));
         }
         Ok(Self(text.to_string()))
     }

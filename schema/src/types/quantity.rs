@@ -41,11 +41,24 @@ impl Quantity {
     }
 }
 
-impl FromStr for Quantity {
-    type Err = String;
+/// Why a text is not a Kubernetes quantity.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum QuantityError {
+    #[error(
+        "invalid quantity `{text}`: write a Kubernetes quantity such as `500m`, `2`, `512Mi` or `100Gi`"
+    )]
+    Invalid { text: String },
+    #[error("quantity `{text}` is too large")]
+    TooLarge { text: String },
+}
 
-    fn from_str(text: &str) -> Result<Self, String> {
-        let help = "write a Kubernetes quantity such as `500m`, `2`, `512Mi` or `100Gi`";
+impl FromStr for Quantity {
+    type Err = QuantityError;
+
+    fn from_str(text: &str) -> Result<Self, QuantityError> {
+        let invalid = || QuantityError::Invalid {
+            text: text.to_string(),
+        };
         let trimmed = text.strip_prefix('+').unwrap_or(text);
         let (number, factor) = SUFFIXES
             .iter()
@@ -61,14 +74,14 @@ impl FromStr for Quantity {
             && number.split(['e', 'E']).count() == 2
             && number.parse::<f64>().is_ok();
         if !(plain || exponent_form) {
-            return Err(format!("invalid quantity `{text}`: {help}"));
+            return Err(invalid());
         }
-        let base: f64 = number
-            .parse()
-            .map_err(|_| format!("invalid quantity `{text}`: {help}"))?;
+        let base: f64 = number.parse().map_err(|_| invalid())?;
         let value = base * factor;
         if !value.is_finite() {
-            return Err(format!("quantity `{text}` is too large"));
+            return Err(QuantityError::TooLarge {
+                text: text.to_string(),
+            });
         }
         Ok(Self {
             text: text.to_string(),

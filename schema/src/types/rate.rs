@@ -41,35 +41,55 @@ impl Rate {
     }
 }
 
-impl FromStr for Rate {
-    type Err = String;
+const HELP: &str = "write COUNT/PERIOD with PERIOD one of s, min, h (e.g. `200/min`, `10/s`)";
 
-    fn from_str(text: &str) -> Result<Self, String> {
-        let help = "write COUNT/PERIOD with PERIOD one of s, min, h (e.g. `200/min`, `10/s`)";
+/// Why a text is not a rate.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RateError {
+    #[error("invalid rate `{text}`: {}", HELP)]
+    NoPeriod { text: String },
+    #[error("invalid rate `{text}`: the count must be a whole number; {}", HELP)]
+    CountNotANumber { text: String },
+    #[error(
+        "rate `{text}` is too large: the count is at most {} per period; use a longer period or remove the limit",
+        u32::MAX
+    )]
+    TooLarge { text: String },
+    #[error("rate `{text}` allows nothing: use a positive count, or remove the limit")]
+    Zero { text: String },
+    #[error("unknown rate period `{period}` in `{text}`: {}", HELP)]
+    UnknownPeriod { period: String, text: String },
+}
+
+impl FromStr for Rate {
+    type Err = RateError;
+
+    fn from_str(text: &str) -> Result<Self, RateError> {
+        let text_owned = || text.to_string();
         let Some((count, period)) = text.split_once('/') else {
-            return Err(format!("invalid rate `{text}`: {help}"));
+            return Err(RateError::NoPeriod { text: text_owned() });
         };
         let count = count.trim();
         let count: u32 = count.parse().map_err(|_| {
             if !count.is_empty() && count.bytes().all(|b| b.is_ascii_digit()) {
-                format!(
-                    "rate `{text}` is too large: the count is at most {} per period; use a longer period or remove the limit",
-                    u32::MAX
-                )
+                RateError::TooLarge { text: text_owned() }
             } else {
-                format!("invalid rate `{text}`: the count must be a whole number; {help}")
+                RateError::CountNotANumber { text: text_owned() }
             }
         })?;
         if count == 0 {
-            return Err(format!(
-                "rate `{text}` allows nothing: use a positive count, or remove the limit"
-            ));
+            return Err(RateError::Zero { text: text_owned() });
         }
         let per = match period.trim() {
             "s" | "sec" | "second" => Period::Second,
             "m" | "min" | "minute" => Period::Minute,
             "h" | "hour" => Period::Hour,
-            other => return Err(format!("unknown rate period `{other}` in `{text}`: {help}")),
+            other => {
+                return Err(RateError::UnknownPeriod {
+                    period: other.to_string(),
+                    text: text_owned(),
+                });
+            }
         };
         Ok(Self { count, per })
     }
@@ -104,29 +124,39 @@ mod tests {
 
     #[test]
     fn rejects_with_reason() {
-        assert!("200".parse::<Rate>().unwrap_err().contains("COUNT/PERIOD"));
+        assert!(
+            "200"
+                .parse::<Rate>()
+                .unwrap_err()
+                .to_string()
+                .contains("COUNT/PERIOD")
+        );
         assert!(
             "0/min"
                 .parse::<Rate>()
                 .unwrap_err()
+                .to_string()
                 .contains("allows nothing")
         );
         assert!(
             "1.5/s"
                 .parse::<Rate>()
                 .unwrap_err()
+                .to_string()
                 .contains("whole number")
         );
         assert!(
             "4294967296/s"
                 .parse::<Rate>()
                 .unwrap_err()
+                .to_string()
                 .contains("too large")
         );
         assert!(
             "10/day"
                 .parse::<Rate>()
                 .unwrap_err()
+                .to_string()
                 .contains("unknown rate period `day`")
         );
     }

@@ -43,21 +43,42 @@ impl HttpUrl {
     }
 }
 
-impl FromStr for HttpUrl {
-    type Err = String;
+/// Why a text is not an HTTP(S) URL.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HttpUrlError {
+    #[error(
+        "`{text}` is not a valid URL ({source}): write an absolute URL such as `https://idp.example.com`"
+    )]
+    Invalid {
+        text: String,
+        source: url::ParseError,
+    },
+    #[error(
+        "`{text}` uses the scheme `{scheme}`: only `http://` and `https://` URLs are accepted here"
+    )]
+    Scheme { text: String, scheme: String },
+    #[error("`{text}` has no host")]
+    NoHost { text: String },
+}
 
-    fn from_str(text: &str) -> Result<Self, String> {
-        let url = url::Url::parse(text).map_err(|e| {
-            format!("`{text}` is not a valid URL ({e}): write an absolute URL such as `https://idp.example.com`")
+impl FromStr for HttpUrl {
+    type Err = HttpUrlError;
+
+    fn from_str(text: &str) -> Result<Self, HttpUrlError> {
+        let url = url::Url::parse(text).map_err(|source| HttpUrlError::Invalid {
+            text: text.to_string(),
+            source,
         })?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!(
-                "`{text}` uses the scheme `{}`: only `http://` and `https://` URLs are accepted here",
-                url.scheme()
-            ));
+            return Err(HttpUrlError::Scheme {
+                text: text.to_string(),
+                scheme: url.scheme().to_string(),
+            });
         }
         if url.host_str().is_none_or(str::is_empty) {
-            return Err(format!("`{text}` has no host"));
+            return Err(HttpUrlError::NoHost {
+                text: text.to_string(),
+            });
         }
         Ok(Self {
             url,
@@ -98,8 +119,26 @@ impl S3Uri {
     }
 }
 
+/// Why a text is not an S3 location, or a bucket name or key prefix is invalid.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum S3Error {
+    #[error("`{text}` is not an S3 location: write `s3://bucket/` or `s3://bucket/prefix/`")]
+    NotS3 { text: String },
+    #[error("`{text}` must end with `/` (e.g. `s3://{rest}/`) so the prefix is unambiguous")]
+    NoSlash { text: String, rest: String },
+    #[error(
+        "`{bucket}` is not a valid S3 bucket name: use 3 to 63 lowercase letters, digits, `.` \
+         and `-`, starting and ending with a letter or digit"
+    )]
+    Bucket { bucket: String },
+    #[error("the prefix `{prefix}` must end with `/`")]
+    PrefixEnd { prefix: String },
+    #[error("the prefix `{prefix}` must be relative segments without empty, `.` or `..` parts")]
+    PrefixSegments { prefix: String },
+}
+
 /// Checks an S3 bucket name against AWS's naming rules.
-pub fn check_bucket_name(bucket: &str) -> Result<(), String> {
+pub fn check_bucket_name(bucket: &str) -> Result<(), S3Error> {
     let chars_ok = bucket
         .bytes()
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
@@ -109,42 +148,44 @@ pub fn check_bucket_name(bucket: &str) -> Result<(), String> {
         .zip(bucket.bytes().last())
         .is_some_and(|(a, z)| a.is_ascii_alphanumeric() && z.is_ascii_alphanumeric());
     if !(3..=63).contains(&bucket.len()) || !chars_ok || !edges_ok || bucket.contains("..") {
-        return Err(format!(
-            "`{bucket}` is not a valid S3 bucket name: use 3 to 63 lowercase letters, digits, `.` \
-             and `-`, starting and ending with a letter or digit"
-        ));
+        return Err(S3Error::Bucket {
+            bucket: bucket.to_string(),
+        });
     }
     Ok(())
 }
 
 /// Checks a key prefix: empty, or relative segments ending with `/`, without `.`/`..` segments.
-pub fn check_key_prefix(prefix: &str) -> Result<(), String> {
+pub fn check_key_prefix(prefix: &str) -> Result<(), S3Error> {
     if prefix.is_empty() {
         return Ok(());
     }
     if !prefix.ends_with('/') {
-        return Err(format!("the prefix `{prefix}` must end with `/`"));
+        return Err(S3Error::PrefixEnd {
+            prefix: prefix.to_string(),
+        });
     }
     let bad_segment = prefix[..prefix.len() - 1]
         .split('/')
         .any(|s| s.is_empty() || s == "." || s == ".." || s.contains('\\'));
     if prefix.starts_with('/') || bad_segment || prefix.chars().any(char::is_control) {
-        return Err(format!(
-            "the prefix `{prefix}` must be relative segments without empty, `.` or `..` parts"
-        ));
+        return Err(S3Error::PrefixSegments {
+            prefix: prefix.to_string(),
+        });
     }
     Ok(())
 }
 
 impl FromStr for S3Uri {
-    type Err = String;
+    type Err = S3Error;
 
-    fn from_str(text: &str) -> Result<Self, String> {
-        let rest = text.strip_prefix("s3://").ok_or_else(|| {
-            format!("`{text}` is not an S3 location: write `s3://bucket/` or `s3://bucket/prefix/`")
+    fn from_str(text: &str) -> Result<Self, S3Error> {
+        let rest = text.strip_prefix("s3://").ok_or_else(|| S3Error::NotS3 {
+            text: text.to_string(),
         })?;
-        let (bucket, prefix) = rest.split_once('/').ok_or_else(|| {
-            format!("`{text}` must end with `/` (e.g. `s3://{rest}/`) so the prefix is unambiguous")
+        let (bucket, prefix) = rest.split_once('/').ok_or_else(|| S3Error::NoSlash {
+            text: text.to_string(),
+            rest: rest.to_string(),
         })?;
         check_bucket_name(bucket)?;
         check_key_prefix(prefix)?;
@@ -183,16 +224,29 @@ impl VirtualPrefix {
     }
 }
 
-impl FromStr for VirtualPrefix {
-    type Err = String;
+const PREFIX_HELP: &str = "write `mcp://NAME/` with a lowercase name, e.g. `mcp://repo/`";
 
-    fn from_str(text: &str) -> Result<Self, String> {
-        let help = "write `mcp://NAME/` with a lowercase name, e.g. `mcp://repo/`";
+/// Why a text is not a virtual prefix.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VirtualPrefixError {
+    #[error("`{text}` is not a virtual prefix: {}", PREFIX_HELP)]
+    NotMcp { text: String },
+    #[error("`{text}` must end with `/`: {}", PREFIX_HELP)]
+    NoSlash { text: String },
+    #[error("`{text}` is not a valid virtual prefix: {}", PREFIX_HELP)]
+    Invalid { text: String },
+}
+
+impl FromStr for VirtualPrefix {
+    type Err = VirtualPrefixError;
+
+    fn from_str(text: &str) -> Result<Self, VirtualPrefixError> {
+        let text_owned = || text.to_string();
         let rest = text
             .strip_prefix("mcp://")
-            .ok_or_else(|| format!("`{text}` is not a virtual prefix: {help}"))?;
+            .ok_or_else(|| VirtualPrefixError::NotMcp { text: text_owned() })?;
         let Some(path) = rest.strip_suffix('/') else {
-            return Err(format!("`{text}` must end with `/`: {help}"));
+            return Err(VirtualPrefixError::NoSlash { text: text_owned() });
         };
         let segment_ok = |s: &str| {
             !s.is_empty()
@@ -203,7 +257,7 @@ impl FromStr for VirtualPrefix {
                 })
         };
         if !path.split('/').all(segment_ok) {
-            return Err(format!("`{text}` is not a valid virtual prefix: {help}"));
+            return Err(VirtualPrefixError::Invalid { text: text_owned() });
         }
         Ok(Self(text.to_string()))
     }
@@ -255,6 +309,7 @@ mod tests {
             "ftp://x"
                 .parse::<HttpUrl>()
                 .unwrap_err()
+                .to_string()
                 .contains("scheme `ftp`")
         );
         assert!("idp.example.com".parse::<HttpUrl>().is_err());
@@ -275,6 +330,7 @@ mod tests {
             "s3://acme-audit"
                 .parse::<S3Uri>()
                 .unwrap_err()
+                .to_string()
                 .contains("must end with `/`")
         );
         assert!("s3://Bad_Bucket/".parse::<S3Uri>().is_err());

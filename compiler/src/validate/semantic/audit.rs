@@ -2,7 +2,7 @@
 //! replicas that fit SQLite (AL2009, AL2010), valid schedules (AL2015), one export destination
 //! (AL2017), a buffer with a place for every request served at once (AL2036).
 
-use crate::diagnostics::{Diagnostics, Severity, code};
+use crate::diagnostics::{Diagnostics, Severity, codes};
 use crate::validate::ConfigDoc;
 use airlock_schema::config::{Audit, AuditBackend, Deployment, Persistence, Server};
 use airlock_schema::types::{Cron, url_checks};
@@ -13,11 +13,11 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
     };
     match (audit.backend, &audit.database_secret_ref) {
         (AuditBackend::Postgresql, None) => out.push(
-            doc.key_diag(code("AL2004"), "/audit/backend", "`audit.backend: postgresql` needs `audit.databaseSecretRef`")
+            doc.key_diag(codes::AL2004, "/audit/backend", "`audit.backend: postgresql` needs `audit.databaseSecretRef`")
                 .help("reference the Secret key holding the PostgreSQL URL, e.g. `databaseSecretRef: {name: airlock-database, key: url}`"),
         ),
         (AuditBackend::Sqlite, Some(_)) => out.push(
-            doc.key_diag(code("AL2004"), "/audit/databaseSecretRef", "`audit.databaseSecretRef` is ignored with the SQLite backend")
+            doc.key_diag(codes::AL2004, "/audit/databaseSecretRef", "`audit.databaseSecretRef` is ignored with the SQLite backend")
                 .severity(Severity::Warning)
                 .help("set `audit.backend: postgresql` to use the database, or remove the reference"),
         ),
@@ -32,19 +32,19 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
         schedule(doc, "/audit/export/schedule", &export.schedule, out);
         match (&export.destination, &export.s3) {
             (Some(_), Some(_)) => out.push(
-                doc.key_diag(code("AL2017"), "/audit/export/s3", "`audit.export` gives both `destination` and `s3`")
+                doc.key_diag(codes::AL2017, "/audit/export/s3", "`audit.export` gives both `destination` and `s3`")
                     .help("keep one: `destination: s3://bucket/prefix/`, or `s3: {bucket, prefix, secretRef}`"),
             ),
             (None, None) if export.enabled => out.push(
-                doc.key_diag(code("AL2017"), "/audit/export", "`audit.export` has no destination")
+                doc.key_diag(codes::AL2017, "/audit/export", "`audit.export` has no destination")
                     .help("add `s3: {bucket: acme-audit, prefix: airlock/}` or `destination: s3://acme-audit/airlock/`"),
             ),
             (None, Some(s3)) => {
                 if let Err(reason) = url_checks::check_bucket_name(&s3.bucket) {
-                    out.push(doc.value_diag(code("AL2017"), "/audit/export/s3/bucket", reason));
+                    out.push(doc.value_diag(codes::AL2017, "/audit/export/s3/bucket", reason.to_string()));
                 }
                 if let Err(reason) = url_checks::check_key_prefix(&s3.prefix) {
-                    out.push(doc.value_diag(code("AL2017"), "/audit/export/s3/prefix", reason).help("e.g. `prefix: airlock/`"));
+                    out.push(doc.value_diag(codes::AL2017, "/audit/export/s3/prefix", reason.to_string()).help("e.g. `prefix: airlock/`"));
                 }
             }
             _ => {}
@@ -57,7 +57,7 @@ fn sqlite(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
         && !persistence.enabled
     {
         out.push(
-                doc.value_diag(code("AL2009"), "/persistence/enabled", "the SQLite audit trail is not persisted")
+                doc.value_diag(codes::AL2009, "/persistence/enabled", "the SQLite audit trail is not persisted")
                     .help("with `persistence.enabled: false` the database lives in an emptyDir and is lost with the pod: enable persistence or use `audit.backend: postgresql`"),
             );
     }
@@ -73,7 +73,7 @@ fn sqlite(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
             return;
         };
         out.push(
-            doc.value_diag(code("AL2010"), pointer, format!("the SQLite audit backend cannot serve {what}"))
+            doc.value_diag(codes::AL2010, pointer, format!("the SQLite audit backend cannot serve {what}"))
                 .help("each pod would keep its own trail on a volume only one node can mount: use `audit.backend: postgresql` for more than one replica, or `replicas: 1`"),
         );
     }
@@ -96,7 +96,7 @@ fn buffer(doc: &ConfigDoc<'_>, audit: &Audit, out: &mut Diagnostics) {
     };
     out.push(
         doc.value_diag(
-            code("AL2036"),
+            codes::AL2036,
             pointer,
             format!("the audit buffer holds {size} events, fewer than the {concurrent} requests `server.maxConcurrentRequests` serves at once"),
         )
@@ -109,7 +109,7 @@ fn schedule(doc: &ConfigDoc<'_>, pointer: &str, text: &str, out: &mut Diagnostic
     match text.parse::<Cron>() {
         Err(reason) => out.push(
             doc.value_diag(
-                code("AL2015"),
+                codes::AL2015,
                 pointer,
                 format!("invalid schedule: {reason}"),
             )
@@ -117,7 +117,7 @@ fn schedule(doc: &ConfigDoc<'_>, pointer: &str, text: &str, out: &mut Diagnostic
         ),
         Ok(cron) if cron.next_after(0).is_none() => out.push(
             doc.value_diag(
-                code("AL2015"),
+                codes::AL2015,
                 pointer,
                 format!("the schedule `{text}` never fires"),
             )

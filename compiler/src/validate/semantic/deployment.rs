@@ -3,7 +3,7 @@
 //! (AL2016) that speaks OTLP/HTTP (AL2029), timeouts in a sensible order (AL2024), clients told
 //! apart behind an ingress (AL2028), an Ingress path that reaches the gateway's endpoints (AL2035).
 
-use crate::diagnostics::{Diagnostics, code};
+use crate::diagnostics::{Diagnostics, codes};
 use crate::validate::ConfigDoc;
 use airlock_schema::config::{Deployment, Image, Ingress, Observability, Server, Upstream};
 
@@ -26,7 +26,7 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
             .find(|p| doc.root.pointer(p).is_some())
             .unwrap_or("/server");
         out.push(
-                doc.value_diag(code("AL2025"), pointer, format!("`server.port` and `observability.metrics.port` are both {}", server.port))
+                doc.value_diag(codes::AL2025, pointer, format!("`server.port` and `observability.metrics.port` are both {}", server.port))
                     .help("metrics get their own listener so the NetworkPolicy can admit Prometheus to it alone: pick another port (default 9090)"),
             );
     }
@@ -35,7 +35,7 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
         && observability.tracing.endpoint.is_none()
     {
         out.push(
-                doc.key_diag(code("AL2016"), "/observability/tracing", "tracing is enabled without an `endpoint`")
+                doc.key_diag(codes::AL2016, "/observability/tracing", "tracing is enabled without an `endpoint`")
                     .help("add the OTLP/HTTP endpoint of your collector, e.g. `endpoint: http://otel-collector.monitoring.svc:4318`, or set `enabled: false`"),
             );
     }
@@ -45,7 +45,7 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
         && let Some(problem) = not_otlp_http(endpoint)
     {
         out.push(
-            doc.value_diag(code("AL2029"), "/observability/tracing/endpoint", format!("`{endpoint}` {problem}"))
+            doc.value_diag(codes::AL2029, "/observability/tracing/endpoint", format!("`{endpoint}` {problem}"))
                 .help("the gateway POSTs OTLP/HTTP to `<endpoint>/v1/traces`: use the collector's OTLP/HTTP port, e.g. `http://otel-collector.monitoring.svc:4318` (Jaeger takes OTLP/HTTP on 4318 too)"),
         );
     }
@@ -55,7 +55,7 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
         && server.trusted_proxies.is_empty()
     {
         out.push(
-            doc.key_diag(code("AL2028"), "/ingress", "behind the ingress every request comes from the ingress controller, and `server.trustedProxies` is empty")
+            doc.key_diag(codes::AL2028, "/ingress", "behind the ingress every request comes from the ingress controller, and `server.trustedProxies` is empty")
                 .help("per-IP rate limits and the failed-authentication throttle would count all clients as one address (five bad tokens from anyone would throttle everyone): set `server.trustedProxies` to the ingress controller pods' network, e.g. `[10.0.0.0/8]`, so the client is read from `X-Forwarded-For`"),
         );
     }
@@ -64,7 +64,7 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
         && let Some(problem) = unserved_ingress_path(&ingress.path)
     {
         out.push(
-            doc.value_diag(code("AL2035"), "/ingress/path", problem)
+            doc.value_diag(codes::AL2035, "/ingress/path", problem)
                 .help("use the default `path: /`, which routes `/mcp` and `/.well-known/oauth-protected-resource`; to publish the gateway under a prefix, add your controller's rewrite annotation (e.g. ingress-nginx `rewrite-target`) so requests arrive at those paths"),
         );
     }
@@ -79,7 +79,7 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
             ToString::to_string,
         );
         out.push(
-                doc.key_diag(code("AL2020"), "/ingress/tls", format!("TLS without `issuerRef`: the Secret `{secret}` must be created and renewed by hand"))
+                doc.key_diag(codes::AL2020, "/ingress/tls", format!("TLS without `issuerRef`: the Secret `{secret}` must be created and renewed by hand"))
                     .help("add `issuerRef: {name: letsencrypt-prod, kind: ClusterIssuer}` so cert-manager issues and renews the certificate"),
             );
     }
@@ -95,7 +95,7 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
         .find(|p| doc.root.pointer(p).is_some())
         .unwrap_or("/server");
         out.push(
-            doc.value_diag(code("AL2024"), pointer, format!(
+            doc.value_diag(codes::AL2024, pointer, format!(
                 "`server.timeouts.shutdown` ({}) is not shorter than `deployment.terminationGracePeriod` ({}): Kubernetes kills the pod before the gateway's own grace period ends",
                 server.timeouts.shutdown, deployment.termination_grace_period
             ))
@@ -107,7 +107,7 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
             let timeout = upstream.common().timeout;
             if timeout > server.timeouts.request {
                 out.push(
-                    doc.value_diag(code("AL2024"), &format!("/upstreams/{index}/timeout"), format!(
+                    doc.value_diag(codes::AL2024, &format!("/upstreams/{index}/timeout"), format!(
                         "upstream `{}` may take {timeout}, but `server.timeouts.request` ends every request after {}",
                         upstream.name(), server.timeouts.request
                     ))
@@ -135,11 +135,11 @@ fn not_otlp_http(endpoint: &airlock_schema::types::HttpUrl) -> Option<&'static s
 fn image_pinning(doc: &ConfigDoc<'_>, image: &Image, out: &mut Diagnostics) {
     match (&image.tag, &image.digest) {
         (None, None) => out.push(
-            doc.key_diag(code("AL2012"), "/image", "the image has neither `tag` nor `digest`")
+            doc.key_diag(codes::AL2012, "/image", "the image has neither `tag` nor `digest`")
                 .help("add `digest: sha256:...` (the digest of the image you reviewed); a `tag` alone is mutable"),
         ),
         (Some(tag), None) => out.push(
-            doc.value_diag(code("AL2011"), "/image/tag", format!("the image `{}:{tag}` is not pinned by digest", image.repository))
+            doc.value_diag(codes::AL2011, "/image/tag", format!("the image `{}:{tag}` is not pinned by digest", image.repository))
                 .help(format!(
                     "a tag can be moved to other content{}; add `digest: sha256:...` (e.g. from `crane digest {}:{tag}`)",
                     if tag == "latest" { ", and `latest` moves all the time" } else { "" },
@@ -159,7 +159,7 @@ fn replicas(doc: &ConfigDoc<'_>, deployment: &Deployment, out: &mut Diagnostics)
     };
     if scaling.enabled && floor > scaling.max_replicas {
         out.push(
-            doc.value_diag(code("AL2013"), "/deployment/autoscaling/maxReplicas", format!(
+            doc.value_diag(codes::AL2013, "/deployment/autoscaling/maxReplicas", format!(
                 "`maxReplicas` {} is below the minimum of {floor} replicas", scaling.max_replicas
             ))
             .help("raise `maxReplicas` or lower `minReplicas` (which defaults to `deployment.replicas`)"),
@@ -172,7 +172,7 @@ fn replicas(doc: &ConfigDoc<'_>, deployment: &Deployment, out: &mut Diagnostics)
     if pdb.min_available.is_some() && pdb.max_unavailable.is_some() {
         out.push(
             doc.key_diag(
-                code("AL2013"),
+                codes::AL2013,
                 "/deployment/podDisruptionBudget/maxUnavailable",
                 "a PodDisruptionBudget takes `minAvailable` or `maxUnavailable`, not both",
             )
@@ -181,7 +181,7 @@ fn replicas(doc: &ConfigDoc<'_>, deployment: &Deployment, out: &mut Diagnostics)
     }
     if let Some(min) = pdb.min_available.filter(|min| *min >= floor) {
         out.push(
-            doc.value_diag(code("AL2013"), "/deployment/podDisruptionBudget/minAvailable", format!(
+            doc.value_diag(codes::AL2013, "/deployment/podDisruptionBudget/minAvailable", format!(
                 "`minAvailable: {min}` with {floor} replica{} forbids every voluntary eviction", if floor == 1 { "" } else { "s" }
             ))
             .help("node drains and cluster upgrades would wait forever: keep `minAvailable` below the replica count, or use `maxUnavailable: 1`"),
@@ -198,7 +198,7 @@ fn resources(doc: &ConfigDoc<'_>, deployment: &Deployment, out: &mut Diagnostics
         if request.value() > limit.value() {
             out.push(
                 doc.value_diag(
-                    code("AL2014"),
+                    codes::AL2014,
                     &format!("/deployment/resources/requests/{name}"),
                     format!("the {name} request `{request}` exceeds its limit `{limit}`"),
                 )

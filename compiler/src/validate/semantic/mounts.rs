@@ -6,11 +6,10 @@
 //! the SQLite audit directory, the directories of roots that have a volume and the socket
 //! directories of unix upstreams.
 
-use crate::diagnostics::{Diagnostics, code};
-use crate::lower::CONFIG_DIR;
+use crate::diagnostics::{Diagnostics, codes};
 use crate::validate::ConfigDoc;
 use airlock_schema::config::{Audit, AuditBackend, Root, Upstream};
-use airlock_schema::runtime::SECRETS_DIR;
+use airlock_schema::runtime::{CONFIG_DIR, SECRETS_DIR};
 
 /// Directories of the image a volume must not hide. (`/run` is fine: the service account
 /// token is not mounted, and the pod's own Secrets are under `/var/run/secrets/airlock`, which
@@ -152,7 +151,7 @@ fn normal(doc: &ConfigDoc<'_>, pointer: &str, path: &str, out: &mut Diagnostics)
         None => return true,
     };
     out.push(
-        doc.value_diag(code("AL2032"), pointer, format!("`{path}` is not a normalized absolute path: it has {problem}"))
+        doc.value_diag(codes::AL2032, pointer, format!("`{path}` is not a normalized absolute path: it has {problem}"))
             .help("write the absolute path the way it resolves, without `.` or `..` segments (e.g. `/mnt/data`): it becomes a volume's mount path and is given to the gateway as written"),
     );
     false
@@ -209,7 +208,7 @@ fn conflict(
     };
     Some(
         doc.value_diag(
-            code("AL2033"),
+            codes::AL2033,
             &mount.pointer,
             format!(
                 "{} would be mounted at `{}`, {relation} {} at {at}",
@@ -236,7 +235,7 @@ fn system(doc: &ConfigDoc<'_>, mount: &Mount) -> Option<crate::diagnostics::Diag
     };
     Some(
         doc.value_diag(
-            code("AL2034"),
+            codes::AL2034,
             &mount.pointer,
             format!("{} would be mounted at `{}`, {over}", mount.what, mount.path),
         )

@@ -3,7 +3,7 @@
 //! that would hide the roots' built-in file tools (AL2027), and a namespace of its own, not one
 //! of the cluster's system namespaces (AL2030).
 
-use crate::diagnostics::{Diagnostics, Severity, code};
+use crate::diagnostics::{Diagnostics, Severity, codes};
 use crate::validate::ConfigDoc;
 use airlock_schema::config::{DlpPattern, Root, Upstream};
 use airlock_schema::tools::BUILTIN_TOOLS;
@@ -68,7 +68,7 @@ fn namespace(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
     } else {
         format!("`{namespace}` is a Kubernetes system namespace")
     };
-    out.push(doc.value_diag(code("AL2030"), pointer, message).help(
+    out.push(doc.value_diag(codes::AL2030, pointer, message).help(
         "airlockc creates and owns its namespace and enforces the `restricted` Pod Security \
              level on it: choose a dedicated namespace such as `namespace: mcp-airlock`",
     ));
@@ -90,7 +90,7 @@ fn unique<'a>(
                 .0;
             out.push(
                 doc.value_diag(
-                    code("AL2001"),
+                    codes::AL2001,
                     &format!("{list}/{index}/name"),
                     format!("duplicate {what} name `{name}`"),
                 )
@@ -109,7 +109,7 @@ fn prefixes(doc: &ConfigDoc<'_>, roots: &[(usize, Root)], out: &mut Diagnostics)
         for (j, b) in roots.iter().skip(n + 1) {
             if a.virtual_prefix().overlaps(b.virtual_prefix()) {
                 out.push(
-                    doc.value_diag(code("AL2002"), &format!("/roots/{j}/virtual"), format!(
+                    doc.value_diag(codes::AL2002, &format!("/roots/{j}/virtual"), format!(
                         "the virtual prefix `{}` of root `{}` overlaps `{}` of root `{}`",
                         b.virtual_prefix(), b.name(), a.virtual_prefix(), a.name()
                     ))
@@ -134,7 +134,7 @@ fn allow_lists(
         if let Some(tools) = common.allow_tools {
             if tools.is_empty() {
                 out.push(
-                    doc.value_diag(code("AL2007"), &pointer, format!("`allowTools` of upstream `{}` names no tool, so it exposes nothing", common.name))
+                    doc.value_diag(codes::AL2007, &pointer, format!("`allowTools` of upstream `{}` names no tool, so it exposes nothing", common.name))
                         .help("list the tools clients may use, or remove `allowTools` to expose all of the upstream's tools"),
                 );
             }
@@ -143,7 +143,7 @@ fn allow_lists(
                 if seen.insert(tool.as_str(), t).is_some() {
                     out.push(
                         doc.value_diag(
-                            code("AL2007"),
+                            codes::AL2007,
                             &format!("{pointer}/{t}"),
                             format!(
                                 "`{tool}` is listed twice in `allowTools` of upstream `{}`",
@@ -159,7 +159,7 @@ fn allow_lists(
                 let name = format!("{}{}", common.tool_prefix.unwrap_or(""), tool);
                 if has_roots && BUILTIN_TOOLS.contains(&name.as_str()) {
                     out.push(
-                        doc.value_diag(code("AL2027"), &format!("{pointer}/{t}"), format!(
+                        doc.value_diag(codes::AL2027, &format!("{pointer}/{t}"), format!(
                             "upstream `{}` exposes `{name}`, which hides the gateway's built-in `{name}` on the roots", common.name
                         ))
                         .help(format!("set `toolPrefix` on upstream `{}` (e.g. `toolPrefix: {}_`) to offer both; otherwise the upstream's tool answers and the roots' sandbox does not apply", common.name, common.name)),
@@ -167,7 +167,7 @@ fn allow_lists(
                 }
                 if let Some((other, other_name)) = exposed.get(&name) {
                     out.push(
-                        doc.value_diag(code("AL2022"), &pointer, format!(
+                        doc.value_diag(codes::AL2022, &pointer, format!(
                             "upstreams `{other_name}` and `{}` both expose a tool named `{name}`", common.name
                         ))
                         .help(format!("set `toolPrefix` on one of them (e.g. `toolPrefix: {}_`) so clients can call both; upstream #{other} wins otherwise", common.name)),

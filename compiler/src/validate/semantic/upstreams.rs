@@ -1,7 +1,7 @@
 //! Upstreams and roots: valid environment and header names (AL2021), roots that stay out of
 //! system directories (AL2023) and have a volume (AL2026).
 
-use crate::diagnostics::{Diagnostics, code};
+use crate::diagnostics::{Diagnostics, codes};
 use crate::validate::ConfigDoc;
 use crate::validate::doc::escape;
 use airlock_schema::config::{Audit, Root, Upstream};
@@ -23,7 +23,7 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
             Upstream::Stdio(stdio) => {
                 for name in stdio.env.keys().filter(|n| !env_name(n)) {
                     out.push(
-                        doc.key_diag(code("AL2021"), &format!("/upstreams/{index}/env/{}", escape(name)), format!("`{name}` is not a valid environment variable name"))
+                        doc.key_diag(codes::AL2021, &format!("/upstreams/{index}/env/{}", escape(name)), format!("`{name}` is not a valid environment variable name"))
                             .help("use letters, digits and `_`, not starting with a digit (e.g. `API_TOKEN`)"),
                     );
                 }
@@ -34,7 +34,7 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
                     if !header_name(name) {
                         out.push(
                             doc.key_diag(
-                                code("AL2021"),
+                                codes::AL2021,
                                 &pointer,
                                 format!("`{name}` is not a valid HTTP header name"),
                             )
@@ -51,7 +51,7 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
                     {
                         out.push(
                             doc.key_diag(
-                                code("AL2021"),
+                                codes::AL2021,
                                 &pointer,
                                 format!("the `{name}` header is managed by the gateway"),
                             )
@@ -90,12 +90,12 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
         };
         if let Some(dir) = exposed {
             out.push(
-                doc.value_diag(code("AL2023"), &pointer, format!("root `{}` exposes `{dir}`", fs.name))
+                doc.value_diag(codes::AL2023, &pointer, format!("root `{}` exposes `{dir}`", fs.name))
                     .help("serve a dedicated directory such as `/mnt/repo`, mounted from a volume; never a system directory or the audit store"),
             );
         } else if fs.volume.is_none() {
             out.push(
-                doc.key_diag(code("AL2026"), &format!("/roots/{index}"), format!("root `{}` has no `volume`", fs.name))
+                doc.key_diag(codes::AL2026, &format!("/roots/{index}"), format!("root `{}` has no `volume`", fs.name))
                     .help(format!("mount the data at `{}` with `volume: {{claimName: <pvc>}}`; the image is minimal and read-only, so the directory would be empty", fs.real)),
             );
         }

@@ -1,7 +1,8 @@
 //! AL3006 constant-condition: a body expression that is a literal, or compares two literals.
 
-use super::super::{Context, ast};
-use crate::diagnostics::{Diagnostic, Diagnostics, code};
+use super::super::Context;
+use crate::diagnostics::{Diagnostic, Diagnostics, codes};
+use crate::policy::ast;
 use regorus::unstable::{Expr, Literal};
 
 fn is_scalar_literal(expr: &Expr) -> bool {
@@ -37,7 +38,7 @@ pub(crate) fn check(context: &Context<'_>, out: &mut Diagnostics) {
                         let text = span.text();
                         out.push(
                             Diagnostic::new(
-                                code("AL3006"),
+                                codes::AL3006,
                                 context.location(parsed.file, span),
                                 format!("`{text}` is always the same, whatever the input"),
                             )

@@ -1,8 +1,9 @@
 //! AL3003 missing-entrypoint, AL3004 missing-default-deny, AL3013 permissive-default: the
 //! entrypoint rule exists in the policy file and is `default <rule> := false`.
 
-use super::super::{Context, ast};
-use crate::diagnostics::{Diagnostic, Diagnostics, Location, code};
+use super::super::Context;
+use crate::diagnostics::{Diagnostic, Diagnostics, Location, codes};
+use crate::policy::ast;
 use crate::syntax::Span;
 use regorus::unstable::{Expr, Rule};
 
@@ -21,7 +22,7 @@ pub(crate) fn check(context: &Context<'_>, out: &mut Diagnostics) {
         let package = &first_policy.module.package;
         let found = ast::package(&first_policy.module);
         out.push(
-            Diagnostic::new(code("AL3003"), context.location(first_policy.file, &package.span), format!("the entrypoint `{entry}` names package `{}`, but the policy is `package {found}`", context.entry_package))
+            Diagnostic::new(codes::AL3003, context.location(first_policy.file, &package.span), format!("the entrypoint `{entry}` names package `{}`, but the policy is `package {found}`", context.entry_package))
                 .help(format!("set `policy.entrypoint: data.{found}.{rule_name}`, or rename the package to `{}`", context.entry_package)),
         );
         return;
@@ -34,7 +35,7 @@ pub(crate) fn check(context: &Context<'_>, out: &mut Diagnostics) {
     let module = in_package[0];
     if rules.is_empty() {
         out.push(
-            Diagnostic::new(code("AL3003"), context.location(module.file, &module.module.package.span), format!("the entrypoint `{entry}` names no rule: `package {}` has no `{rule_name}`", context.entry_package))
+            Diagnostic::new(codes::AL3003, context.location(module.file, &module.module.package.span), format!("the entrypoint `{entry}` names no rule: `package {}` has no `{rule_name}`", context.entry_package))
                 .help(format!("add `default {rule_name} := false` and the `{rule_name} if {{ ... }}` rules, or point `policy.entrypoint` at the deciding rule")),
         );
         return;
@@ -48,14 +49,14 @@ pub(crate) fn check(context: &Context<'_>, out: &mut Diagnostics) {
             let (file, rule) = rules[0];
             let span = rule.span();
             out.push(
-                Diagnostic::new(code("AL3004"), Location { file, span: Span::new(span.start as usize, span.start as usize + rule_name.len()) }, format!("`{rule_name}` has no `default {rule_name} := false`"))
+                Diagnostic::new(codes::AL3004, Location { file, span: Span::new(span.start as usize, span.start as usize + rule_name.len()) }, format!("`{rule_name}` has no `default {rule_name} := false`"))
                     .help(format!("add `default {rule_name} := false` so every request no rule allows is denied explicitly")),
             );
         }
         Some((file, span, value)) => {
             if !matches!(value.as_ref(), Expr::Bool { span, .. } if span.text() == "false") {
                 out.push(
-                    Diagnostic::new(code("AL3013"), context.location(file, span), format!("`{rule_name}` defaults to `{}`", ast::span(value).text()))
+                    Diagnostic::new(codes::AL3013, context.location(file, span), format!("`{rule_name}` defaults to `{}`", ast::span(value).text()))
                         .help(format!("deny by default: write `default {rule_name} := false` and allow with explicit rules")),
                 );
             }

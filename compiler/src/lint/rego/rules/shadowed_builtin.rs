@@ -1,7 +1,8 @@
 //! AL3007 shadowed-builtin: a rule or function named like a builtin hides it in the package.
 
-use super::super::{Context, ast};
-use crate::diagnostics::{Diagnostic, Diagnostics, code};
+use super::super::Context;
+use crate::diagnostics::{Diagnostic, Diagnostics, codes};
+use crate::policy::ast;
 use regorus::unstable::BUILTINS;
 
 pub(crate) fn check(context: &Context<'_>, out: &mut Diagnostics) {
@@ -12,7 +13,7 @@ pub(crate) fn check(context: &Context<'_>, out: &mut Diagnostics) {
             };
             if BUILTINS.contains_key(name.as_str()) || name == "print" {
                 out.push(
-                    Diagnostic::new(code("AL3007"), context.location(parsed.file, rule.span()), format!("the rule `{name}` shadows the builtin `{name}`"))
+                    Diagnostic::new(codes::AL3007, context.location(parsed.file, rule.span()), format!("the rule `{name}` shadows the builtin `{name}`"))
                         .help(format!("rename the rule (e.g. `{name}_of`); inside this package `{name}(...)` no longer means the builtin")),
                 );
             }

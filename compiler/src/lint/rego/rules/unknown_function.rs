@@ -1,8 +1,9 @@
 //! AL3005 non-hermetic-builtin and AL3002 for calls that resolve to nothing: every call must be
 //! a hermetic builtin or a function the policy defines.
 
-use super::super::{Context, ast};
-use crate::diagnostics::{Diagnostic, Diagnostics, code};
+use super::super::Context;
+use crate::diagnostics::{Diagnostic, Diagnostics, codes};
+use crate::policy::ast;
 use regorus::unstable::{BUILTINS, Expr};
 use std::collections::BTreeSet;
 
@@ -54,7 +55,7 @@ pub(crate) fn check(context: &Context<'_>, out: &mut Diagnostics) {
             let span = ast::span(fcn);
             if is_non_hermetic(&name) {
                 out.push(
-                    Diagnostic::new(code("AL3005"), context.location(parsed.file, span), format!("`{name}` makes the decision depend on the outside world"))
+                    Diagnostic::new(codes::AL3005, context.location(parsed.file, span), format!("`{name}` makes the decision depend on the outside world"))
                         .help("decisions must be reproducible, testable and cacheable, and never call out on the request path: pass such facts in `input.metadata` instead"),
                 );
                 return;
@@ -67,7 +68,7 @@ pub(crate) fn check(context: &Context<'_>, out: &mut Diagnostics) {
                 || imports.contains(first);
             if !known {
                 out.push(
-                    Diagnostic::new(code("AL3002"), context.location(parsed.file, span), format!("unknown function `{name}`"))
+                    Diagnostic::new(codes::AL3002, context.location(parsed.file, span), format!("unknown function `{name}`"))
                         .help("it is neither a builtin regorus provides nor a function this policy defines"),
                 );
             }

@@ -1,8 +1,9 @@
 //! AL3009 unknown-input: `input.X` where the gateway never provides X; the reference is always
 //! undefined, so the rule silently never (or, under `not`, always) holds.
 
-use super::super::{Context, INPUT_FIELDS, ast};
-use crate::diagnostics::{Diagnostic, Diagnostics, code};
+use super::super::{Context, INPUT_FIELDS};
+use crate::diagnostics::{Diagnostic, Diagnostics, codes};
+use crate::policy::ast;
 use crate::validate::suggest;
 use regorus::unstable::Expr;
 
@@ -39,7 +40,7 @@ pub(crate) fn check(context: &Context<'_>, out: &mut Diagnostics) {
                     .unwrap_or_else(|| format!("the gateway provides {}", suggest::list(&fields)));
                 out.push(
                     Diagnostic::new(
-                        code("AL3009"),
+                        codes::AL3009,
                         context.location(parsed.file, span),
                         format!("`input.{field}` is never provided by the gateway"),
                     )

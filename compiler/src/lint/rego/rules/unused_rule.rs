@@ -1,8 +1,9 @@
 //! AL3008 unused-rule: a rule of the policy that nothing refers to (dead code in an
 //! authorization policy is usually a rule someone believes is in effect).
 
-use super::super::{Context, WELL_KNOWN_RULES, ast};
-use crate::diagnostics::{Diagnostic, Diagnostics, code};
+use super::super::{Context, WELL_KNOWN_RULES};
+use crate::diagnostics::{Diagnostic, Diagnostics, codes};
+use crate::policy::ast;
 use regorus::unstable::Expr;
 use std::collections::BTreeSet;
 
@@ -40,7 +41,7 @@ pub(crate) fn check(context: &Context<'_>, out: &mut Diagnostics) {
                 continue;
             }
             out.push(
-                Diagnostic::new(code("AL3008"), context.location(parsed.file, rule.span()), format!("the rule `{name}` is never used"))
+                Diagnostic::new(codes::AL3008, context.location(parsed.file, rule.span()), format!("the rule `{name}` is never used"))
                     .help(format!("nothing refers to `{name}`, so it has no effect on decisions: use it from `{}`, or remove it", context.entry_rule)),
             );
         }

@@ -1,8 +1,8 @@
 //! Policy tests, like `opa test`: every `test_*` rule of the test files is evaluated with
 //! regorus against the policy; true passes, anything else fails with its location.
 
-use super::{PolicyBundle, ast, engine, from_regorus};
-use crate::diagnostics::{Diagnostic, Location, code};
+use super::{PolicyBundle, ast, from_regorus};
+use crate::diagnostics::{Diagnostic, Location, codes};
 use crate::syntax::{SourceFile, Span};
 use crate::workspace::Workspace;
 
@@ -33,31 +33,21 @@ impl TestResult {
                 format!("policy test `{}` raised an error: {error}", self.name)
             }
         };
-        Some(Diagnostic::new(code("AL3010"), self.location.clone(), message).help("the policy does not decide as this test expects: fix the policy or the test, then run `airlockc test`"))
+        Some(Diagnostic::new(codes::AL3010, self.location.clone(), message).help("the policy does not decide as this test expects: fix the policy or the test, then run `airlockc test`"))
     }
 }
 
 /// Runs every test of the bundle. An error means the policy and tests could not be loaded together.
 pub fn run(bundle: &PolicyBundle, workspace: &Workspace) -> Result<Vec<TestResult>, Diagnostic> {
     let mut results = Vec::new();
-    let mut engine = engine(bundle, true).map_err(|(path, error)| {
-        let index = bundle
-            .files
-            .iter()
-            .find(|(n, _)| *n == path)
-            .map_or(0, |(_, i)| *i);
-        from_regorus(code("AL3002"), &workspace.files[index], index, &error)
-    })?;
+    let mut engine = bundle.engine(true, workspace)?;
     for (reference, index) in &bundle.files {
         if !bundle.tests.iter().any(|(t, _)| t == reference) {
             continue;
         }
         let file: &SourceFile = &workspace.files[*index];
-        let Ok(source) = regorus::Source::from_contents(file.path.clone(), file.text.clone())
-        else {
-            continue;
-        };
-        let Ok(module) = regorus::unstable::Parser::new(&source).and_then(|mut p| p.parse()) else {
+        // The lint parsed every file of the bundle already.
+        let Ok(module) = super::parse(file, *index) else {
             continue;
         };
         let package = ast::package(&module);
@@ -75,7 +65,7 @@ pub fn run(bundle: &PolicyBundle, workspace: &Workspace) -> Result<Vec<TestResul
                 Ok(regorus::Value::Bool(true)) => Outcome::Pass,
                 Ok(_) => Outcome::Fail,
                 Err(error) => Outcome::Error(
-                    from_regorus(code("AL3010"), file, *index, &error.to_string()).message,
+                    from_regorus(codes::AL3010, file, *index, &error.to_string()).message,
                 ),
             };
             let location = Location {

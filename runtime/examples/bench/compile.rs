@@ -31,10 +31,10 @@ fn per_hundred(time: Duration, size: usize) -> f64 {
 fn assert_built(workspace: &airlockc::Workspace) {
     let build = airlockc::build::build(workspace);
     assert!(
-        build.files.is_some(),
+        build.files().is_some(),
         "the benchmark config does not build: {:?}",
         build
-            .diagnostics
+            .diagnostics()
             .iter()
             .map(|d| d.message.clone())
             .collect::<Vec<_>>()

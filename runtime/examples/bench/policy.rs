@@ -12,7 +12,7 @@ use std::sync::Arc;
 pub fn frozen(repository: &Path, example: &str) -> FrozenConfig {
     let workspace = airlockc::load(&repository.join(example)).expect("the example loads");
     let build = airlockc::build::build(&workspace);
-    let files = build.files.expect("the example builds");
+    let files = build.files().expect("the example builds");
     airlock::config::parse(&files["runtime/airlock.json"]).expect("the frozen config verifies")
 }
 

@@ -224,11 +224,11 @@ upstreams:
     let workspace =
         airlockc::Workspace::from_texts(("airlock.yaml", &yaml), &[("policy.rego", POLICY)]);
     let build = airlockc::build::build(&workspace);
-    let files = build.files.unwrap_or_else(|| {
+    let files = build.files().unwrap_or_else(|| {
         panic!(
             "the test config does not build: {:?}",
             build
-                .diagnostics
+                .diagnostics()
                 .iter()
                 .map(|d| d.message.clone())
                 .collect::<Vec<_>>()

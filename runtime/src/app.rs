@@ -140,7 +140,7 @@ impl App {
             concurrency: Arc::new(Semaphore::new(
                 config.server.max_concurrent_requests.max(1) as usize
             )),
-            sessions: Sessions::new(10_000, Duration::from_secs(3600)),
+            sessions: Sessions::new(&config.server.sessions).map_err(|e| e.to_string())?,
             started: Instant::now(),
             metrics,
             auth,

@@ -150,6 +150,15 @@ pub fn audit() -> Value {
 pub fn sqlite() -> Value {
     json!({ "path": "/var/lib/airlock/audit.db" })
 }
+pub fn sessions() -> Value {
+    json!({ "keySecretRef": session_key_ref(), "lifetime": "24h", "idleTimeout": "1h" })
+}
+pub fn session_key_ref() -> Value {
+    json!({ "name": "airlock-sessions", "key": "key" })
+}
+pub fn previous_session_key_ref() -> Value {
+    json!({ "name": "airlock-sessions", "key": "previous" })
+}
 pub fn database_secret_ref() -> Value {
     json!({ "name": "airlock-database", "key": "url" })
 }

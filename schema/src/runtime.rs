@@ -60,6 +60,38 @@ pub struct ServerConfig {
     /// CIDRs of the proxies whose `X-Forwarded-For` names the client.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trusted_proxies: Vec<String>,
+    /// How MCP session ids are sealed and how long sessions live.
+    #[serde(default)]
+    pub sessions: SessionsConfig,
+}
+
+/// MCP sessions (`Mcp-Session-Id`): ids sealed with a key every replica holds, so any replica
+/// serves any session.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SessionsConfig {
+    /// The mounted Secret file holding the session key; without one, each replica seals with a
+    /// key of its own, drawn at start (sessions then stay on the replica that created them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<String>,
+    /// The previous key during a rotation: ids it sealed are still opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_key_file: Option<String>,
+    /// The longest a session lives, however active.
+    pub lifetime_ms: u64,
+    /// A session unused this long ends.
+    pub idle_timeout_ms: u64,
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        Self {
+            key_file: None,
+            previous_key_file: None,
+            lifetime_ms: 24 * 3_600_000,
+            idle_timeout_ms: 3_600_000,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

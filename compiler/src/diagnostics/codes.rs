@@ -118,6 +118,7 @@ codes! {
     AL2034 "system-mount" Semantics Error "A volume mounted at `/` or over a system directory.";
     AL2035 "ingress-path-unserved" Semantics Warning "The Ingress routes a path the gateway does not serve.";
     AL2036 "audit-buffer-too-small" Semantics Warning "The audit buffer holds fewer events than requests served at once.";
+    AL2037 "session-key-missing" Semantics Error "More than one replica without a shared session key.";
     AL3001 "rego-parse" Rego Error "The policy does not parse.";
     AL3002 "rego-compile" Rego Error "The policy does not compile.";
     AL3003 "missing-entrypoint" Rego Error "The entrypoint names no rule.";

@@ -115,6 +115,20 @@ pub fn freeze(config: &Config, policy: &PolicyBundle) -> FrozenConfig {
                 .iter()
                 .map(ToString::to_string)
                 .collect(),
+            sessions: SessionsConfig {
+                key_file: server
+                    .sessions
+                    .key_secret_ref
+                    .as_ref()
+                    .map(|r| file(&r.name, &r.key)),
+                previous_key_file: server
+                    .sessions
+                    .previous_key_secret_ref
+                    .as_ref()
+                    .map(|r| file(&r.name, &r.key)),
+                lifetime_ms: server.sessions.lifetime.as_millis(),
+                idle_timeout_ms: server.sessions.idle_timeout.as_millis(),
+            },
         },
         auth: AuthConfig {
             issuer: oidc.issuer.to_string(),

@@ -37,6 +37,13 @@ pub fn mounts(config: &Config) -> Vec<SecretMount> {
     if let Some(r) = &config.auth.oidc.client_secret_ref {
         add(r);
     }
+    let sessions = &config.server.sessions;
+    for r in [&sessions.key_secret_ref, &sessions.previous_key_secret_ref]
+        .into_iter()
+        .flatten()
+    {
+        add(r);
+    }
     for upstream in &config.upstreams {
         let values = match upstream {
             Upstream::Http(http) => http.headers.values().collect::<Vec<_>>(),

@@ -62,6 +62,8 @@ pub async fn info(State(app): State<Arc<App>>) -> Response {
         "uptime_seconds": app.started.elapsed().as_secs(),
         "ready": app.readiness().is_empty(),
         "sessions": app.sessions.len(),
+        // Configured: every replica holding the key serves every session.
+        "session_key": if app.sessions.shared() { "configured" } else { "per replica" },
         "jwks": app.auth.jwks.info(),
         "audit": app.audit.status(),
         "upstreams": upstreams,

@@ -1,7 +1,7 @@
 //! `server`: the HTTP listener, its timeouts and request limits.
 
 use crate::examples as ex;
-use crate::types::{DnsLabel, Duration, HttpUrl, IpCidr, Quantity};
+use crate::types::{DnsLabel, Duration, HttpUrl, IpCidr, Quantity, SecretKeyRef};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -51,6 +51,58 @@ pub struct Server {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(example = ex::list("10.0.0.0/8"))]
     pub trusted_proxies: Vec<IpCidr>,
+    /// MCP sessions (`Mcp-Session-Id`, the handshake revisions): how their ids are sealed and
+    /// how long they live.
+    #[serde(default)]
+    #[schemars(example = ex::sessions())]
+    pub sessions: Sessions,
+}
+
+/// MCP sessions. A session id is sealed (AES-256-GCM) around the subject it belongs to, its
+/// protocol revision and its expiry, so every replica holding the key serves every session.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Sessions {
+    /// The Secret key holding the session key: at least 32 random bytes (e.g.
+    /// `openssl rand -base64 48`). Required with more than one replica; without it each
+    /// replica seals with a key of its own and a session works only on the replica that
+    /// created it. A missing or shorter key stops the gateway at start (exit 78).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = ex::session_key_ref())]
+    pub key_secret_ref: Option<SecretKeyRef>,
+    /// The key being replaced, during a rotation: sessions it sealed are still accepted, new
+    /// ones are sealed with `keySecretRef`. Remove it once `lifetime` has passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = ex::previous_session_key_ref())]
+    pub previous_key_secret_ref: Option<SecretKeyRef>,
+    /// The longest a session lives, however active; the client then initializes again.
+    #[serde(default = "default_session_lifetime")]
+    #[schemars(example = &"24h")]
+    pub lifetime: Duration,
+    /// A session unused this long ends. Exact with one replica (or without a session key); with
+    /// several, it holds across replicas only with `rateLimiting.store.redis`, otherwise an idle
+    /// session lives to its `lifetime`.
+    #[serde(default = "default_session_idle")]
+    #[schemars(example = &"1h")]
+    pub idle_timeout: Duration,
+}
+
+fn default_session_lifetime() -> Duration {
+    Duration::from_secs(24 * 3600)
+}
+fn default_session_idle() -> Duration {
+    Duration::from_secs(3600)
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Self {
+            key_secret_ref: None,
+            previous_key_secret_ref: None,
+            lifetime: default_session_lifetime(),
+            idle_timeout: default_session_idle(),
+        }
+    }
 }
 
 fn default_port() -> u16 {
@@ -74,6 +126,7 @@ impl Default for Server {
             allowed_origins: Vec::new(),
             client_namespaces: Vec::new(),
             trusted_proxies: Vec::new(),
+            sessions: Sessions::default(),
         }
     }
 }

@@ -7,6 +7,7 @@ mod auth;
 mod deployment;
 mod mounts;
 mod names;
+mod replicas;
 mod upstreams;
 
 use super::ConfigDoc;
@@ -20,4 +21,5 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
     deployment::check(doc, out);
     upstreams::check(doc, out);
     mounts::check(doc, out);
+    replicas::check(doc, out);
 }

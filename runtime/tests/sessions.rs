@@ -1,0 +1,151 @@
+//! Sessions across replicas: a session created on one gateway is served by another that holds
+//! the same session key (`server.sessions.keySecretRef`), and refused, with 404
+//! `session_not_found` and an audit event, by one that does not; a tampered id, another
+//! subject's, and an id sealed with the previous key during a rotation.
+
+mod common;
+
+use airlock::app::App;
+use common::{Harness, assert_error};
+use serde_json::{Value, json};
+use std::path::Path;
+
+/// A second gateway on `config`, beside the harness's (same issuer and upstream).
+async fn replica(config: airlock_schema::runtime::FrozenConfig) -> String {
+    let app = App::new(config).expect("the replica starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(airlock::commands::serve::serve(
+        app,
+        listener,
+        std::future::pending(),
+    ));
+    format!("http://{address}")
+}
+
+fn key(dir: &Path, name: &str, value: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, value).unwrap();
+    path.display().to_string()
+}
+
+async fn call(h: &Harness, gateway: &str, token: &str, session: &str) -> (u16, Value) {
+    let response = h
+        .client
+        .post(format!("{gateway}/mcp"))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", session)
+        .header("mcp-protocol-version", "2025-06-18")
+        .body(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_session_is_served_by_every_replica_that_holds_the_key() {
+    let dir = std::env::temp_dir().join(format!("airlock-keys-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let shared = key(&dir, "key", &"s".repeat(48));
+    let h = common::start_with("", {
+        let shared = shared.clone();
+        move |config| config.server.sessions.key_file = Some(shared)
+    })
+    .await;
+    let token = h.user();
+    let (status, headers, body) = h
+        .rpc(&token, "initialize", json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let session = headers["mcp-session-id"].to_str().unwrap().to_string();
+
+    // Another replica with the key serves it, at the negotiated revision.
+    let mut config = h.app.config.clone();
+    let b = replica(config.clone()).await;
+    let (status, body) = call(&h, &b, &token, &session).await;
+    assert_eq!(status, 200, "{body}");
+
+    // A replica with another key, another subject, a tampered id: unknown sessions.
+    config.server.sessions.key_file = Some(key(&dir, "other", &"o".repeat(48)));
+    let c = replica(config.clone()).await;
+    let (status, body) = call(&h, &c, &token, &session).await;
+    assert_eq!(
+        (status, body["error"]["data"]["error_type"].as_str()),
+        (404, Some("session_not_found")),
+        "{body}"
+    );
+    let bob = h.idp.token("bob@example.com", &["mcp.users"]);
+    let (status, _) = call(&h, &b, &bob, &session).await;
+    assert_eq!(status, 404, "another subject's session");
+    let mut tampered = session.clone();
+    tampered.pop();
+    tampered.push(if session.ends_with('A') { 'B' } else { 'A' });
+    let (status, _) = call(&h, &b, &token, &tampered).await;
+    assert_eq!(status, 404, "a tampered id");
+
+    // Rotation: the new key seals, the previous one still opens.
+    config.server.sessions.key_file = Some(key(&dir, "next", &"n".repeat(48)));
+    config.server.sessions.previous_key_file = Some(shared);
+    let rotating = replica(config).await;
+    let (status, body) = call(&h, &rotating, &token, &session).await;
+    assert_eq!(status, 200, "{body}");
+
+    // The refusal is audited on the replica that refused it (the harness's trail is A's).
+    let with_foreign = h
+        .post(
+            Some(&token),
+            json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
+            &[
+                ("mcp-session-id", "s1.bm90LWEtc2Vzc2lvbg"),
+                ("mcp-protocol-version", "2025-06-18"),
+            ],
+        )
+        .await;
+    assert_error(&with_foreign, 404, "session_not_found");
+    let events = h.audit_events().await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e["error_type"] == "session_not_found" && e["status"] == 404),
+        "the refusal is an audit event"
+    );
+}
+
+#[tokio::test]
+async fn a_short_or_missing_session_key_stops_the_gateway_at_start() {
+    let h = common::start("").await;
+    let dir = std::env::temp_dir().join(format!("airlock-keys-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut config = h.app.config.clone();
+    config.server.sessions.key_file = Some(key(&dir, "short", "too short"));
+    let refused = App::new(config.clone())
+        .err()
+        .expect("a short key is refused");
+    assert!(
+        refused.to_string().contains("at least 32 random bytes"),
+        "{refused}"
+    );
+    config.server.sessions.key_file = Some(dir.join("missing").display().to_string());
+    let refused = App::new(config).err().expect("a missing key is refused");
+    assert!(
+        refused.to_string().contains("cannot read the session key"),
+        "{refused}"
+    );
+    // The binary says so in one line and exits 78.
+    let mut config = h.app.config.clone();
+    config.server.sessions.key_file = Some(key(&dir, "short2", "short"));
+    let path = common::write_config(&config, &dir);
+    let (code, out) = common::airlock(&[
+        "serve",
+        "--config",
+        path.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(code, 78, "{out}");
+    assert!(out.contains("at least 32 random bytes"), "{out}");
+}

@@ -19,7 +19,7 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     pub(crate) auth: Authenticator,
     pub(crate) authz: Authorizer,
-    pub(crate) limits: RateLimits,
+    pub(crate) limits: Arc<RateLimits>,
     pub(crate) dlp: Redactor,
     pub(crate) upstreams: Vec<Arc<Upstream>>,
     pub(crate) sessions: Sessions,
@@ -86,6 +86,9 @@ fn zero_series(metrics: &Metrics, config: &FrozenConfig) {
     for pattern in &config.dlp {
         metrics.add(m::DLP_REDACTIONS_TOTAL, &[("pattern", &pattern.name)], 0);
     }
+    if config.rate_limits.store.is_some() {
+        metrics.set(m::RATELIMIT_STORE_UP, &[], 0);
+    }
     for gauge in [
         m::AUDIT_BUFFERED_EVENTS,
         m::AUDIT_STORE_UP,
@@ -136,7 +139,9 @@ impl App {
             audit,
             roots,
             tracer,
-            limits: RateLimits::new(&config.rate_limits),
+            limits: Arc::new(
+                RateLimits::new(&config.rate_limits, metrics.clone()).map_err(|e| e.to_string())?,
+            ),
             concurrency: Arc::new(Semaphore::new(
                 config.server.max_concurrent_requests.max(1) as usize
             )),
@@ -154,6 +159,7 @@ impl App {
     /// Starts the background tasks: key refresh and one supervisor per upstream.
     pub fn start(self: &Arc<Self>) {
         tokio::spawn(self.auth.jwks.clone().run_refresher());
+        tokio::spawn(self.limits.clone().watch_store());
         for upstream in &self.upstreams {
             tokio::spawn(upstream.clone().run());
         }
@@ -230,6 +236,9 @@ impl App {
         let mut waiting = Vec::new();
         if !self.auth.jwks.is_loaded() {
             waiting.push("the identity provider's keys are not fetched yet".to_string());
+        }
+        if self.limits.denies_without_store() {
+            waiting.push("the rate-limit store does not answer (onUnavailable: deny)".to_string());
         }
         for upstream in &self.upstreams {
             if !upstream.state().attempted {

@@ -143,6 +143,8 @@ pub enum ErrorType {
     /// Request headers beyond hyper's limits (size or count).
     HeadersTooLarge,
     AuditUnavailable,
+    /// The shared rate-limit store does not answer and `onUnavailable: deny`.
+    RateLimitStoreUnavailable,
     /// A JSON-RPC error the upstream answered, relayed to the client.
     UpstreamRpcError,
     InternalError,
@@ -194,6 +196,7 @@ impl ErrorType {
             Self::UriTooLong => "uri_too_long",
             Self::HeadersTooLarge => "headers_too_large",
             Self::AuditUnavailable => "audit_unavailable",
+            Self::RateLimitStoreUnavailable => "rate_limit_store_unavailable",
             Self::UpstreamRpcError => "upstream_rpc_error",
             Self::InternalError => "internal_error",
         }
@@ -242,9 +245,10 @@ impl ErrorType {
             NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             NotFound => StatusCode::NOT_FOUND,
-            Overloaded | AuditUnavailable | IdentityProviderUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Overloaded
+            | AuditUnavailable
+            | RateLimitStoreUnavailable
+            | IdentityProviderUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             UpstreamUnavailable | UpstreamError | RootUnavailable => StatusCode::BAD_GATEWAY,
             UpstreamTimeout | RequestTimeout => StatusCode::GATEWAY_TIMEOUT,
             ReadTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -275,7 +279,10 @@ impl ErrorType {
             PayloadTooLarge => -32013,
             UnsupportedMediaType | NotAcceptable | MethodNotAllowed | NotFound | MalformedHttp
             | UriTooLong | HeadersTooLarge => -32600,
-            Overloaded | AuditUnavailable | IdentityProviderUnavailable => -32050,
+            Overloaded
+            | AuditUnavailable
+            | RateLimitStoreUnavailable
+            | IdentityProviderUnavailable => -32050,
             UpstreamUnavailable | UpstreamError | RootUnavailable => -32052,
             UpstreamTimeout | RequestTimeout | ReadTimeout => -32054,
             UpstreamRpcError => -32603,

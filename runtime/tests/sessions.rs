@@ -6,22 +6,9 @@
 mod common;
 
 use airlock::app::App;
-use common::{Harness, assert_error};
+use common::{Harness, assert_error, replica};
 use serde_json::{Value, json};
 use std::path::Path;
-
-/// A second gateway on `config`, beside the harness's (same issuer and upstream).
-async fn replica(config: airlock_schema::runtime::FrozenConfig) -> String {
-    let app = App::new(config).expect("the replica starts");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(airlock::commands::serve::serve(
-        app,
-        listener,
-        std::future::pending(),
-    ));
-    format!("http://{address}")
-}
 
 fn key(dir: &Path, name: &str, value: &str) -> String {
     let path = dir.join(name);

@@ -150,6 +150,15 @@ pub fn audit() -> Value {
 pub fn sqlite() -> Value {
     json!({ "path": "/var/lib/airlock/audit.db" })
 }
+pub fn rate_limit_store() -> Value {
+    json!({ "redis": redis() })
+}
+pub fn redis() -> Value {
+    json!({ "url": "redis://redis.mcp-airlock.svc.cluster.local:6379/0", "passwordSecretRef": redis_password_ref(), "onUnavailable": "local" })
+}
+pub fn redis_password_ref() -> Value {
+    json!({ "name": "airlock-redis", "key": "password" })
+}
 pub fn sessions() -> Value {
     json!({ "keySecretRef": session_key_ref(), "lifetime": "24h", "idleTimeout": "1h" })
 }

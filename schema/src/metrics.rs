@@ -37,6 +37,9 @@ pub const AUDIT_EVENTS_TOTAL: &str = "airlock_audit_events_total";
 pub const AUDIT_BUFFERED_EVENTS: &str = "airlock_audit_buffered_events";
 /// 1 while the audit store takes writes, 0 while it is connecting or failing (writes or probes).
 pub const AUDIT_STORE_UP: &str = "airlock_audit_store_up";
+/// 1 while the shared rate-limit store answers, 0 while it does not (limits are then local, or
+/// requests refused, as `onUnavailable` says).
+pub const RATELIMIT_STORE_UP: &str = "airlock_ratelimit_store_up";
 /// Path-sandbox and scheme violations on virtual roots.
 pub const SECURITY_VIOLATIONS_TOTAL: &str = "airlock_security_violations_total";
 /// Requests in flight.

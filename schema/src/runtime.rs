@@ -186,6 +186,23 @@ pub struct RateLimitConfig {
     pub failed_auth_max_attempts: u32,
     pub failed_auth_window_ms: u64,
     pub failed_auth_block_ms: u64,
+    /// The store shared by the replicas, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<RedisConfig>,
+}
+
+/// A Redis or Valkey server holding the limits, the throttle and the sessions' state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RedisConfig {
+    /// `redis://host:port/db` or `rediss://...`, without credentials.
+    pub url: String,
+    /// The mounted Secret file holding the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<String>,
+    pub on_unavailable: crate::config::StoreUnavailable,
+    /// Prepended to every key.
+    pub key_prefix: String,
 }
 
 /// A token bucket: `count` requests per `periodMs`, holding up to `burst`.

@@ -106,8 +106,11 @@ impl Collector<'_> {
         }
     }
     fn url(&mut self, url: &HttpUrl, purpose: &str, source: &str) {
-        if let Some(peer) = classify(url.host(), self.namespace) {
-            self.add(url.host(), peer, url.port(), purpose, source);
+        self.host(url.host(), url.port(), purpose, source);
+    }
+    fn host(&mut self, host: &str, port: u16, purpose: &str, source: &str) {
+        if let Some(peer) = classify(host, self.namespace) {
+            self.add(host, peer, port, purpose, source);
         }
     }
 }
@@ -133,6 +136,15 @@ pub fn derive(config: &Config) -> (Vec<EgressRule>, Vec<EgressDestination>) {
             5432,
             "audit database (PostgreSQL)",
             "/audit/databaseSecretRef",
+        );
+    }
+    if let Some(store) = &config.rate_limiting.store {
+        let url = &store.redis.url;
+        c.host(
+            url.host(),
+            url.port(),
+            "rate-limit and session store (Redis)",
+            "/rateLimiting/store/redis/url",
         );
     }
     for (index, root) in config.roots.iter().enumerate() {

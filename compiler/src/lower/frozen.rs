@@ -176,6 +176,24 @@ pub fn freeze(config: &Config, policy: &PolicyBundle) -> FrozenConfig {
             failed_auth_max_attempts: config.rate_limiting.failed_auth.max_attempts,
             failed_auth_window_ms: config.rate_limiting.failed_auth.window.as_millis(),
             failed_auth_block_ms: config.rate_limiting.failed_auth.block_for.as_millis(),
+            store: config
+                .rate_limiting
+                .store
+                .as_ref()
+                .map(|store| RedisConfig {
+                    url: store.redis.url.to_string(),
+                    password_file: store
+                        .redis
+                        .password_secret_ref
+                        .as_ref()
+                        .map(|r| file(&r.name, &r.key)),
+                    on_unavailable: store.redis.on_unavailable,
+                    key_prefix: store
+                        .redis
+                        .key_prefix
+                        .clone()
+                        .unwrap_or_else(|| format!("airlock:{}:", config.name)),
+                }),
         },
         upstreams: config.upstreams.iter().map(upstream).collect(),
         audit: audit(config),

@@ -37,6 +37,11 @@ pub fn mounts(config: &Config) -> Vec<SecretMount> {
     if let Some(r) = &config.auth.oidc.client_secret_ref {
         add(r);
     }
+    if let Some(store) = &config.rate_limiting.store
+        && let Some(r) = &store.redis.password_secret_ref
+    {
+        add(r);
+    }
     let sessions = &config.server.sessions;
     for r in [&sessions.key_secret_ref, &sessions.previous_key_secret_ref]
         .into_iter()

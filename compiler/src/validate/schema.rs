@@ -722,7 +722,7 @@ fn invalid_format(
     let code = match definition {
         Some("Duration") => codes::AL1006,
         Some("Rate") => codes::AL1007,
-        Some("HttpUrl" | "S3Uri" | "VirtualPrefix") => codes::AL1008,
+        Some("HttpUrl" | "RedisUrl" | "S3Uri" | "VirtualPrefix") => codes::AL1008,
         Some("Quantity") => codes::AL1009,
         _ => codes::AL1010,
     };

@@ -6,6 +6,7 @@
 
 use crate::app::App;
 use crate::enforce::auth::{AuthError, Authenticator, Principal};
+use crate::enforce::ratelimit::{NotAdmitted, Refused};
 use crate::errors::AuthStage;
 use crate::errors::{ErrorType, Failure};
 use airlock_schema::metrics as m;
@@ -20,8 +21,29 @@ pub struct Refusal {
     pub failure: Failure,
 }
 
+/// Whether the client IP's failed-authentication block is still to be checked: the `POST /mcp`
+/// pipeline checks it with the per-IP limit, in the same round trip to a shared store.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Throttle {
+    Check,
+    Checked,
+}
+
+/// The failure of a request a limit did not admit: 429 for a limit (counted in
+/// `airlock_rate_limited_total`), 503 for a shared store that does not answer (`deny`).
+pub fn not_admitted(app: &App, refusal: NotAdmitted) -> Failure {
+    match refusal {
+        NotAdmitted::Limited(Refused { limit, seconds }) => limited(app, limit, seconds),
+        NotAdmitted::StoreUnavailable => Failure::new(
+            ErrorType::RateLimitStoreUnavailable,
+            "the rate-limit store does not answer; retry shortly",
+        )
+        .retry_after(1),
+    }
+}
+
 /// A 429 for the rate limit `limit`, counted in `airlock_rate_limited_total`.
-pub fn limited(app: &App, limit: &'static str, seconds: u64) -> Failure {
+fn limited(app: &App, limit: &'static str, seconds: u64) -> Failure {
     app.metrics.inc(m::RATE_LIMITED_TOTAL, &[("limit", limit)]);
     let kind = if limit == "failed_auth" {
         ErrorType::AuthThrottled
@@ -41,11 +63,14 @@ pub async fn authenticate(
     headers: &HeaderMap,
     client_ip: IpAddr,
     request_id: &str,
+    throttle: Throttle,
 ) -> Result<Principal, Refusal> {
-    if let Err(seconds) = app.limits.failed_auth.check(client_ip, Instant::now()) {
+    if throttle == Throttle::Check
+        && let Err(refusal) = app.limits.check_blocked(client_ip, Instant::now()).await
+    {
         return Err(Refusal {
             stage: None,
-            failure: limited(app, "failed_auth", seconds),
+            failure: not_admitted(app, refusal),
         });
     }
     app.metrics.inc(m::AUTH_ATTEMPTS_TOTAL, &[]);
@@ -67,7 +92,12 @@ pub async fn authenticate(
                 failure.kind,
                 ErrorType::MissingToken | ErrorType::IdentityProviderUnavailable
             );
-            if counts && app.limits.failed_auth.failed(client_ip, Instant::now()) {
+            if counts
+                && app
+                    .limits
+                    .failed_authentication(client_ip, Instant::now())
+                    .await
+            {
                 tracing::warn!(request_id, client_ip = %client_ip, error_type = "auth_throttled", "too many failed authentications; the client IP is throttled");
             }
             Err(Refusal {

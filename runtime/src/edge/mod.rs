@@ -2,7 +2,7 @@
 //! endpoints, the protected-resource metadata, the admin reload, and a metrics-only listener;
 //! the accept loop with its deadlines (`connection`).
 
-mod authn;
+pub(crate) mod authn;
 pub mod connection;
 mod cors;
 pub mod mcp;

@@ -1,6 +1,7 @@
 //! Operations endpoints: `/live`, `/ready` (and the `/health/*` aliases), `/info`, `/metrics`,
 //! the OAuth protected-resource metadata (RFC 9728), and the admin policy reload.
 
+use super::authn::Throttle;
 use super::mcp::{Answer, Pipeline};
 use crate::app::App;
 use crate::errors::{ErrorType, Failure};
@@ -66,6 +67,7 @@ pub async fn info(State(app): State<Arc<App>>) -> Response {
         "session_key": if app.sessions.shared() { "configured" } else { "per replica" },
         "jwks": app.auth.jwks.info(),
         "audit": app.audit.status(),
+        "rate_limit_store": app.limits.store_up().map(|up| json!({"store": "redis", "state": if up { "up" } else { "down" }})),
         "upstreams": upstreams,
     }))
     .into_response()
@@ -121,7 +123,7 @@ pub async fn reload_policy(
 
 /// The reload's stages: an admin's token, then the reload (audited by `App::reload_policy`).
 async fn reload(pipeline: &mut Pipeline<'_>, app: &Arc<App>) -> Result<Answer, Failure> {
-    let principal = pipeline.authenticate().await?;
+    let principal = pipeline.authenticate(Throttle::Check).await?;
     if !app.auth.is_admin(&principal) {
         return Err(Failure::new(
             ErrorType::NotAdmin,

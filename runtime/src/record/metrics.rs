@@ -191,6 +191,9 @@ fn help(name: &str) -> &'static str {
         m::AUDIT_STORE_UP => {
             "1 while the audit store takes writes, 0 while it is connecting or failing."
         }
+        m::RATELIMIT_STORE_UP => {
+            "1 while the shared rate-limit store answers, 0 while it does not."
+        }
         m::SECURITY_VIOLATIONS_TOTAL => "Sandbox and scheme violations on virtual roots.",
         m::IN_FLIGHT_REQUESTS => "Requests in flight.",
         _ => "Airlock metric.",

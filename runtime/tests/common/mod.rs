@@ -358,6 +358,19 @@ pub fn assert_error(response: &(u16, HeaderMap, Value), status: u16, error_type:
     assert_eq!(headers["x-request-id"].to_str().unwrap(), correlation);
 }
 
+/// Another gateway on `config`, beside the harness's (same issuer and upstream): a replica.
+pub async fn replica(config: airlock_schema::runtime::FrozenConfig) -> String {
+    let app = App::new(config).expect("the replica starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(airlock::commands::serve::serve(
+        app,
+        listener,
+        std::future::pending(),
+    ));
+    format!("http://{address}")
+}
+
 /// Writes a frozen config with a correct content hash (the harness adjusts configs after
 /// building) to `dir/airlock.json`, for the `airlock` binary.
 pub fn write_config(

@@ -26,7 +26,10 @@ pub use quantity::{Quantity, QuantityError};
 pub use rate::{Rate, RateError};
 pub use refs::{EnvValue, SecretEnv, SecretKeyRef, SecretRef};
 pub use urls as url_checks;
-pub use urls::{HttpUrl, HttpUrlError, S3Error, S3Uri, VirtualPrefix, VirtualPrefixError};
+pub use urls::{
+    HttpUrl, HttpUrlError, RedisUrl, RedisUrlError, S3Error, S3Uri, VirtualPrefix,
+    VirtualPrefixError,
+};
 
 /// Implements `Serialize`/`Deserialize` through `Display`/`FromStr` and a string JSON Schema.
 macro_rules! string_value {
@@ -70,6 +73,7 @@ pub fn explain_invalid(definition: &str, text: &str) -> Option<String> {
         "Rate" => reason::<Rate>(text),
         "Quantity" => reason::<Quantity>(text),
         "HttpUrl" => reason::<HttpUrl>(text),
+        "RedisUrl" => reason::<RedisUrl>(text),
         "S3Uri" => reason::<S3Uri>(text),
         "VirtualPrefix" => reason::<VirtualPrefix>(text),
         "DnsLabel" => reason::<DnsLabel>(text),

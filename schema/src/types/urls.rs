@@ -352,3 +352,132 @@ mod tests {
         assert!("mcp://Repo/".parse::<VirtualPrefix>().is_err());
     }
 }
+
+/// A Redis or Valkey server: `redis://host[:port][/db]`, or `rediss://` for TLS. The password
+/// comes from a Secret (`passwordSecretRef`), never from the URL.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RedisUrl {
+    url: url::Url,
+    text: String,
+}
+
+impl RedisUrl {
+    pub fn host(&self) -> &str {
+        self.url.host_str().unwrap_or_default()
+    }
+    /// The port, explicit or 6379.
+    pub fn port(&self) -> u16 {
+        self.url.port().unwrap_or(6379)
+    }
+    pub fn is_tls(&self) -> bool {
+        self.url.scheme() == "rediss"
+    }
+    /// The URL as written in the configuration.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+/// Why a text is not a Redis URL.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RedisUrlError {
+    #[error("`{text}` is not a valid URL ({source}): write `redis://host:6379/0`")]
+    Invalid {
+        text: String,
+        source: url::ParseError,
+    },
+    #[error(
+        "`{text}` uses the scheme `{scheme}`: write `redis://host:port/db`, or `rediss://` for TLS"
+    )]
+    Scheme { text: String, scheme: String },
+    #[error("`{text}` has no host")]
+    NoHost { text: String },
+    #[error(
+        "`{text}` holds credentials: put the password in a Secret and reference it with `passwordSecretRef`"
+    )]
+    Credentials { text: String },
+    #[error("`{text}`: the path must be a database number, such as `/0`")]
+    Database { text: String },
+    #[error("`{text}` has a query or fragment: write `redis://host:port/db` only")]
+    Extra { text: String },
+}
+
+impl FromStr for RedisUrl {
+    type Err = RedisUrlError;
+
+    fn from_str(text: &str) -> Result<Self, RedisUrlError> {
+        let owned = || text.to_string();
+        let url = url::Url::parse(text).map_err(|source| RedisUrlError::Invalid {
+            text: owned(),
+            source,
+        })?;
+        if !matches!(url.scheme(), "redis" | "rediss") {
+            return Err(RedisUrlError::Scheme {
+                text: owned(),
+                scheme: url.scheme().to_string(),
+            });
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(RedisUrlError::NoHost { text: owned() });
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(RedisUrlError::Credentials { text: owned() });
+        }
+        let path = url.path().trim_start_matches('/');
+        if !path.is_empty() && path.parse::<u16>().is_err() {
+            return Err(RedisUrlError::Database { text: owned() });
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(RedisUrlError::Extra { text: owned() });
+        }
+        Ok(Self {
+            url,
+            text: text.to_string(),
+        })
+    }
+}
+
+impl fmt::Display for RedisUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+super::string_value!(
+    RedisUrl,
+    "RedisUrl",
+    "^rediss?://[^\\s/?#@]+(/[0-9]+)?$",
+    "A Redis or Valkey server: redis://host:port/db, or rediss:// for TLS.",
+    [
+        "redis://redis.mcp-airlock.svc.cluster.local:6379/0",
+        "rediss://redis.example.com:6380/1"
+    ]
+);
+
+#[cfg(test)]
+mod redis_url_tests {
+    use super::*;
+
+    #[test]
+    fn redis_urls_name_a_server_and_a_database_only() {
+        let url: RedisUrl = "redis://redis.ns.svc:6380/2".parse().unwrap();
+        assert_eq!(
+            (url.host(), url.port(), url.is_tls()),
+            ("redis.ns.svc", 6380, false)
+        );
+        assert_eq!(
+            "rediss://r.example.com".parse::<RedisUrl>().unwrap().port(),
+            6379
+        );
+        for (bad, why) in [
+            ("http://redis:6379", "scheme"),
+            ("redis://:secret@redis:6379/0", "passwordSecretRef"),
+            ("redis://redis:6379/zero", "database number"),
+            ("redis://redis:6379/0?timeout=1", "query"),
+            ("redis:///0", "no host"),
+        ] {
+            let error = bad.parse::<RedisUrl>().unwrap_err().to_string();
+            assert!(error.contains(why), "{bad}: {error}");
+        }
+    }
+}

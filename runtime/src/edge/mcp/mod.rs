@@ -6,6 +6,7 @@
 mod headers;
 mod pipeline;
 
+use super::authn::Throttle;
 use super::cors;
 use crate::app::App;
 use crate::errors::{ErrorType, Failure};
@@ -206,7 +207,7 @@ pub async fn beneath(
     headers: HeaderMap,
 ) -> Response {
     let mut pipeline = for_path(&app, &headers, &method, &uri, peer);
-    let served = match pipeline.authenticate().await {
+    let served = match pipeline.authenticate(Throttle::Check).await {
         Err(failure) => Err(failure),
         Ok(_) => Err(not_served(&pipeline.exchange.uri.clone())),
     };

@@ -8,7 +8,7 @@
 
 use super::headers;
 use crate::app::App;
-use crate::edge::authn::{self, Refusal};
+use crate::edge::authn::{self, Refusal, Throttle};
 use crate::edge::cors;
 use crate::enforce::auth::{Principal, www_authenticate};
 use crate::enforce::dlp::{Counts, Redacted};
@@ -102,9 +102,9 @@ impl<'a> Pipeline<'a> {
         headers::check_body_headers(self.headers)?;
         self.check_declared_size()?;
         let now = Instant::now();
-        self.limit_ip(now)?;
-        let principal = self.authenticate().await?;
-        self.limit_caller(&principal, now)?;
+        self.limit_ip(now).await?;
+        let principal = self.authenticate(Throttle::Checked).await?;
+        self.limit_caller(&principal, now).await?;
         let bytes = self.read_body(body).await?;
         let Some(message) = self.parse(&bytes)? else {
             return Ok(Answer::Accepted);
@@ -121,7 +121,7 @@ impl<'a> Pipeline<'a> {
     /// `DELETE /mcp`: ends the caller's session.
     pub async fn serve_delete(&mut self) -> Result<Answer, Failure> {
         self.reserve_audit().await?;
-        let principal = self.authenticate().await?;
+        let principal = self.authenticate(Throttle::Check).await?;
         self.end_session(&principal)
     }
 
@@ -187,22 +187,26 @@ impl<'a> Pipeline<'a> {
         }
     }
 
-    fn limit_ip(&self, now: Instant) -> Result<(), Failure> {
+    /// The client IP's failed-authentication block and its limit (one round trip to a shared
+    /// store).
+    async fn limit_ip(&self, now: Instant) -> Result<(), Failure> {
         self.app
             .limits
             .admit_ip(self.client_ip, now)
-            .map_err(|seconds| authn::limited(self.app, "ip", seconds))
+            .await
+            .map_err(|refusal| authn::not_admitted(self.app, refusal))
     }
 
-    /// Authenticates the caller (throttle first, failures counted: `authn`), traced and
-    /// recorded.
-    pub async fn authenticate(&mut self) -> Result<Principal, Failure> {
+    /// Authenticates the caller (throttle first, unless `limit_ip` checked it; failures
+    /// counted: `authn`), traced and recorded.
+    pub async fn authenticate(&mut self, throttle: Throttle) -> Result<Principal, Failure> {
         let start = now_ns();
         let result = authn::authenticate(
             self.app,
             self.headers,
             self.client_ip,
             &self.exchange.request_id,
+            throttle,
         )
         .await;
         let attributes = match &result {
@@ -238,11 +242,13 @@ impl<'a> Pipeline<'a> {
         }
     }
 
-    fn limit_caller(&self, principal: &Principal, now: Instant) -> Result<(), Failure> {
+    /// The caller's token and tenant limits (one round trip to a shared store).
+    async fn limit_caller(&self, principal: &Principal, now: Instant) -> Result<(), Failure> {
         self.app
             .limits
             .admit_caller(&principal.subject, &principal.tenant, now)
-            .map_err(|(limit, seconds)| authn::limited(self.app, limit, seconds))
+            .await
+            .map_err(|refusal| authn::not_admitted(self.app, refusal))
     }
 
     /// The body, within the size limit and the read timeout; digested for the audit trail.

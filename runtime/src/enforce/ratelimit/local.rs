@@ -1,7 +1,7 @@
-//! Rate limits: token buckets per token (subject), per client IP and per tenant, and the
-//! failed-authentication throttle per IP; and the request rate per subject that a policy can
-//! read as `input.metadata.requests_per_minute`. All live in this replica's memory (limits are
-//! per replica); idle keys are swept so memory stays bounded.
+//! This replica's own counters: token buckets (`Limiter`), the failed-authentication throttle
+//! (`AuthThrottle`), and the request rate per subject that a policy can read as
+//! `input.metadata.requests_per_minute` (`RequestRate`, always per replica). Idle keys are
+//! swept so memory stays bounded.
 
 use airlock_schema::runtime::{RateLimit, RateLimitConfig};
 use std::borrow::Borrow;
@@ -212,36 +212,35 @@ impl RequestRate {
     }
 }
 
-/// The limiters of one gateway.
-pub struct RateLimits {
+/// The limiters of this replica alone.
+pub struct LocalLimits {
     pub per_token: Option<Limiter<String>>,
     pub per_ip: Option<Limiter<std::net::IpAddr>>,
     pub per_tenant: Option<Limiter<String>>,
     pub failed_auth: AuthThrottle,
-    pub request_rate: RequestRate,
 }
 
-impl RateLimits {
+impl LocalLimits {
     pub fn new(config: &RateLimitConfig) -> Self {
         Self {
             per_token: config.per_token.map(Limiter::new),
             per_ip: config.per_ip.map(Limiter::new),
             per_tenant: config.per_tenant.map(Limiter::new),
             failed_auth: AuthThrottle::new(config),
-            request_rate: RequestRate::default(),
         }
     }
 
-    /// The per-IP limit, before authentication: `Err(seconds)` when it refuses, the wait being
-    /// the longer of it and a failed-authentication block on the same IP (so that `Retry-After`
-    /// says when a retry can succeed).
-    pub fn admit_ip(&self, ip: std::net::IpAddr, now: Instant) -> Result<(), u64> {
+    /// Before authentication: a blocked IP (the failed-authentication throttle), then the
+    /// per-IP limit, whose wait is the longer of it and a block (so that `Retry-After` says
+    /// when a retry can succeed).
+    pub fn admit_ip(&self, ip: std::net::IpAddr, now: Instant) -> Result<(), (&'static str, u64)> {
+        self.failed_auth
+            .check(ip, now)
+            .map_err(|wait| ("failed_auth", wait))?;
         let Some(limiter) = &self.per_ip else {
             return Ok(());
         };
-        limiter
-            .check(&ip, now)
-            .map_err(|wait| wait.max(self.failed_auth.check(ip, now).err().unwrap_or(0)))
+        limiter.check(&ip, now).map_err(|wait| ("ip", wait))
     }
 
     /// The per-token and per-tenant limits together, after authentication: a request takes a
@@ -319,6 +318,7 @@ mod tests {
             failed_auth_max_attempts: 3,
             failed_auth_window_ms: 60_000,
             failed_auth_block_ms: 300_000,
+            store: None,
         };
         let throttle = AuthThrottle::new(&config);
         let ip = "10.0.0.1".parse().unwrap();
@@ -338,13 +338,14 @@ mod tests {
             period_ms: 60_000,
             burst: 2,
         };
-        let limits = RateLimits::new(&RateLimitConfig {
+        let limits = LocalLimits::new(&RateLimitConfig {
             per_token: Some(limit(60)),
             per_ip: None,
             per_tenant: Some(limit(30)),
             failed_auth_max_attempts: 5,
             failed_auth_window_ms: 60_000,
             failed_auth_block_ms: 60_000,
+            store: None,
         });
         let t0 = Instant::now();
         for _ in 0..2 {
@@ -368,8 +369,8 @@ mod tests {
     }
 
     #[test]
-    fn an_ip_refusal_waits_for_a_failed_authentication_block_too() {
-        let limits = RateLimits::new(&RateLimitConfig {
+    fn a_blocked_ip_is_refused_before_its_ip_limit_is_counted() {
+        let limits = LocalLimits::new(&RateLimitConfig {
             per_token: None,
             per_ip: Some(RateLimit {
                 count: 60,
@@ -380,10 +381,11 @@ mod tests {
             failed_auth_max_attempts: 1,
             failed_auth_window_ms: 60_000,
             failed_auth_block_ms: 59_000,
+            store: None,
         });
         let (ip, t0) = ("10.0.0.1".parse().unwrap(), Instant::now());
         assert!(limits.admit_ip(ip, t0).is_ok());
         assert!(limits.failed_auth.failed(ip, t0), "blocked");
-        assert_eq!(limits.admit_ip(ip, t0), Err(59));
+        assert_eq!(limits.admit_ip(ip, t0), Err(("failed_auth", 59)));
     }
 }

@@ -214,3 +214,43 @@ async fn a_store_that_stops_answering_falls_back_to_local_limits_or_denies() {
         assert_eq!(get(&h, &h.gateway, "/ready").await.0, 200);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_doctor_checks_the_store_and_the_session_key() {
+    let dir = std::env::temp_dir().join(format!("airlock-doc-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("key"), "k".repeat(40)).unwrap();
+    let store = format!(
+        "rateLimiting: {{store: {{redis: {{url: \"redis://127.0.0.1:6379/0\", keyPrefix: \"{}\"}}}}}}",
+        prefix()
+    );
+    let key = dir.join("key").display().to_string();
+    let h = common::start_with(&store, move |config| {
+        config.server.sessions.key_file = Some(key);
+    })
+    .await;
+    let path = common::write_config(&h.app.config, &dir);
+    let path = path.to_str().unwrap().to_string();
+    let doctor = |path: String| {
+        tokio::task::spawn_blocking(move || {
+            common::airlock(&["doctor", "--config", &path, "--skip-upstreams"])
+        })
+    };
+    let (_, out) = doctor(path.clone()).await.unwrap();
+    assert!(out.contains("PASS  sessions.key"), "{out}");
+    assert!(
+        out.contains("PASS  ratelimit.store") && out.contains("Redis 7"),
+        "{out}"
+    );
+    let mut broken = h.app.config.clone();
+    broken.rate_limits.store.as_mut().unwrap().url = "redis://127.0.0.1:1/0".into();
+    std::fs::write(dir.join("key"), "short").unwrap();
+    let path = common::write_config(&broken, &dir);
+    let (code, out) = doctor(path.to_str().unwrap().to_string()).await.unwrap();
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL  ratelimit.store"), "{out}");
+    assert!(
+        out.contains("FAIL  sessions.key") && out.contains("at least 32 random bytes"),
+        "{out}"
+    );
+}

@@ -119,6 +119,7 @@ codes! {
     AL2035 "ingress-path-unserved" Semantics Warning "The Ingress routes a path the gateway does not serve.";
     AL2036 "audit-buffer-too-small" Semantics Warning "The audit buffer holds fewer events than requests served at once.";
     AL2037 "session-key-missing" Semantics Error "More than one replica without a shared session key.";
+    AL2038 "limits-per-replica" Semantics Warning "Rate limits counted by each replica alone.";
     AL3001 "rego-parse" Rego Error "The policy does not parse.";
     AL3002 "rego-compile" Rego Error "The policy does not compile.";
     AL3003 "missing-entrypoint" Rego Error "The entrypoint names no rule.";

@@ -20,7 +20,7 @@ pub struct AlertRule {
 }
 
 /// Every alert name, for the runbook check.
-pub const ALERTS: [&str; 11] = [
+pub const ALERTS: [&str; 12] = [
     "AirlockDown",
     "AirlockHighErrorRate",
     "AirlockHighLatency",
@@ -31,6 +31,7 @@ pub const ALERTS: [&str; 11] = [
     "AirlockPolicyLastKnownGood",
     "AirlockRateLimitSaturation",
     "AirlockUpstreamDown",
+    "AirlockRateLimitStoreDown",
     "AirlockCertificateExpiring",
 ];
 
@@ -185,6 +186,16 @@ pub fn rules(model: &Model) -> Vec<AlertRule> {
         "An upstream MCP server is down",
         "Upstream {{ $labels.upstream }} has failed its health checks on every pod for 2 minutes.",
     );
+    if alerts.shared_limits {
+        add(
+            "AirlockRateLimitStoreDown",
+            format!("min({}{{{sel}}}) == 0", m::RATELIMIT_STORE_UP),
+            "2m",
+            "critical",
+            "The shared rate-limit store does not answer",
+            "A replica has not reached Redis for 2 minutes: limits are per replica (onUnavailable: local) or requests are refused (deny).",
+        );
+    }
     if let Some(certificate) = model.ingress.as_ref().and_then(|i| i.certificate.as_ref()) {
         add(
             "AirlockCertificateExpiring",

@@ -175,6 +175,8 @@ pub struct AlertsModel {
     pub labels: BTreeMap<String, String>,
     pub namespace: String,
     pub audit_buffer_size: u32,
+    /// Whether the replicas share a rate-limit store (its alert is emitted only then).
+    pub shared_limits: bool,
 }
 
 /// What the Ingress routes for `ingress.path`: the default `/` means the gateway's public
@@ -325,6 +327,7 @@ pub fn lower(config: &Config, policy: &PolicyBundle) -> Model {
         runbook_base_url: alerts_config.runbook_base_url.to_string(),
         labels: alerts_config.labels.clone(),
         audit_buffer_size: config.audit.buffer_size,
+        shared_limits: config.rate_limiting.store.is_some(),
         namespace: metrics
             .as_ref()
             .and_then(|m| m.service_monitor.as_ref())

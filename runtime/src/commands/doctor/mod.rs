@@ -9,6 +9,7 @@
 mod der;
 mod identity;
 pub mod info;
+mod replicas;
 mod stores;
 mod upstreams;
 
@@ -142,6 +143,8 @@ pub async fn diagnose(config: &FrozenConfig, options: &Options) -> Vec<Check> {
     checks.extend(stores::audit(config).await);
     checks.extend(stores::roots(config).await);
     checks.extend(stores::export(config).await);
+    checks.push(replicas::sessions(config));
+    checks.push(replicas::rate_limit_store(config).await);
     if options.skip_upstreams {
         checks.push(Check::skip("upstreams", "skipped (--skip-upstreams)"));
     } else {

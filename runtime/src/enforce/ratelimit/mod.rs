@@ -12,6 +12,15 @@ mod shared;
 use local::LocalLimits;
 pub use local::RequestRate;
 pub use shared::StoreSetupError;
+
+/// Connects to the configured store and reports its version and a round trip (`airlock
+/// doctor`).
+pub async fn probe_store(
+    config: &airlock_schema::runtime::RedisConfig,
+) -> Result<(String, Duration), String> {
+    let store = SharedStore::new(config).map_err(|e| e.to_string())?;
+    store.probe().await.map_err(|e| e.to_string())
+}
 use shared::{SharedStore, StoreError};
 
 use crate::record::metrics::Metrics;

@@ -221,6 +221,35 @@ impl SharedStore {
         Ok(blocked == 1)
     }
 
+    /// The server's version and one round trip's time (`airlock doctor`): connects, checks the
+    /// password (`AUTH`), asks `INFO server`.
+    pub async fn probe(&self) -> Result<(String, Duration), StoreError> {
+        let started = std::time::Instant::now();
+        self.ping().await?;
+        let round_trip = started.elapsed();
+        let mut connection = self.manager.clone();
+        let info: String = tokio::time::timeout(
+            ANSWER_WITHIN * 4,
+            redis::cmd("INFO")
+                .arg("server")
+                .query_async(&mut connection),
+        )
+        .await
+        .map_err(|_| StoreError::Timeout)??;
+        let field = |name: &str| {
+            info.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+                .map(str::trim)
+                .map(str::to_string)
+        };
+        let version = match (field("valkey_version"), field("redis_version")) {
+            (Some(valkey), _) => format!("Valkey {valkey}"),
+            (None, Some(redis)) => format!("Redis {redis}"),
+            (None, None) => "an unknown server".into(),
+        };
+        Ok((version, round_trip))
+    }
+
     /// Whether the store answers (`PING`).
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut connection = self.manager.clone();

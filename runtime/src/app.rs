@@ -5,7 +5,8 @@ use crate::enforce::auth::{Authenticator, Jwks};
 use crate::enforce::authz::Authorizer;
 use crate::enforce::dlp::Redactor;
 use crate::enforce::ratelimit::RateLimits;
-use crate::mcp::sessions::Sessions;
+use crate::enforce::sessions::Sessions;
+use crate::enforce::shared::SharedStore;
 use crate::record::metrics::Metrics;
 use crate::upstream::Upstream;
 use airlock_schema::metrics as m;
@@ -19,7 +20,9 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     pub(crate) auth: Authenticator,
     pub(crate) authz: Authorizer,
-    pub(crate) limits: Arc<RateLimits>,
+    pub(crate) limits: RateLimits,
+    /// What the replicas share (limits, sessions' state), when configured.
+    pub(crate) shared: Option<Arc<SharedStore>>,
     pub(crate) dlp: Redactor,
     pub(crate) upstreams: Vec<Arc<Upstream>>,
     pub(crate) sessions: Sessions,
@@ -86,9 +89,6 @@ fn zero_series(metrics: &Metrics, config: &FrozenConfig) {
     for pattern in &config.dlp {
         metrics.add(m::DLP_REDACTIONS_TOTAL, &[("pattern", &pattern.name)], 0);
     }
-    if config.rate_limits.store.is_some() {
-        metrics.set(m::RATELIMIT_STORE_UP, &[], 0);
-    }
     for gauge in [
         m::AUDIT_BUFFERED_EVENTS,
         m::AUDIT_STORE_UP,
@@ -134,18 +134,25 @@ impl App {
         let audit = crate::record::audit::AuditLog::start(&config.audit, metrics.clone());
         let proxies =
             crate::enforce::client_ip::TrustedProxies::new(&config.server.trusted_proxies)?;
+        let shared = config
+            .rate_limits
+            .store
+            .as_ref()
+            .map(|store| SharedStore::new(store, metrics.clone()).map(Arc::new))
+            .transpose()
+            .map_err(|e| e.to_string())?;
         Ok(Arc::new(Self {
             proxies,
             audit,
             roots,
             tracer,
-            limits: Arc::new(
-                RateLimits::new(&config.rate_limits, metrics.clone()).map_err(|e| e.to_string())?,
-            ),
+            limits: RateLimits::new(&config.rate_limits, shared.clone()),
             concurrency: Arc::new(Semaphore::new(
                 config.server.max_concurrent_requests.max(1) as usize
             )),
-            sessions: Sessions::new(&config.server.sessions).map_err(|e| e.to_string())?,
+            sessions: Sessions::new(&config.server.sessions, shared.clone())
+                .map_err(|e| e.to_string())?,
+            shared,
             started: Instant::now(),
             metrics,
             auth,
@@ -159,7 +166,9 @@ impl App {
     /// Starts the background tasks: key refresh and one supervisor per upstream.
     pub fn start(self: &Arc<Self>) {
         tokio::spawn(self.auth.jwks.clone().run_refresher());
-        tokio::spawn(self.limits.clone().watch_store());
+        if let Some(shared) = &self.shared {
+            tokio::spawn(shared.clone().watch());
+        }
         for upstream in &self.upstreams {
             tokio::spawn(upstream.clone().run());
         }

@@ -136,3 +136,64 @@ async fn a_short_or_missing_session_key_stops_the_gateway_at_start() {
     assert_eq!(code, 78, "{out}");
     assert!(out.contains("at least 32 random bytes"), "{out}");
 }
+
+/// With the shared store, what replicas must agree on about a session holds on all of them:
+/// `DELETE` on one ends it on every one, and a session used on one is not idle on another,
+/// while one used nowhere for `idleTimeout` ends everywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_shared_store_a_session_ends_and_idles_out_on_every_replica() {
+    let dir = std::env::temp_dir().join(format!("airlock-keys-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let shared = key(&dir, "key", &"s".repeat(48));
+    let store = format!(
+        "rateLimiting: {{store: {{redis: {{url: \"redis://127.0.0.1:6379/0\", keyPrefix: \"airlock-test:{}:\"}}}}}}",
+        uuid::Uuid::new_v4().simple()
+    );
+    let h = common::start_with(&store, move |config| {
+        config.server.sessions.key_file = Some(shared);
+        config.server.sessions.idle_timeout_ms = 1500;
+    })
+    .await;
+    let b = replica(h.app.config.clone()).await;
+    let token = h.user();
+    let initialize = async || {
+        let (_, headers, _) = h
+            .rpc(&token, "initialize", json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}))
+            .await;
+        headers["mcp-session-id"].to_str().unwrap().to_string()
+    };
+    // Ended on A, unknown on B.
+    let ended = initialize().await;
+    assert_eq!(call(&h, &b, &token, &ended).await.0, 200);
+    let deleted = h
+        .client
+        .delete(format!("{}/mcp", h.gateway))
+        .bearer_auth(&token)
+        .header("mcp-session-id", &ended)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(
+        call(&h, &b, &token, &ended).await.0,
+        404,
+        "ended on every replica"
+    );
+
+    // Used on A every half second: alive on B after three idle timeouts of B's own.
+    let busy = initialize().await;
+    assert_eq!(call(&h, &b, &token, &busy).await.0, 200);
+    for _ in 0..8 {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert_eq!(call(&h, &h.gateway, &token, &busy).await.0, 200);
+    }
+    assert_eq!(
+        call(&h, &b, &token, &busy).await.0,
+        200,
+        "used elsewhere, not idle"
+    );
+    // Unused anywhere for longer than the idle timeout: gone everywhere.
+    tokio::time::sleep(std::time::Duration::from_millis(2000)).await;
+    assert_eq!(call(&h, &b, &token, &busy).await.0, 404, "idle everywhere");
+    assert_eq!(call(&h, &h.gateway, &token, &busy).await.0, 404);
+}

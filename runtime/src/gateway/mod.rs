@@ -104,7 +104,7 @@ impl<'a, 'r> Call<'a, 'r> {
     pub async fn dispatch(&mut self, message: &Message) -> Result<Reply, Failure> {
         let modern = self.era.is_modern();
         let result = match message.method.as_str() {
-            "initialize" if !modern => self.initialize(message),
+            "initialize" if !modern => self.initialize(message).await,
             "ping" if !modern => Ok(json!({})),
             "server/discover" => Ok(protocol::discover_result()),
             "tools/list" => Ok(self.list_tools()),
@@ -126,10 +126,15 @@ impl<'a, 'r> Call<'a, 'r> {
         })
     }
 
-    fn initialize(&mut self, message: &Message) -> Result<Value, Failure> {
+    async fn initialize(&mut self, message: &Message) -> Result<Value, Failure> {
         let requested = message.param("protocolVersion").and_then(Value::as_str);
         let version = protocol::negotiate(requested);
-        self.new_session = Some(self.app.sessions.create(&self.principal.subject, version));
+        self.new_session = Some(
+            self.app
+                .sessions
+                .create(&self.principal.subject, version)
+                .await,
+        );
         Ok(json!({
             "protocolVersion": version,
             "capabilities": protocol::capabilities(),

@@ -3,7 +3,7 @@
 //! the password accepted, its round trip and version).
 
 use super::Check;
-use crate::mcp::sessions::Sessions;
+use crate::enforce::sessions::Sessions;
 use airlock_schema::runtime::FrozenConfig;
 
 pub fn sessions(config: &FrozenConfig) -> Check {
@@ -14,7 +14,7 @@ pub fn sessions(config: &FrozenConfig) -> Check {
             "no session key: each replica seals its own sessions (one replica only)",
         );
     }
-    match Sessions::new(sessions) {
+    match Sessions::new(sessions, None) {
         Ok(_) if sessions.previous_key_file.is_some() => Check::pass(
             "sessions.key",
             "the session key and the previous one (a rotation) are readable and long enough",
@@ -38,7 +38,14 @@ pub async fn rate_limit_store(config: &FrozenConfig) -> Check {
             "no shared store: each replica counts its own limits",
         );
     };
-    match crate::enforce::ratelimit::probe_store(store).await {
+    let probed = match crate::enforce::shared::SharedStore::new(
+        store,
+        std::sync::Arc::new(crate::record::metrics::Metrics::default()),
+    ) {
+        Ok(shared) => shared.probe().await.map_err(|e| e.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    match probed {
         Ok((version, round_trip)) => {
             let ms = round_trip.as_secs_f64() * 1000.0;
             let reason = format!("{version} at {} answers in {ms:.1} ms", store.url);

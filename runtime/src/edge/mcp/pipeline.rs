@@ -110,7 +110,7 @@ impl<'a> Pipeline<'a> {
             return Ok(Answer::Accepted);
         };
         let era = self.revision(&message)?;
-        let era = self.session(&message, era, &principal)?;
+        let era = self.session(&message, era, &principal).await?;
         if message.is_notification() {
             return Ok(Answer::Accepted);
         }
@@ -122,7 +122,7 @@ impl<'a> Pipeline<'a> {
     pub async fn serve_delete(&mut self) -> Result<Answer, Failure> {
         self.reserve_audit().await?;
         let principal = self.authenticate(Throttle::Check).await?;
-        self.end_session(&principal)
+        self.end_session(&principal).await
     }
 
     /// Concurrency: a request beyond `server.maxConcurrentRequests` is refused at once.
@@ -323,7 +323,12 @@ impl<'a> Pipeline<'a> {
     /// The caller's session (handshake revisions): a session id that is present but unknown,
     /// expired or another subject's is refused; without `MCP-Protocol-Version`, the session's
     /// negotiated revision is the request's.
-    fn session(&self, message: &Message, era: Era, principal: &Principal) -> Result<Era, Failure> {
+    async fn session(
+        &self,
+        message: &Message,
+        era: Era,
+        principal: &Principal,
+    ) -> Result<Era, Failure> {
         if era.is_modern() || message.method == "initialize" {
             return Ok(era);
         }
@@ -331,16 +336,16 @@ impl<'a> Pipeline<'a> {
             return Ok(era);
         };
         // A session id that is present but unreadable is an unknown session, not an absent one.
-        let session = id
-            .to_str()
-            .ok()
-            .and_then(|id| self.app.sessions.touch(id, &principal.subject))
-            .ok_or_else(|| {
-                Failure::new(
-                    ErrorType::SessionNotFound,
-                    "unknown or expired session; initialize again",
-                )
-            })?;
+        let touched = match id.to_str() {
+            Ok(id) => self.app.sessions.touch(id, &principal.subject).await,
+            Err(_) => None,
+        };
+        let session = touched.ok_or_else(|| {
+            Failure::new(
+                ErrorType::SessionNotFound,
+                "unknown or expired session; initialize again",
+            )
+        })?;
         Ok(match era {
             Era::Handshake(None) => Era::Handshake(Some(session.protocol_version)),
             era => era,
@@ -371,9 +376,9 @@ impl<'a> Pipeline<'a> {
             })
     }
 
-    fn end_session(&self, principal: &Principal) -> Result<Answer, Failure> {
+    async fn end_session(&self, principal: &Principal) -> Result<Answer, Failure> {
         match self.headers.get("mcp-session-id").map(|v| v.to_str().ok()) {
-            Some(Some(session)) if self.app.sessions.remove(session, &principal.subject) => {
+            Some(Some(session)) if self.app.sessions.remove(session, &principal.subject).await => {
                 Ok(Answer::Ended)
             }
             // The transport's answer to a request that needs a session and names none.

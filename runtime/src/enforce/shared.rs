@@ -1,17 +1,28 @@
-//! Limits every replica shares, in Redis or Valkey (`rateLimiting.store.redis`). Each limit is
-//! a GCRA cell (the "theoretical arrival time" of the next request, one key per limited thing),
-//! equivalent to the local token bucket: `burst` at once, then `rate`. A decision is one atomic
-//! script on the server, on the server's clock (replicas' clocks never meet), so the buckets a
-//! request draws from are taken all or none and `Retry-After` is the server's answer. Keys
-//! carry `keyPrefix` and expire when their bucket is full again; a subject or tenant is named
+//! What the replicas share, in Redis or Valkey (`rateLimiting.store.redis`): the rate limits,
+//! the failed-authentication throttle, and the state of sessions (ended, last used).
+//!
+//! Each limit is a GCRA cell (the "theoretical arrival time" of the next request, one key per
+//! limited thing), equivalent to the local token bucket: `burst` at once, then `rate`. A
+//! decision is one atomic script on the server, on the server's clock (replicas' clocks never
+//! meet), so the buckets a request draws from are taken all or none and `Retry-After` is the
+//! server's answer. Keys carry `keyPrefix` and expire on their own; a subject or tenant is named
 //! by a digest, never as written.
+//!
+//! The store knows whether it answers: every command's outcome moves its state, a change is
+//! logged once and exported as `airlock_ratelimit_store_up`, and while it is down a probe every
+//! second notices its return (`watch`).
 
-use super::Refused;
+use super::ratelimit::Refused;
+use crate::record::metrics::Metrics;
+use airlock_schema::config::StoreUnavailable;
+use airlock_schema::metrics as m;
 use airlock_schema::runtime::{RateLimit, RedisConfig};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{IntoConnectionInfo, Script};
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 /// The longest a decision waits for the store before the replica treats it as unavailable.
@@ -52,6 +63,18 @@ if failures == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 if failures >= tonumber(ARGV[1]) then
   redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
   redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+"#;
+
+/// A session's state. KEYS: [ended, last used]; ARGV: [idle ms, 1 when the session is younger
+/// than the idle timeout (a use the store may not have seen)]. Returns 1 while it lives.
+const TOUCH_SESSION: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('PEXPIRE', KEYS[2], ARGV[1]) == 1 then return 1 end
+if ARGV[2] == '1' then
+  redis.call('SET', KEYS[2], '1', 'PX', ARGV[1])
   return 1
 end
 return 0
@@ -106,12 +129,22 @@ pub struct SharedStore {
     prefix: String,
     admit: Script,
     failed: Script,
+    touch_session: Script,
+    /// What a replica does while the store does not answer.
+    pub on_unavailable: StoreUnavailable,
+    /// UNKNOWN, UP or DOWN.
+    state: AtomicU8,
+    metrics: Arc<Metrics>,
 }
+
+const UNKNOWN: u8 = 0;
+const UP: u8 = 1;
+const DOWN: u8 = 2;
 
 impl SharedStore {
     /// Connects lazily (the first command connects), so a store that is down at start delays
     /// nothing.
-    pub fn new(config: &RedisConfig) -> Result<Self, StoreSetupError> {
+    pub fn new(config: &RedisConfig, metrics: Arc<Metrics>) -> Result<Self, StoreSetupError> {
         let mut info = config
             .url
             .as_str()
@@ -139,12 +172,70 @@ impl SharedStore {
                     .set_max_delay(Duration::from_millis(500)),
             )
             .map_err(StoreSetupError::Url)?;
+        metrics.set(m::RATELIMIT_STORE_UP, &[], 0);
         Ok(Self {
             manager,
             prefix: config.key_prefix.clone(),
             admit: Script::new(ADMIT),
             failed: Script::new(FAILED),
+            touch_session: Script::new(TOUCH_SESSION),
+            on_unavailable: config.on_unavailable,
+            state: AtomicU8::new(UNKNOWN),
+            metrics,
         })
+    }
+
+    /// Whether the store answered last time.
+    pub fn is_up(&self) -> bool {
+        self.state.load(Ordering::Relaxed) == UP
+    }
+
+    /// Probes the store (`PING`) so its state is known while no request asks: at start, every
+    /// second while it is down, every five while it answers.
+    pub async fn watch(self: Arc<Self>) {
+        loop {
+            let _ = self.ping().await;
+            let wait = if self.is_up() { 5 } else { 1 };
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+        }
+    }
+
+    /// Runs a command within the answer budget, recording whether the store answered.
+    async fn run<T>(
+        &self,
+        command: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, StoreError> {
+        let result = match tokio::time::timeout(ANSWER_WITHIN, command).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(StoreError::Redis(error)),
+            Err(_) => Err(StoreError::Timeout),
+        };
+        self.record(result.as_ref().err());
+        result
+    }
+
+    /// Moves the state; a change is logged once and exported.
+    fn record(&self, error: Option<&StoreError>) {
+        let state = if error.is_none() { UP } else { DOWN };
+        let was = self.state.swap(state, Ordering::Relaxed);
+        self.metrics
+            .set(m::RATELIMIT_STORE_UP, &[], i64::from(state == UP));
+        if was == state {
+            return;
+        }
+        match error {
+            None => tracing::info!(
+                "the shared store answers: limits and sessions are shared by the replicas"
+            ),
+            Some(error) => match self.on_unavailable {
+                StoreUnavailable::Local => {
+                    tracing::error!(error_type = "rate_limit_store_unavailable", error = %error, "the shared store does not answer: this replica limits on its own meanwhile")
+                }
+                StoreUnavailable::Deny => {
+                    tracing::error!(error_type = "rate_limit_store_unavailable", error = %error, "the shared store does not answer: requests are refused meanwhile (onUnavailable: deny)")
+                }
+            },
+        }
     }
 
     /// The bucket of the limit `kind` (`ip`, `token`, `tenant`) for `who`.
@@ -176,10 +267,7 @@ impl SharedStore {
                 .arg(bucket.cell.tolerance_us);
         }
         let mut connection = self.manager.clone();
-        let answer: Vec<i64> =
-            tokio::time::timeout(ANSWER_WITHIN, invocation.invoke_async(&mut connection))
-                .await
-                .map_err(|_| StoreError::Timeout)??;
+        let answer: Vec<i64> = self.run(invocation.invoke_async(&mut connection)).await?;
         let seconds = |ms: i64| (ms.max(1) as u64).div_ceil(1000);
         Ok(match answer.as_slice() {
             [1, ..] => None,
@@ -214,11 +302,76 @@ impl SharedStore {
             .arg(window.as_millis() as u64)
             .arg(block.as_millis() as u64);
         let mut connection = self.manager.clone();
-        let blocked: i64 =
-            tokio::time::timeout(ANSWER_WITHIN, invocation.invoke_async(&mut connection))
-                .await
-                .map_err(|_| StoreError::Timeout)??;
+        let blocked: i64 = self.run(invocation.invoke_async(&mut connection)).await?;
         Ok(blocked == 1)
+    }
+
+    fn session_keys(&self, session: &str) -> (String, String) {
+        (
+            format!("{}session:ended:{session}", self.prefix),
+            format!("{}session:used:{session}", self.prefix),
+        )
+    }
+
+    /// A session began: its last use is now.
+    pub async fn session_began(&self, session: &str, idle: Duration) -> Result<(), StoreError> {
+        let (_, used) = self.session_keys(session);
+        let mut connection = self.manager.clone();
+        self.run(
+            redis::cmd("SET")
+                .arg(used)
+                .arg(1)
+                .arg("PX")
+                .arg(idle.as_millis() as u64)
+                .query_async::<()>(&mut connection),
+        )
+        .await
+    }
+
+    /// A session is used: `false` when it was ended or has been idle too long, on any
+    /// replica. `fresh`: it began less than `idle` ago, so a missing last use is one the store
+    /// did not see (it was down), not idleness.
+    pub async fn session_used(
+        &self,
+        session: &str,
+        idle: Duration,
+        fresh: bool,
+    ) -> Result<bool, StoreError> {
+        let (ended, used) = self.session_keys(session);
+        let mut invocation = self.touch_session.prepare_invoke();
+        invocation
+            .key(ended)
+            .key(used)
+            .arg(idle.as_millis() as u64)
+            .arg(u8::from(fresh));
+        let mut connection = self.manager.clone();
+        let alive: i64 = self.run(invocation.invoke_async(&mut connection)).await?;
+        Ok(alive == 1)
+    }
+
+    /// A session ended (`DELETE /mcp`), on every replica, until it would have expired.
+    pub async fn session_ended(
+        &self,
+        session: &str,
+        remaining: Duration,
+    ) -> Result<(), StoreError> {
+        let (ended, used) = self.session_keys(session);
+        let mut connection = self.manager.clone();
+        self.run(
+            redis::pipe()
+                .atomic()
+                .cmd("SET")
+                .arg(ended)
+                .arg(1)
+                .arg("PX")
+                .arg(remaining.as_millis().max(1) as u64)
+                .ignore()
+                .cmd("DEL")
+                .arg(used)
+                .ignore()
+                .query_async::<()>(&mut connection),
+        )
+        .await
     }
 
     /// The server's version and one round trip's time (`airlock doctor`): connects, checks the
@@ -228,14 +381,13 @@ impl SharedStore {
         self.ping().await?;
         let round_trip = started.elapsed();
         let mut connection = self.manager.clone();
-        let info: String = tokio::time::timeout(
-            ANSWER_WITHIN * 4,
-            redis::cmd("INFO")
-                .arg("server")
-                .query_async(&mut connection),
-        )
-        .await
-        .map_err(|_| StoreError::Timeout)??;
+        let info: String = self
+            .run(
+                redis::cmd("INFO")
+                    .arg("server")
+                    .query_async(&mut connection),
+            )
+            .await?;
         let field = |name: &str| {
             info.lines()
                 .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
@@ -253,12 +405,8 @@ impl SharedStore {
     /// Whether the store answers (`PING`).
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut connection = self.manager.clone();
-        tokio::time::timeout(
-            ANSWER_WITHIN,
-            redis::cmd("PING").query_async::<String>(&mut connection),
-        )
-        .await
-        .map_err(|_| StoreError::Timeout)??;
+        self.run(redis::cmd("PING").query_async::<String>(&mut connection))
+            .await?;
         Ok(())
     }
 }

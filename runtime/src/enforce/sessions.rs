@@ -8,17 +8,19 @@
 //! Without a configured key each replica draws one at start: its sessions are its own, and this
 //! replica's table decides (idle expiry, a bounded number, eviction of the largest holder's).
 //! With a shared key the table only remembers what this replica saw; idle expiry and the end of
-//! a session by `DELETE` then hold on every replica only through a shared store (the rate-limit
-//! store), and otherwise: idle sessions live to their lifetime, and a `DELETE` ends the session
-//! on the replica that received it (see docs/replicas.md).
+//! a session by `DELETE` then hold on every replica through the shared store
+//! (`rateLimiting.store`), and without one (or while it does not answer): idle sessions live to
+//! their lifetime, and a `DELETE` ends the session on the replica that received it (see
+//! docs/replicas.md).
 
+use super::shared::SharedStore;
 use airlock_schema::runtime::SessionsConfig;
 use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The shortest session key accepted, in bytes.
@@ -86,6 +88,8 @@ pub struct Sessions {
     lifetime: Duration,
     idle: Duration,
     seen: Mutex<HashMap<String, Seen>>,
+    /// Where the replicas keep what they must agree on (ended, last used), if configured.
+    shared: Option<Arc<SharedStore>>,
 }
 
 fn now_secs() -> u64 {
@@ -124,7 +128,10 @@ fn read_key(path: &str) -> Result<RandomizedNonceKey, SessionKeyError> {
 
 impl Sessions {
     /// The sessions of `config`: its keys read now (a missing or short one is refused).
-    pub fn new(config: &SessionsConfig) -> Result<Self, SessionKeyError> {
+    pub fn new(
+        config: &SessionsConfig,
+        shared: Option<Arc<SharedStore>>,
+    ) -> Result<Self, SessionKeyError> {
         let keys = match &config.key_file {
             Some(path) => Keys {
                 current: read_key(path)?,
@@ -150,7 +157,13 @@ impl Sessions {
             lifetime: Duration::from_millis(config.lifetime_ms.max(1000)),
             idle: Duration::from_millis(config.idle_timeout_ms.max(1000)),
             seen: Mutex::new(HashMap::new()),
+            shared,
         })
+    }
+
+    /// The shared store, when the keys are shared too (per-replica sessions need none).
+    fn store(&self) -> Option<&SharedStore> {
+        self.shared.as_deref().filter(|_| self.keys.shared)
     }
 
     /// Whether every replica holding the configured key serves these sessions.
@@ -159,7 +172,7 @@ impl Sessions {
     }
 
     /// A new session for `subject`, at `protocol_version`: its sealed id.
-    pub fn create(&self, subject: &str, protocol_version: &str) -> String {
+    pub async fn create(&self, subject: &str, protocol_version: &str) -> String {
         let mut nonce = [0u8; 12];
         aws_lc_rs::rand::fill(&mut nonce).expect("the OS random source works");
         let issued = now_secs();
@@ -179,15 +192,33 @@ impl Sessions {
         let mut id = nonce.as_ref().to_vec();
         id.extend_from_slice(&bytes);
         self.remember(&sealed.n, subject);
+        if let Some(store) = self.store() {
+            // A store that does not answer now sees the session's first use later as fresh.
+            let _ = store.session_began(&sealed.n, self.idle).await;
+        }
         format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(id))
     }
 
     /// The session `id` names, if it opens with a key of ours, has not expired or ended, and
     /// belongs to `subject`.
-    pub fn touch(&self, id: &str, subject: &str) -> Option<Session> {
+    pub async fn touch(&self, id: &str, subject: &str) -> Option<Session> {
         let sealed = self.open(id)?;
         if sealed.s != subject || sealed.e <= now_secs() {
             return None;
+        }
+        if let Some(store) = self.store() {
+            let fresh = now_secs().saturating_sub(sealed.i) < self.idle.as_secs();
+            match store.session_used(&sealed.n, self.idle, fresh).await {
+                Ok(false) => return None,
+                Ok(true) => {
+                    self.remember(&sealed.n, subject);
+                    return Some(Session {
+                        protocol_version: sealed.v,
+                    });
+                }
+                // Without an answer, what this replica knows decides.
+                Err(_) => {}
+            }
         }
         let now = Instant::now();
         let mut seen = self.seen.lock().expect("sessions lock");
@@ -213,11 +244,16 @@ impl Sessions {
         })
     }
 
-    /// Ends the session `id` of `subject` (on this replica; see the module doc).
-    pub fn remove(&self, id: &str, subject: &str) -> bool {
+    /// Ends the session `id` of `subject`: on every replica through the shared store, and on
+    /// this one in any case.
+    pub async fn remove(&self, id: &str, subject: &str) -> bool {
         let Some(sealed) = self.open(id).filter(|s| s.s == subject) else {
             return false;
         };
+        if let Some(store) = self.store() {
+            let remaining = Duration::from_secs(sealed.e.saturating_sub(now_secs()));
+            let _ = store.session_ended(&sealed.n, remaining).await;
+        }
         let mut seen = self.seen.lock().expect("sessions lock");
         match seen.get_mut(&sealed.n) {
             Some(known) if known.ended => false,
@@ -311,7 +347,7 @@ mod tests {
     use super::*;
 
     fn local() -> Sessions {
-        Sessions::new(&SessionsConfig::default()).unwrap()
+        Sessions::new(&SessionsConfig::default(), None).unwrap()
     }
 
     fn keyed(dir: &std::path::Path, key: &str, previous: Option<&str>) -> Sessions {
@@ -320,11 +356,14 @@ mod tests {
             std::fs::write(&path, value).unwrap();
             path.display().to_string()
         };
-        Sessions::new(&SessionsConfig {
-            key_file: Some(write("key", key)),
-            previous_key_file: previous.map(|p| write("previous", p)),
-            ..SessionsConfig::default()
-        })
+        Sessions::new(
+            &SessionsConfig {
+                key_file: Some(write("key", key)),
+                previous_key_file: previous.map(|p| write("previous", p)),
+                ..SessionsConfig::default()
+            },
+            None,
+        )
         .unwrap()
     }
 
@@ -334,36 +373,42 @@ mod tests {
         dir
     }
 
-    #[test]
-    fn sessions_belong_to_their_subject() {
+    #[tokio::test]
+    async fn sessions_belong_to_their_subject() {
         let sessions = local();
-        let a = sessions.create("alice", "2025-06-18");
+        let a = sessions.create("alice", "2025-06-18").await;
         assert!(a.starts_with("s1."));
         assert_eq!(
-            sessions.touch(&a, "alice").unwrap().protocol_version,
+            sessions.touch(&a, "alice").await.unwrap().protocol_version,
             "2025-06-18"
         );
         assert!(
-            sessions.touch(&a, "mallory").is_none(),
+            sessions.touch(&a, "mallory").await.is_none(),
             "another subject cannot use the session"
         );
-        assert!(sessions.touch("nope", "alice").is_none());
-        assert!(!sessions.remove(&a, "mallory"));
-        assert!(sessions.remove(&a, "alice"));
-        assert!(sessions.touch(&a, "alice").is_none(), "an ended session");
+        assert!(sessions.touch("nope", "alice").await.is_none());
+        assert!(!sessions.remove(&a, "mallory").await);
+        assert!(sessions.remove(&a, "alice").await);
+        assert!(
+            sessions.touch(&a, "alice").await.is_none(),
+            "an ended session"
+        );
     }
 
-    #[test]
-    fn every_replica_with_the_key_opens_a_session_and_nothing_else_does() {
+    #[tokio::test]
+    async fn every_replica_with_the_key_opens_a_session_and_nothing_else_does() {
         let dir = temp();
         let key = "k".repeat(40);
         let a = keyed(&dir.join("a").tap_mkdir(), &key, None);
         let b = keyed(&dir.join("b").tap_mkdir(), &key, None);
-        let id = a.create("alice", "2025-06-18");
-        assert!(b.touch(&id, "alice").is_some(), "another replica serves it");
+        let id = a.create("alice", "2025-06-18").await;
+        assert!(
+            b.touch(&id, "alice").await.is_some(),
+            "another replica serves it"
+        );
         let other = keyed(&dir.join("c").tap_mkdir(), &"x".repeat(40), None);
         assert!(
-            other.touch(&id, "alice").is_none(),
+            other.touch(&id, "alice").await.is_none(),
             "a foreign key opens nothing"
         );
         // Any change to the sealed bytes.
@@ -372,66 +417,76 @@ mod tests {
         tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
         assert!(
             b.touch(std::str::from_utf8(&tampered).unwrap(), "alice")
+                .await
                 .is_none()
         );
-        assert!(local().touch(&id, "alice").is_none());
+        assert!(local().touch(&id, "alice").await.is_none());
     }
 
-    #[test]
-    fn a_rotated_key_still_opens_the_sessions_it_sealed() {
+    #[tokio::test]
+    async fn a_rotated_key_still_opens_the_sessions_it_sealed() {
         let dir = temp();
         let (old, new) = ("o".repeat(32), "n".repeat(32));
         let before = keyed(&dir.join("a").tap_mkdir(), &old, None);
-        let id = before.create("alice", "2025-06-18");
+        let id = before.create("alice", "2025-06-18").await;
         let rotating = keyed(&dir.join("b").tap_mkdir(), &new, Some(&old));
-        assert!(rotating.touch(&id, "alice").is_some());
-        let fresh = rotating.create("bob", "2025-06-18");
+        assert!(rotating.touch(&id, "alice").await.is_some());
+        let fresh = rotating.create("bob", "2025-06-18").await;
         let after = keyed(&dir.join("c").tap_mkdir(), &new, None);
-        assert!(after.touch(&fresh, "bob").is_some());
+        assert!(after.touch(&fresh, "bob").await.is_some());
         assert!(
-            after.touch(&id, "alice").is_none(),
+            after.touch(&id, "alice").await.is_none(),
             "the old key is retired"
         );
     }
 
-    #[test]
-    fn expired_sessions_and_short_keys_are_refused() {
+    #[tokio::test]
+    async fn expired_sessions_and_short_keys_are_refused() {
         let dir = temp();
         let sessions = keyed(&dir, &"k".repeat(32), None);
-        let id = sessions.create("alice", "2025-06-18");
+        let id = sessions.create("alice", "2025-06-18").await;
         let expired = Sessions {
             lifetime: Duration::ZERO,
             ..keyed(&dir, &"k".repeat(32), None)
         };
-        let stale = expired.create("alice", "2025-06-18");
-        assert!(sessions.touch(&id, "alice").is_some());
-        assert!(sessions.touch(&stale, "alice").is_none(), "expired");
+        let stale = expired.create("alice", "2025-06-18").await;
+        assert!(sessions.touch(&id, "alice").await.is_some());
+        assert!(sessions.touch(&stale, "alice").await.is_none(), "expired");
         std::fs::write(dir.join("short"), "short key\n").unwrap();
-        let short = Sessions::new(&SessionsConfig {
-            key_file: Some(dir.join("short").display().to_string()),
-            ..SessionsConfig::default()
-        });
+        let short = Sessions::new(
+            &SessionsConfig {
+                key_file: Some(dir.join("short").display().to_string()),
+                ..SessionsConfig::default()
+            },
+            None,
+        );
         assert!(matches!(
             short,
             Err(SessionKeyError::TooShort { bytes: 9, .. })
         ));
     }
 
-    #[test]
-    fn a_full_table_evicts_the_largest_holders_sessions_first() {
+    #[tokio::test]
+    async fn a_full_table_evicts_the_largest_holders_sessions_first() {
         let sessions = local();
-        let alice = sessions.create("alice", "2025-06-18");
-        let bob = sessions.create("bob", "2025-06-18");
-        let floods: Vec<String> = (0..CAPACITY)
-            .map(|_| sessions.create("mallory", "2025-06-18"))
-            .collect();
+        let alice = sessions.create("alice", "2025-06-18").await;
+        let bob = sessions.create("bob", "2025-06-18").await;
+        let mut floods = Vec::new();
+        for _ in 0..CAPACITY {
+            floods.push(sessions.create("mallory", "2025-06-18").await);
+        }
         assert!(
-            sessions.touch(&alice, "alice").is_some(),
+            sessions.touch(&alice, "alice").await.is_some(),
             "alice keeps hers"
         );
-        assert!(sessions.touch(&bob, "bob").is_some(), "bob keeps his");
-        assert!(sessions.touch(&floods[CAPACITY - 1], "mallory").is_some());
-        assert!(sessions.touch(&floods[0], "mallory").is_none());
+        assert!(sessions.touch(&bob, "bob").await.is_some(), "bob keeps his");
+        assert!(
+            sessions
+                .touch(&floods[CAPACITY - 1], "mallory")
+                .await
+                .is_some()
+        );
+        assert!(sessions.touch(&floods[0], "mallory").await.is_none());
     }
 
     trait TapMkdir {

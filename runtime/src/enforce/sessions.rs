@@ -111,9 +111,11 @@ fn derive(secret: &[u8]) -> RandomizedNonceKey {
 }
 
 fn read_key(path: &str) -> Result<RandomizedNonceKey, SessionKeyError> {
-    let bytes = std::fs::read(path).map_err(|source| SessionKeyError::Unreadable {
-        path: path.to_string(),
-        source,
+    let bytes = std::fs::read(crate::config::secret_path(path)).map_err(|source| {
+        SessionKeyError::Unreadable {
+            path: path.to_string(),
+            source,
+        }
     })?;
     // A Secret created from a file often ends with a newline; it is not key material.
     let trimmed = bytes.trim_ascii_end();

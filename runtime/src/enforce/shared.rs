@@ -152,9 +152,11 @@ impl SharedStore {
             .map_err(StoreSetupError::Url)?;
         if let Some(path) = &config.password_file {
             let password =
-                std::fs::read_to_string(path).map_err(|source| StoreSetupError::Password {
-                    path: path.clone(),
-                    source,
+                std::fs::read_to_string(crate::config::secret_path(path)).map_err(|source| {
+                    StoreSetupError::Password {
+                        path: path.clone(),
+                        source,
+                    }
                 })?;
             let settings = info
                 .redis_settings()

@@ -34,7 +34,8 @@ fn detectors() -> &'static (RegexSet, Regex) {
     DETECTORS_SET.get_or_init(|| {
         let set =
             RegexSet::new(DETECTORS.iter().map(|(_, p)| p)).expect("static detectors compile");
-        let url_password = Regex::new(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+:[^/\s@]+@")
+        // The user may be empty: Redis URLs carry a password alone (`redis://:secret@host`).
+        let url_password = Regex::new(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:[^/\s@]+@")
             .expect("static pattern compiles");
         (set, url_password)
     })
@@ -129,6 +130,8 @@ mod tests {
         assert!(!set.is_match("https://idp.example.com"));
         assert!(!set.is_match("mcp-airlock-prod"));
         assert!(url.is_match("postgresql://user:pass@db:5432/airlock"));
+        assert!(url.is_match("redis://:hunter2@redis:6379/0"));
+        assert!(!url.is_match("redis://redis.ns.svc:6379/0"));
         assert!(!url.is_match("https://idp.example.com/path"));
     }
 

@@ -4,6 +4,9 @@
 //! calls/s (`docs/performance.md`); 10 ms keeps the peak under the 64 MiB budget at no
 //! measurable cost in throughput.
 
+// The one FFI of the runtime: two calls on mimalloc's option table.
+#![allow(unsafe_code)]
+
 // Links mimalloc into the library (and its tests), not only into the binary.
 use mimalloc as _;
 use std::ffi::{c_int, c_long};

@@ -5,7 +5,10 @@ requests/s, p50/p99 latency and the gateway's peak RSS. Then `resources/read` of
 from a directory root, served by the gateway itself (path resolution, policy, DLP over the
 whole text, JSON encoding).
 
-    tests/bench/install.sh && tests/bench/gateway.py [--duration 10] [--connections 16]
+    tests/bench/install.sh && tests/bench/gateway.py [--duration 10] [--connections 16] [--store redis]
+
+`--store redis` shares the rate limits through the local Redis (127.0.0.1:6379, a key prefix of
+the run's own): every call then makes its round trips to Redis, as with several replicas.
 
 The upstream is a fixed-result responder (runtime/examples/fixed_upstream.rs), so the gateway's
 own cost shows. A bare pass-through proxy built from the same parts (runtime/examples/
@@ -198,10 +201,14 @@ def main() -> None:
     parser.add_argument("--moderate", type=int, default=2, help="connections for the latency comparison at moderate load")
     parser.add_argument("--no-build", action="store_true")
     parser.add_argument("--profile", metavar="FILE", help="also sample the gateway with `perf record -e cpu-clock` into FILE")
+    parser.add_argument("--store", choices=["none", "redis"], default="none", help="share the rate limits through the local Redis (127.0.0.1:6379)")
     args = parser.parse_args()
     if not args.no_build:
         build_release()
-    stack = Stack()
+    limits = "{perToken: 1000000/s, burst: 1000000}"
+    if args.store == "redis":
+        limits = "{perToken: 1000000/s, perIp: 1000000/s, burst: 1000000, store: {redis: {url: \"redis://127.0.0.1:6379/0\", keyPrefix: \"airlock-bench:%d:\"}}}" % os.getpid()
+    stack = Stack(rate_limiting=limits)
     try:
         gateway, files = stack.gateway, stack.files
         token = stack.token()
@@ -232,7 +239,8 @@ def main() -> None:
         size = (files / "big.md").stat().st_size
         results["read_1mib"] = wrk(gateway_url, 4, args.duration, auth, body=READ)
         d, b, g, dm, gm = results["direct"], results["bare_proxy"], results["gateway"], results["direct_moderate"], results["gateway_moderate"]
-        print(f"\ntools/call, {args.duration}s per run, wrk on the same {os.cpu_count()}-core machine")
+        store = "rate limits in Redis" if args.store == "redis" else "rate limits in the gateway's memory"
+        print(f"\ntools/call, {args.duration}s per run, wrk on the same {os.cpu_count()}-core machine, {store}")
         print(f"{'':34} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
         for name, r in [(f"direct, c={args.connections}", d), (f"bare proxy, c={args.connections}", b), (f"gateway, c={args.connections}", g), (f"direct, c={args.moderate}", dm), (f"gateway, c={args.moderate}", gm)]:
             print(f"{name:34} {r['rps']:>10.0f} {r['p50_ms']:>8.3f} {r['p99_ms']:>8.3f} {r['errors']:>7}")

@@ -80,6 +80,28 @@ pub async fn client(location: &Location) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(builder.build())
 }
 
+/// A failed S3 request: [`describe`]'s line, and the SDK's error behind it.
+#[derive(Debug, thiserror::Error)]
+#[error("{description}")]
+pub struct S3Error {
+    description: String,
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl<E, R> From<aws_sdk_s3::error::SdkError<E, R>> for S3Error
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    fn from(error: aws_sdk_s3::error::SdkError<E, R>) -> Self {
+        Self {
+            description: describe(&error),
+            source: Box::new(error),
+        }
+    }
+}
+
 /// An SDK error as one line for logs: the service's code and message when there is one.
 pub fn describe<E, R>(error: &aws_sdk_s3::error::SdkError<E, R>) -> String
 where

@@ -585,7 +585,7 @@ async fn a_full_sqlite_database_fails_appends_and_loses_none_that_succeeded() {
         match store.append(&mut batch).await {
             Ok(_) => succeeded += batch.len(),
             Err(error) => {
-                assert!(error.contains("full"), "{error}");
+                assert!(error.to_string().contains("full"), "{error}");
                 failed += 1;
             }
         }

@@ -142,7 +142,7 @@ pub async fn audit(config: &FrozenConfig) -> Vec<Check> {
         Ok(Err(error)) => {
             return vec![Check::fail(
                 "audit.store",
-                error,
+                error.to_string(),
                 "check audit.databaseSecretRef (PostgreSQL URL, network, credentials) or the SQLite path's volume",
             )];
         }
@@ -246,11 +246,11 @@ async fn tail(store: &audit::store::Store) -> Check {
             let from = (head.0 - TAIL).max(0);
             (head.clone(), store.read(from, TAIL).await)
         }
-        Err(error) => return Check::fail("audit.chain", error, "see audit.store"),
+        Err(error) => return Check::fail("audit.chain", error.to_string(), "see audit.store"),
     };
     let events = match events {
         Ok(events) => events,
-        Err(error) => return Check::fail("audit.chain", error, "see audit.store"),
+        Err(error) => return Check::fail("audit.chain", error.to_string(), "see audit.store"),
     };
     let Some(first) = events.first() else {
         return Check::pass("audit.chain", "the chain is empty");

@@ -11,13 +11,13 @@
 //! found in the bucket and adopted rather than written again. On PostgreSQL a transaction-level
 //! advisory lock lets one replica export at a time.
 
-use super::store::Store;
+use super::store::{Store, StoreError};
 use super::verify::SEGMENT_HEADER;
 use super::{AuditLog, Event};
-use crate::s3::{Location, client, describe};
+use crate::s3::{Location, S3Error, client};
 use airlock_schema::runtime::AuditExport;
 use airlock_schema::types::Cron;
-use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::primitives::{ByteStream, ByteStreamError};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +45,31 @@ pub struct Outcome {
     pub adopted: Vec<Segment>,
     /// Another replica held the export lock; nothing was done.
     pub skipped: bool,
+}
+
+/// Why an export run stopped (it resumes where it stopped at the next run).
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// Reading what was exported, or the events to export, or recording a segment.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Listing, reading or writing the bucket.
+    #[error(transparent)]
+    S3(#[from] S3Error),
+    /// The start of an uploaded segment could not be read.
+    #[error("reading {key} failed: {source}")]
+    ReadSegment {
+        key: String,
+        #[source]
+        source: ByteStreamError,
+    },
+    /// An object where a segment should be does not start with a segment header.
+    #[error("{key} does not start with a segment header: {source}")]
+    NotSegment {
+        key: String,
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 /// The bucket and prefix segments go to.
@@ -78,7 +103,7 @@ impl Target {
     }
 
     /// A segment starting at `first` already in the bucket, from its key and header.
-    async fn uploaded(&self, first: i64) -> Result<Option<Segment>, String> {
+    async fn uploaded(&self, first: i64) -> Result<Option<Segment>, ExportError> {
         let page = self
             .client
             .list_objects_v2()
@@ -87,7 +112,7 @@ impl Target {
             .max_keys(1)
             .send()
             .await
-            .map_err(|e| describe(&e))?;
+            .map_err(S3Error::from)?;
         let Some(key) = page.contents().first().and_then(|o| o.key()) else {
             return Ok(None);
         };
@@ -99,16 +124,22 @@ impl Target {
             .range("bytes=0-4095")
             .send()
             .await
-            .map_err(|e| describe(&e))?;
+            .map_err(S3Error::from)?;
         let head = object
             .body
             .collect()
             .await
-            .map_err(|e| format!("reading {key} failed: {e}"))?
+            .map_err(|source| ExportError::ReadSegment {
+                key: key.to_string(),
+                source,
+            })?
             .into_bytes();
         let line = head.split(|b| *b == b'\n').next().unwrap_or_default();
-        let header: Value = serde_json::from_slice(line)
-            .map_err(|e| format!("{key} does not start with a segment header: {e}"))?;
+        let header: Value =
+            serde_json::from_slice(line).map_err(|source| ExportError::NotSegment {
+                key: key.to_string(),
+                source,
+            })?;
         let header = &header[SEGMENT_HEADER];
         let text = |k: &str| header[k].as_str().unwrap_or_default().to_string();
         Ok(Some(Segment {
@@ -121,7 +152,7 @@ impl Target {
         }))
     }
 
-    async fn put(&self, segment: &Segment, body: Vec<u8>) -> Result<(), String> {
+    async fn put(&self, segment: &Segment, body: Vec<u8>) -> Result<(), S3Error> {
         self.client
             .put_object()
             .bucket(&self.bucket)
@@ -132,7 +163,7 @@ impl Target {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| describe(&e))
+            .map_err(S3Error::from)
     }
 }
 
@@ -164,7 +195,7 @@ pub fn segment(key: String, events: &[Value]) -> (Segment, Vec<u8>) {
 }
 
 /// Exports everything not exported yet, segment by segment.
-pub async fn run_once(store: &Store, target: &Target) -> Result<Outcome, String> {
+pub async fn run_once(store: &Store, target: &Target) -> Result<Outcome, ExportError> {
     let Some(_lock) = store.export_lock().await? else {
         return Ok(Outcome {
             skipped: true,
@@ -201,7 +232,7 @@ pub async fn run_once(store: &Store, target: &Target) -> Result<Outcome, String>
     }
 }
 
-async fn record(store: &Store, segment: &Segment) -> Result<(), String> {
+async fn record(store: &Store, segment: &Segment) -> Result<(), StoreError> {
     store
         .record_export(
             (segment.first_seq, &segment.first_prev_hash),
@@ -255,7 +286,7 @@ pub async fn run(log: Arc<AuditLog>, config: AuditExport) {
                 log.record(
                     Event::new("audit_export")
                         .set("outcome", "failure")
-                        .set("reason", error)
+                        .set("reason", error.to_string())
                         .into_value(),
                 )
                 .await;

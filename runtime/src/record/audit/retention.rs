@@ -2,16 +2,31 @@
 //! hash of the last one deleted becomes the checkpoint the chain verifies from. The deletion is
 //! itself an audit event.
 
+use super::store::StoreError;
 use super::{AuditLog, Event, now_secs, rfc3339};
 use airlock_schema::types::Cron;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Why retention could not run now (it runs again at the next schedule).
+#[derive(Debug, thiserror::Error)]
+pub enum RetentionError {
+    /// The writer has not connected to the store yet.
+    #[error("the audit store is not connected")]
+    NotConnected,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// Deletes what is older than the retention now; returns how many events went. With an
 /// export configured, events not exported yet are kept whatever their age: retention never
 /// destroys the only copy.
-pub async fn apply(log: &AuditLog, retention_ms: u64, exporting: bool) -> Result<u64, String> {
-    let store = log.store.get().ok_or("the audit store is not connected")?;
+pub async fn apply(
+    log: &AuditLog,
+    retention_ms: u64,
+    exporting: bool,
+) -> Result<u64, RetentionError> {
+    let store = log.store.get().ok_or(RetentionError::NotConnected)?;
     let cutoff = rfc3339(now_secs() * 1000 - retention_ms as i64);
     let keep_after = if exporting {
         Some(store.exported_up_to().await?)

@@ -5,6 +5,7 @@
 //! to one database never fork the chain, and a batch costs one lock and one commit.
 
 use super::chain::{self, GENESIS};
+use crate::config::ConfigError;
 use serde_json::Value;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
@@ -13,6 +14,7 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{Connection, Row, Transaction};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -46,8 +48,52 @@ const INIT_HEAD: &str =
 /// Rows per multi-row INSERT on SQLite (7 parameters each, far below SQLite's limit).
 const SQLITE_ROWS: usize = 500;
 
-fn err(error: sqlx::Error) -> String {
-    match &error {
+/// Why the audit store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed a statement, or could not be reached.
+    #[error("{}", sql_message(.0))]
+    Sql(#[from] sqlx::Error),
+    /// The directory of the SQLite file could not be created.
+    #[error("cannot create {}: {source}", .dir.display())]
+    CreateDir {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The SQLite file to check is not there.
+    #[error("the audit database `{path}` does not exist (is its volume mounted?)")]
+    Missing { path: String },
+    /// The SQLite file to check cannot be opened or queried.
+    #[error("`{path}` cannot be read as an audit database: {source}")]
+    Unreadable {
+        path: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The SQLite file to check has no audit table.
+    #[error("`{path}` holds no audit trail (no `audit_events` table)")]
+    NoTrail { path: String },
+    /// The PostgreSQL URL does not parse. The parser's reason is left out: it may quote the
+    /// URL, and with it the password.
+    #[error("the PostgreSQL URL is not valid")]
+    InvalidUrl,
+    /// The Secret file holding the PostgreSQL URL cannot be read.
+    #[error(transparent)]
+    Secret(#[from] ConfigError),
+    /// A stored event is not JSON.
+    #[error("event {seq} is not JSON: {source}")]
+    NotJson {
+        seq: i64,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// What a database's own error says (its message, without sqlx's prefix), or sqlx's text for
+/// any other failure.
+fn sql_message(error: &sqlx::Error) -> String {
+    match error {
         sqlx::Error::Database(db) => format!("database error: {}", db.message()),
         other => other.to_string(),
     }
@@ -120,28 +166,28 @@ pub struct ExportLock {
 
 impl Store {
     /// Opens (creating if needed) a SQLite database file.
-    pub async fn sqlite(path: &str) -> Result<Self, String> {
+    pub async fn sqlite(path: &str) -> Result<Self, StoreError> {
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(Self::sqlite_options(path)?)
-            .await
-            .map_err(err)?;
+            .await?;
         Self::sqlite_pool(pool).await
     }
 
     /// How the audit store opens a SQLite file: created if missing (with its directory), WAL,
     /// synchronous commits, a 10 s busy timeout.
-    pub fn sqlite_options(path: &str) -> Result<SqliteConnectOptions, String> {
+    pub fn sqlite_options(path: &str) -> Result<SqliteConnectOptions, StoreError> {
         if let Some(dir) = std::path::Path::new(path)
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
         {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                dir: dir.to_path_buf(),
+                source,
+            })?;
         }
-        Ok(SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
-            .map_err(err)?
+        Ok(SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
@@ -149,7 +195,7 @@ impl Store {
     }
 
     /// The store on a pool of SQLite connections (the tests set limits on theirs).
-    pub async fn sqlite_pool(pool: SqlitePool) -> Result<Self, String> {
+    pub async fn sqlite_pool(pool: SqlitePool) -> Result<Self, StoreError> {
         let store = Store::Sqlite(pool);
         store.migrate().await?;
         Ok(store)
@@ -158,81 +204,69 @@ impl Store {
     /// Whether `path` holds an audit trail, without creating or changing anything: checking a
     /// trail must not conjure an empty one where the real one is missing (a wrong path, an
     /// unmounted volume, a deleted file).
-    pub async fn sqlite_trail_exists(path: &str) -> Result<(), String> {
+    pub async fn sqlite_trail_exists(path: &str) -> Result<(), StoreError> {
         if !std::path::Path::new(path).is_file() {
-            return Err(format!(
-                "the audit database `{path}` does not exist (is its volume mounted?)"
-            ));
+            return Err(StoreError::Missing { path: path.into() });
         }
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
-            .map_err(err)?
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
             .read_only(true)
             .create_if_missing(false);
+        let unreadable = |source| StoreError::Unreadable {
+            path: path.into(),
+            source,
+        };
         let mut connection = SqliteConnection::connect_with(&options)
             .await
-            .map_err(|e| format!("`{path}` cannot be read as an audit database: {e}"))?;
+            .map_err(unreadable)?;
         let tables: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_events'",
         )
         .fetch_one(&mut connection)
         .await
-        .map_err(|e| format!("`{path}` cannot be read as an audit database: {e}"))?;
+        .map_err(unreadable)?;
         let _ = connection.close().await;
         if tables == 0 {
-            return Err(format!(
-                "`{path}` holds no audit trail (no `audit_events` table)"
-            ));
+            return Err(StoreError::NoTrail { path: path.into() });
         }
         Ok(())
     }
 
     /// Connects to PostgreSQL (the URL from the mounted Secret).
-    pub async fn postgres(url: &str) -> Result<Self, String> {
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|_| "the PostgreSQL URL is not valid".to_string())?;
+    pub async fn postgres(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url).map_err(|_| StoreError::InvalidUrl)?;
         let pool = PgPoolOptions::new()
             .max_connections(4)
             // A server that is down is found within this when no connection is open.
             .acquire_timeout(Duration::from_secs(2))
             .connect_with(options)
-            .await
-            .map_err(err)?;
+            .await?;
         let store = Store::Postgres(pool);
         store.migrate().await?;
         Ok(store)
     }
 
-    async fn migrate(&self) -> Result<(), String> {
+    async fn migrate(&self) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(pool) => {
                 for statement in SQLITE_SCHEMA {
-                    sqlx::query(statement).execute(pool).await.map_err(err)?;
+                    sqlx::query(statement).execute(pool).await?;
                 }
-                sqlx::query(INIT_HEAD)
-                    .bind(GENESIS)
-                    .execute(pool)
-                    .await
-                    .map_err(err)?;
+                sqlx::query(INIT_HEAD).bind(GENESIS).execute(pool).await?;
             }
             Store::Postgres(pool) => {
                 // Replicas start together: one creates the tables, the others wait for it.
-                let mut tx = pool.begin().await.map_err(err)?;
+                let mut tx = pool.begin().await?;
                 sqlx::query("SELECT pg_advisory_xact_lock(424242)")
                     .execute(&mut *tx)
-                    .await
-                    .map_err(err)?;
+                    .await?;
                 for statement in POSTGRES_SCHEMA {
-                    sqlx::query(statement)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(err)?;
+                    sqlx::query(statement).execute(&mut *tx).await?;
                 }
                 sqlx::query(INIT_HEAD)
                     .bind(GENESIS)
                     .execute(&mut *tx)
-                    .await
-                    .map_err(err)?;
-                tx.commit().await.map_err(err)?;
+                    .await?;
+                tx.commit().await?;
             }
         }
         Ok(())
@@ -246,7 +280,7 @@ impl Store {
     }
 
     /// Seals and appends a batch on top of the chain head; returns the new head.
-    pub async fn append(&self, events: &mut [Value]) -> Result<(i64, String), String> {
+    pub async fn append(&self, events: &mut [Value]) -> Result<(i64, String), StoreError> {
         self.append_once(events, &mut None).await
     }
 
@@ -262,16 +296,16 @@ impl Store {
         &self,
         events: &mut [Value],
         sealed: &mut Option<(i64, String)>,
-    ) -> Result<(i64, String), String> {
+    ) -> Result<(i64, String), StoreError> {
         match self {
             Store::Sqlite(pool) => {
-                let mut connection = CloseUnlessFinished(Some(pool.acquire().await.map_err(err)?));
+                let mut connection = CloseUnlessFinished(Some(pool.acquire().await?));
                 let head = append_sqlite(connection.get(), events, sealed).await?;
                 connection.finished();
                 Ok(head)
             }
             Store::Postgres(pool) => {
-                let mut connection = CloseUnlessFinished(Some(pool.acquire().await.map_err(err)?));
+                let mut connection = CloseUnlessFinished(Some(pool.acquire().await?));
                 let head = append_postgres(connection.get(), events, sealed).await?;
                 connection.finished();
                 Ok(head)
@@ -289,7 +323,7 @@ impl Store {
     }
 
     /// Events with `seq > after`, in order, at most `limit`.
-    pub async fn read(&self, after: i64, limit: i64) -> Result<Vec<Stored>, String> {
+    pub async fn read(&self, after: i64, limit: i64) -> Result<Vec<Stored>, StoreError> {
         let rows = self.read_checked(after, limit).await?;
         Ok(rows.into_iter().map(|(event, _)| event).collect())
     }
@@ -301,7 +335,7 @@ impl Store {
         &self,
         after: i64,
         limit: i64,
-    ) -> Result<Vec<(Stored, Option<String>)>, String> {
+    ) -> Result<Vec<(Stored, Option<String>)>, StoreError> {
         type Raw = (i64, String, Option<String>, String, String, String, String);
         fn raw<R: Row>(r: &R) -> Raw
         where
@@ -337,12 +371,11 @@ impl Store {
                     .await
                     .map(|rows| rows.iter().map(raw).collect())
             }
-        }
-        .map_err(err)?;
+        }?;
         rows.into_iter()
             .map(|(seq, time, subject, action, text, prev_hash, hash)| {
                 let event: Value = serde_json::from_str(&text)
-                    .map_err(|e| format!("event {seq} is not JSON: {e}"))?;
+                    .map_err(|source| StoreError::NotJson { seq, source })?;
                 let said = row_parts(&event, String::new());
                 let differs = [
                     ("seq", said.seq.to_string(), seq.to_string()),
@@ -362,7 +395,7 @@ impl Store {
             .collect()
     }
 
-    async fn pair(&self, sql: &'static str) -> Result<Option<(i64, String)>, String> {
+    async fn pair(&self, sql: &'static str) -> Result<Option<(i64, String)>, StoreError> {
         match self {
             Store::Sqlite(pool) => sqlx::query(sql)
                 .fetch_optional(pool)
@@ -373,11 +406,11 @@ impl Store {
                 .await
                 .map(|row| row.map(|r| (r.get::<i64, _>(0), r.get::<String, _>(1)))),
         }
-        .map_err(err)
+        .map_err(StoreError::from)
     }
 
     /// The chain head (seq 0 and the genesis hash when empty).
-    pub async fn head(&self) -> Result<(i64, String), String> {
+    pub async fn head(&self) -> Result<(i64, String), StoreError> {
         Ok(self
             .pair("SELECT seq, hash FROM audit_head WHERE id = 1")
             .await?
@@ -385,7 +418,7 @@ impl Store {
     }
 
     /// The retention checkpoint: the seq and hash of the last deleted event.
-    pub async fn checkpoint(&self) -> Result<Option<(i64, String)>, String> {
+    pub async fn checkpoint(&self) -> Result<Option<(i64, String)>, StoreError> {
         self.pair("SELECT seq, hash FROM audit_checkpoint WHERE id = 1")
             .await
     }
@@ -397,11 +430,11 @@ impl Store {
         &self,
         cutoff: &str,
         keep_after: Option<i64>,
-    ) -> Result<u64, String> {
+    ) -> Result<u64, StoreError> {
         let limit = keep_after.unwrap_or(i64::MAX);
         macro_rules! run {
             ($pool:expr, $p1:literal, $p2:literal) => {{
-                let mut tx = $pool.begin().await.map_err(err)?;
+                let mut tx = $pool.begin().await?;
                 let last = sqlx::query(concat!(
                     "SELECT seq, hash FROM audit_events WHERE time < ",
                     $p1,
@@ -412,15 +445,13 @@ impl Store {
                 .bind(cutoff)
                 .bind(limit)
                 .fetch_optional(&mut *tx)
-                .await
-                .map_err(err)?;
+                .await?;
                 let Some(last) = last else { return Ok(0) };
                 let (seq, hash): (i64, String) = (last.get(0), last.get(1));
                 let deleted = sqlx::query(concat!("DELETE FROM audit_events WHERE seq <= ", $p1))
                     .bind(seq)
                     .execute(&mut *tx)
-                    .await
-                    .map_err(err)?
+                    .await?
                     .rows_affected();
                 sqlx::query(concat!(
                     "INSERT INTO audit_checkpoint (id, seq, hash) VALUES (1, ",
@@ -432,9 +463,8 @@ impl Store {
                 .bind(seq)
                 .bind(hash)
                 .execute(&mut *tx)
-                .await
-                .map_err(err)?;
-                tx.commit().await.map_err(err)?;
+                .await?;
+                tx.commit().await?;
                 Ok(deleted)
             }};
         }
@@ -445,27 +475,26 @@ impl Store {
     }
 
     /// Whether the store answers (readiness, doctor).
-    pub async fn ping(&self) -> Result<(), String> {
+    pub async fn ping(&self) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()),
             Store::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()),
         }
-        .map_err(err)
+        .map_err(StoreError::from)
     }
 
     /// Holds the export for this caller: on PostgreSQL a transaction-level advisory lock (so
     /// one replica exports at a time; released when the guard drops), `None` when another
     /// holds it. SQLite has one writer process, so it needs none.
-    pub async fn export_lock(&self) -> Result<Option<ExportLock>, String> {
+    pub async fn export_lock(&self) -> Result<Option<ExportLock>, StoreError> {
         match self {
             Store::Sqlite(_) => Ok(Some(ExportLock { _transaction: None })),
             Store::Postgres(pool) => {
-                let mut tx = pool.begin().await.map_err(err)?;
+                let mut tx = pool.begin().await?;
                 let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
                     .bind(EXPORT_LOCK_KEY)
                     .fetch_one(&mut *tx)
-                    .await
-                    .map_err(err)?;
+                    .await?;
                 Ok(held.then_some(ExportLock {
                     _transaction: Some(tx),
                 }))
@@ -474,7 +503,7 @@ impl Store {
     }
 
     /// The last exported sequence number (0 before the first export).
-    pub async fn exported_up_to(&self) -> Result<i64, String> {
+    pub async fn exported_up_to(&self) -> Result<i64, StoreError> {
         Ok(self
             .pair("SELECT COALESCE(MAX(last_seq), 0), '' FROM audit_exports")
             .await?
@@ -486,7 +515,7 @@ impl Store {
         first: (i64, &str),
         last: (i64, &str),
         key: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), StoreError> {
         let result = match self {
             Store::Sqlite(pool) => {
                 sqlx::query("INSERT INTO audit_exports (first_seq, last_seq, first_hash, last_hash, object_key) VALUES (?, ?, ?, ?, ?) ON CONFLICT (first_seq) DO NOTHING")
@@ -511,7 +540,7 @@ impl Store {
                     .map(|_| ())
             }
         };
-        result.map_err(err)
+        result.map_err(StoreError::from)
     }
 }
 
@@ -547,34 +576,28 @@ async fn append_sqlite(
     connection: &mut SqliteConnection,
     events: &mut [Value],
     sealed: &mut Option<(i64, String)>,
-) -> Result<(i64, String), String> {
+) -> Result<(i64, String), StoreError> {
     // The write lock first, so the head cannot move under us. A plain BEGIN/COMMIT pair, not
     // sqlx's nested-transaction bookkeeping: a COMMIT that returns success committed.
     sqlx::query("BEGIN IMMEDIATE")
         .execute(&mut *connection)
-        .await
-        .map_err(err)?;
+        .await?;
     if let Some(earlier) = sealed.as_ref() {
         let found: i64 =
             sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE seq = ? AND hash = ?")
                 .bind(earlier.0)
                 .bind(&earlier.1)
                 .fetch_one(&mut *connection)
-                .await
-                .map_err(err)?;
+                .await?;
         if found > 0 {
             let earlier = earlier.clone();
-            sqlx::query("ROLLBACK")
-                .execute(&mut *connection)
-                .await
-                .map_err(err)?;
+            sqlx::query("ROLLBACK").execute(&mut *connection).await?;
             return Ok(earlier);
         }
     }
     let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
         .fetch_one(&mut *connection)
-        .await
-        .map_err(err)?;
+        .await?;
     let (new_head, rows) = seal_all(events, head.get::<i64, _>(0), head.get::<String, _>(1));
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
@@ -595,20 +618,15 @@ async fn append_sqlite(
             .build()
             .persistent(false)
             .execute(&mut *connection)
-            .await
-            .map_err(err)?;
+            .await?;
     }
     sqlx::query("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1")
         .bind(new_head.0)
         .bind(&new_head.1)
         .execute(&mut *connection)
-        .await
-        .map_err(err)?;
+        .await?;
     *sealed = Some(new_head.clone());
-    sqlx::query("COMMIT")
-        .execute(&mut *connection)
-        .await
-        .map_err(err)?;
+    sqlx::query("COMMIT").execute(&mut *connection).await?;
     Ok(new_head)
 }
 
@@ -616,20 +634,18 @@ async fn append_postgres(
     connection: &mut PgConnection,
     events: &mut [Value],
     sealed: &mut Option<(i64, String)>,
-) -> Result<(i64, String), String> {
-    let mut tx = connection.begin().await.map_err(err)?;
+) -> Result<(i64, String), StoreError> {
+    let mut tx = connection.begin().await?;
     let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
         .fetch_one(&mut *tx)
-        .await
-        .map_err(err)?;
+        .await?;
     if let Some(earlier) = sealed.as_ref() {
         let found: i64 =
             sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE seq = $1 AND hash = $2")
                 .bind(earlier.0)
                 .bind(&earlier.1)
                 .fetch_one(&mut *tx)
-                .await
-                .map_err(err)?;
+                .await?;
         if found > 0 {
             return Ok(earlier.clone());
         }
@@ -651,16 +667,14 @@ async fn append_postgres(
     .bind(columns.prev_hash)
     .bind(columns.hash)
     .execute(&mut *tx)
-    .await
-    .map_err(err)?;
+    .await?;
     sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
         .bind(new_head.0)
         .bind(&new_head.1)
         .execute(&mut *tx)
-        .await
-        .map_err(err)?;
+        .await?;
     *sealed = Some(new_head.clone());
-    tx.commit().await.map_err(err)?;
+    tx.commit().await?;
     Ok(new_head)
 }
 

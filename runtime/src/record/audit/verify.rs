@@ -2,17 +2,51 @@
 //! exported segment file, and reports OK with counts or the first broken link.
 
 use super::chain::{Report, Verifier};
-use super::store::Store;
+use super::store::{Store, StoreError};
 use serde_json::Value;
 use std::io::BufRead;
 
 /// The first line of an exported segment.
 pub const SEGMENT_HEADER: &str = "airlock_audit_segment";
 
+/// Why exported segments could not be verified at all (a broken chain is a [`Report`], not an
+/// error). `name` is the segment's name, as given.
+#[derive(Debug, thiserror::Error)]
+pub enum SegmentError {
+    #[error("{name}: the segment is empty")]
+    Empty { name: String },
+    #[error("{name}: {source}")]
+    Read {
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{name}: the segment header is not JSON: {source}")]
+    HeaderNotJson {
+        name: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{name}: the first line is not a segment header")]
+    NoHeader { name: String },
+    #[error("{name}: the header has no first_seq")]
+    NoFirstSeq { name: String },
+    /// `line` counts from 1, the header included.
+    #[error("{name}: line {line} is not JSON: {source}")]
+    LineNotJson {
+        name: String,
+        line: usize,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("no segment to verify")]
+    NoSegment,
+}
+
 /// Verifies the whole chain in a store. A gateway may append while it runs: the head is read
 /// after the events, and events appended meanwhile are read and verified too, so a live trail
 /// verifies, and an event beyond the head is one no append recorded.
-pub async fn store(store: &Store) -> Result<Report, String> {
+pub async fn store(store: &Store) -> Result<Report, StoreError> {
     let anchor = store.checkpoint().await?;
     let mut verifier = Verifier::new(anchor.clone());
     let mut after = anchor.map_or(0, |(seq, _)| seq);
@@ -41,25 +75,30 @@ pub async fn store(store: &Store) -> Result<Report, String> {
 
 /// Verifies exported JSONL segments, in order, as one chain: each segment's events, its
 /// header (last event, count), and the link from one segment to the next.
-pub fn segments<R: BufRead>(segments: Vec<(String, R)>) -> Result<Report, String> {
+pub fn segments<R: BufRead>(segments: Vec<(String, R)>) -> Result<Report, SegmentError> {
     let mut verifier: Option<Verifier> = None;
     for (name, reader) in segments {
         let mut lines = reader.lines();
-        let header: Value = lines
+        let read = |source| SegmentError::Read {
+            name: name.clone(),
+            source,
+        };
+        let first = lines
             .next()
-            .ok_or_else(|| format!("{name}: the segment is empty"))?
-            .map_err(|e| format!("{name}: {e}"))
-            .and_then(|l| {
-                serde_json::from_str(&l)
-                    .map_err(|e| format!("{name}: the segment header is not JSON: {e}"))
+            .ok_or_else(|| SegmentError::Empty { name: name.clone() })?
+            .map_err(read)?;
+        let header: Value =
+            serde_json::from_str(&first).map_err(|source| SegmentError::HeaderNotJson {
+                name: name.clone(),
+                source,
             })?;
         let header = header
             .get(SEGMENT_HEADER)
-            .ok_or_else(|| format!("{name}: the first line is not a segment header"))?;
+            .ok_or_else(|| SegmentError::NoHeader { name: name.clone() })?;
         let field = |k: &str| header.get(k).cloned().unwrap_or(Value::Null);
         let first_seq = field("first_seq")
             .as_i64()
-            .ok_or_else(|| format!("{name}: the header has no first_seq"))?;
+            .ok_or_else(|| SegmentError::NoFirstSeq { name: name.clone() })?;
         let first_prev = field("first_prev_hash")
             .as_str()
             .unwrap_or_default()
@@ -69,12 +108,16 @@ pub fn segments<R: BufRead>(segments: Vec<(String, R)>) -> Result<Report, String
         let verifier = verifier.get_or_insert_with(|| Verifier::from_first(&first_prev, first_seq));
         let before = verifier.report.events;
         for (number, line) in lines.enumerate() {
-            let line = line.map_err(|e| format!("{name}: {e}"))?;
+            let line = line.map_err(read)?;
             if line.trim().is_empty() {
                 continue;
             }
-            let event: Value = serde_json::from_str(&line)
-                .map_err(|e| format!("{name}: line {} is not JSON: {e}", number + 2))?;
+            let event: Value =
+                serde_json::from_str(&line).map_err(|source| SegmentError::LineNotJson {
+                    name: name.clone(),
+                    line: number + 2,
+                    source,
+                })?;
             if !verifier.push(&event) {
                 break;
             }
@@ -113,7 +156,7 @@ pub fn segments<R: BufRead>(segments: Vec<(String, R)>) -> Result<Report, String
             break;
         }
     }
-    let verifier = verifier.ok_or("no segment to verify")?;
+    let verifier = verifier.ok_or(SegmentError::NoSegment)?;
     Ok(verifier.report)
 }
 

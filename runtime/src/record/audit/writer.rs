@@ -15,7 +15,7 @@
 //!   the store down at once: `airlock_audit_store_up 0`, `airlock_audit_errors_total`, an error
 //!   log line, and `/info`. The first successful write or probe marks it up again.
 
-use super::store::Store;
+use super::store::{Store, StoreError};
 use crate::record::metrics::Metrics;
 use airlock_schema::config::BufferFullAction;
 use airlock_schema::metrics as m;
@@ -152,14 +152,27 @@ fn replica_name() -> String {
 }
 
 /// Opens the configured store.
-pub async fn open(config: &AuditConfig) -> Result<Store, String> {
+pub async fn open(config: &AuditConfig) -> Result<Store, StoreError> {
     match &config.store {
         AuditStore::Sqlite { path } => Store::sqlite(path).await,
         AuditStore::Postgresql { url_file } => {
-            let url = crate::config::read_secret(url_file).map_err(|e| e.to_string())?;
+            let url = crate::config::read_secret(url_file)?;
             Store::postgres(&url).await
         }
     }
+}
+
+/// Why the store is marked down: it failed, or did not answer in time.
+#[derive(Debug, thiserror::Error)]
+enum Outage {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A batch was not written within [`WRITE_TIMEOUT`].
+    #[error("the store did not answer within {} s", WRITE_TIMEOUT.as_secs())]
+    WriteTimeout,
+    /// An idle store did not answer a probe within [`PROBE_TIMEOUT`].
+    #[error("the store did not answer a probe within {} s", PROBE_TIMEOUT.as_secs())]
+    ProbeTimeout,
 }
 
 impl AuditLog {
@@ -348,7 +361,7 @@ impl AuditLog {
                     return store;
                 }
                 Err(error) => {
-                    self.down(Some("store_unavailable"), &error);
+                    self.down(Some("store_unavailable"), &error.into());
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(10));
                 }
@@ -358,7 +371,7 @@ impl AuditLog {
 
     /// Marks the store down and reports `error`; `count` names the `airlock_audit_errors_total`
     /// reason to count, if any.
-    fn down(&self, count: Option<&'static str>, error: &str) {
+    fn down(&self, count: Option<&'static str>, error: &Outage) {
         {
             let mut health = self.health.lock().expect("health lock");
             if health.state != StoreState::Down {
@@ -406,15 +419,12 @@ impl AuditLog {
     async fn probe(&self, store: &Store) {
         match tokio::time::timeout(PROBE_TIMEOUT, store.ping()).await {
             Ok(Ok(())) => self.up(),
-            Ok(Err(error)) => self.probe_failed(&error),
-            Err(_) => self.probe_failed(&format!(
-                "the store did not answer a probe within {} s",
-                PROBE_TIMEOUT.as_secs()
-            )),
+            Ok(Err(error)) => self.probe_failed(&error.into()),
+            Err(_) => self.probe_failed(&Outage::ProbeTimeout),
         }
     }
 
-    fn probe_failed(&self, error: &str) {
+    fn probe_failed(&self, error: &Outage) {
         let count = (self.state() != StoreState::Down).then_some("store_unavailable");
         self.down(count, error);
     }
@@ -477,12 +487,8 @@ impl AuditLog {
             let written =
                 tokio::time::timeout(WRITE_TIMEOUT, store.append_once(batch, &mut sealed))
                     .await
-                    .unwrap_or_else(|_| {
-                        Err(format!(
-                            "the store did not answer within {} s",
-                            WRITE_TIMEOUT.as_secs()
-                        ))
-                    });
+                    .map_err(|_| Outage::WriteTimeout)
+                    .and_then(|appended| appended.map_err(Outage::from));
             match written {
                 Ok(_) => {
                     self.up();

@@ -17,6 +17,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -104,49 +105,85 @@ pub fn modules_hash(modules: &[PolicyModule]) -> String {
     format!("sha256:{}", hex::encode(hasher.finalize()))
 }
 
+/// Why a policy cannot serve: its modules cannot be read, or do not compile. The regorus
+/// stages report a multi-line excerpt; the variants keep its location and message, one line.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// A mounted module cannot be read.
+    #[error("cannot read {}: {source}", .file.display())]
+    Read {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A reload was asked of a config with nowhere to reload from.
+    #[error("this config has no policy reload directory")]
+    NoReloadDirectory,
+    /// Brackets nest beyond what either side parses.
+    #[error(
+        "{module}:{line}:{column}: brackets nest deeper than {} levels",
+        airlock_schema::rego::MAX_NESTING
+    )]
+    TooDeep {
+        module: String,
+        line: usize,
+        column: usize,
+    },
+    /// A module does not parse.
+    #[error("{0}")]
+    Parse(String),
+    /// The modules do not compile with the entrypoint.
+    #[error("{0}")]
+    Compile(String),
+    /// The compiled policy cannot be lowered to the RVM (a construct it cannot run).
+    #[error("{0}")]
+    Lower(String),
+}
+
 /// Compiles modules as a reload would; the policy's digest, or why it does not compile.
-pub fn check(entrypoint: &str, modules: &[PolicyModule]) -> Result<String, String> {
+pub fn check(entrypoint: &str, modules: &[PolicyModule]) -> Result<String, PolicyError> {
     compile(entrypoint, modules).map(|c| c.sha256)
 }
 
 /// The modules in `dir` under the given file names (what a reload reads).
-pub fn read_modules(dir: &str, paths: &[String]) -> Result<Vec<PolicyModule>, String> {
+pub fn read_modules(dir: &str, paths: &[String]) -> Result<Vec<PolicyModule>, PolicyError> {
     paths
         .iter()
         .map(|path| {
-            let file = std::path::Path::new(dir).join(path);
-            std::fs::read_to_string(&file)
-                .map(|source| PolicyModule {
+            let file = Path::new(dir).join(path);
+            match std::fs::read_to_string(&file) {
+                Ok(source) => Ok(PolicyModule {
                     path: path.clone(),
                     source,
-                })
-                .map_err(|e| format!("cannot read {}: {e}", file.display()))
+                }),
+                Err(source) => Err(PolicyError::Read { file, source }),
+            }
         })
         .collect()
 }
 
-fn compile(entrypoint: &str, modules: &[PolicyModule]) -> Result<Compiled, String> {
+fn compile(entrypoint: &str, modules: &[PolicyModule]) -> Result<Compiled, PolicyError> {
     let mut engine = regorus::Engine::new();
     engine.set_strict_builtin_errors(true);
     engine.set_gather_prints(true);
     for module in modules {
         if let Some(offset) = airlock_schema::rego::too_deep(&module.source) {
             let (line, column) = airlock_schema::rego::line_column(&module.source, offset);
-            return Err(format!(
-                "{}:{line}:{column}: brackets nest deeper than {} levels",
-                module.path,
-                airlock_schema::rego::MAX_NESTING
-            ));
+            return Err(PolicyError::TooDeep {
+                module: module.path.clone(),
+                line,
+                column,
+            });
         }
         engine
             .add_policy(module.path.clone(), module.source.clone())
-            .map_err(|e| one_line(&e.to_string()))?;
+            .map_err(|e| PolicyError::Parse(one_line(&e.to_string())))?;
     }
     let compiled = engine
         .compile_with_entrypoint(&entrypoint.into())
-        .map_err(|e| one_line(&e.to_string()))?;
+        .map_err(|e| PolicyError::Compile(one_line(&e.to_string())))?;
     let program = Compiler::compile_from_policy(&compiled, &[entrypoint])
-        .map_err(|e| one_line(&e.to_string()))?;
+        .map_err(|e| PolicyError::Lower(one_line(&e.to_string())))?;
     let package = entrypoint
         .rsplit_once('.')
         .map_or(String::new(), |(p, _)| p.to_string());
@@ -212,7 +249,7 @@ pub struct ReloadOutcome {
 }
 
 impl Authorizer {
-    pub fn new(config: &PolicyConfig, metrics: Arc<Metrics>) -> Result<Self, String> {
+    pub fn new(config: &PolicyConfig, metrics: Arc<Metrics>) -> Result<Self, PolicyError> {
         let compiled = compile(&config.entrypoint, &config.modules)?;
         metrics.set(m::POLICY_LKG_ACTIVE, &[], 0);
         Ok(Self {
@@ -383,7 +420,7 @@ impl Authorizer {
         }
     }
 
-    fn reload_failed(&self, error: String) -> ReloadOutcome {
+    fn reload_failed(&self, error: PolicyError) -> ReloadOutcome {
         self.lkg.store(true, Ordering::Relaxed);
         self.metrics.set(m::POLICY_LKG_ACTIVE, &[], 1);
         self.metrics
@@ -393,16 +430,16 @@ impl Authorizer {
         ReloadOutcome {
             result: "failed",
             policy_sha256: sha256,
-            error: Some(error),
+            error: Some(error.to_string()),
             last_known_good: true,
         }
     }
 
-    fn read_modules(&self) -> Result<Vec<PolicyModule>, String> {
+    fn read_modules(&self) -> Result<Vec<PolicyModule>, PolicyError> {
         let dir = self
             .reload_dir
             .as_ref()
-            .ok_or("this config has no policy reload directory")?;
+            .ok_or(PolicyError::NoReloadDirectory)?;
         read_modules(dir, &self.module_paths)
     }
 }
@@ -517,7 +554,9 @@ rule_id := "deny-tool" if not allow
     #[test]
     fn deeply_nested_policies_are_refused_not_parsed_forever() {
         let deep = format!("{POLICY}\nx := {}1{}\n", "[".repeat(40), "]".repeat(40));
-        let error = check("data.airlock.authz.allow", &config(None, &deep).modules).unwrap_err();
+        let error = check("data.airlock.authz.allow", &config(None, &deep).modules)
+            .unwrap_err()
+            .to_string();
         assert!(
             error.contains("policy.rego:11:22: brackets nest deeper than 16"),
             "{error}"

@@ -47,7 +47,7 @@ pub fn policy(config: &FrozenConfig) -> Vec<Check> {
                 Err(error) => {
                     checks.push(Check::fail(
                         "policy.mounted",
-                        error,
+                        error.to_string(),
                         "mount the policy ConfigMap where the config says (policy.reloadDir)",
                     ));
                     None

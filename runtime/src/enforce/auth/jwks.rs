@@ -45,6 +45,57 @@ impl Family {
     }
 }
 
+/// Why the issuer's keys could not be fetched or used (the previous keys, if any, stay).
+#[derive(Debug, thiserror::Error)]
+pub enum JwksError {
+    /// The request did not get an answer.
+    #[error("GET {url}: {}", crate::errors::error_chain(.source))]
+    Unreachable {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The answer was not a success.
+    #[error("GET {url}: HTTP {status}")]
+    Status {
+        url: String,
+        status: reqwest::StatusCode,
+    },
+    /// The body of the answer could not be read.
+    #[error("GET {url}: {source}")]
+    Body {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("GET {url}: the document is larger than {MAX_DOCUMENT_BYTES} bytes")]
+    TooLarge { url: String },
+    #[error("GET {url}: not JSON ({source})")]
+    NotJson {
+        url: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Discovery names another issuer than the configured one.
+    #[error("OIDC discovery at {discovery_url} names the issuer `{advertised}`, not `{expected}`")]
+    IssuerMismatch {
+        discovery_url: String,
+        advertised: String,
+        expected: String,
+    },
+    #[error("OIDC discovery at {discovery_url} has no jwks_uri")]
+    NoJwksUri { discovery_url: String },
+    /// The document is not a JWKS.
+    #[error("the JWKS at {jwks_uri} is not valid: {source}")]
+    InvalidJwks {
+        jwks_uri: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("the JWKS at {jwks_uri} has no usable signing key (RSA, EC or OKP, use=sig)")]
+    NoUsableKey { jwks_uri: String },
+}
+
 struct KeySet {
     keys: Vec<Arc<Key>>,
     fetched: Instant,
@@ -113,9 +164,8 @@ impl Jwks {
     }
 
     /// Fetches discovery and keys now. On failure the previous keys stay.
-    pub async fn refresh(&self) -> Result<usize, String> {
-        let result = self.fetch().await;
-        match &result {
+    pub async fn refresh(&self) -> Result<usize, JwksError> {
+        match self.fetch().await {
             Ok(set) => {
                 let count = set.keys.len();
                 self.current.store(Some(Arc::new(KeySet {
@@ -127,40 +177,38 @@ impl Jwks {
                 Ok(count)
             }
             Err(error) => {
-                *self.last_error.lock().expect("jwks lock") = Some(error.clone());
+                *self.last_error.lock().expect("jwks lock") = Some(error.to_string());
                 if self.current.load().is_some() {
                     tracing::warn!(issuer = %self.issuer, error = %error, error_type = "identity_provider_unavailable", "JWKS fetch failed; the previous keys keep serving");
                 } else {
                     tracing::warn!(issuer = %self.issuer, error = %error, error_type = "identity_provider_unavailable", "JWKS fetch failed and no keys were fetched yet: tokens cannot be validated until the issuer answers");
                 }
-                Err(error.clone())
+                Err(error)
             }
         }
     }
 
-    async fn get_json(&self, url: &str) -> Result<serde_json::Value, String> {
-        let response = self
-            .client
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| format!("GET {url}: {}", crate::errors::error_chain(&e)))?;
-        if !response.status().is_success() {
-            return Err(format!("GET {url}: HTTP {}", response.status()));
+    async fn get_json(&self, url: &str) -> Result<serde_json::Value, JwksError> {
+        let url = url.to_string();
+        let response = match self.client.get(&url).send().await {
+            Ok(response) => response,
+            Err(source) => return Err(JwksError::Unreachable { url, source }),
+        };
+        let status = response.status();
+        if !status.is_success() {
+            return Err(JwksError::Status { url, status });
         }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| format!("GET {url}: {e}"))?;
+        let bytes = match response.bytes().await {
+            Ok(bytes) => bytes,
+            Err(source) => return Err(JwksError::Body { url, source }),
+        };
         if bytes.len() > MAX_DOCUMENT_BYTES {
-            return Err(format!(
-                "GET {url}: the document is larger than {MAX_DOCUMENT_BYTES} bytes"
-            ));
+            return Err(JwksError::TooLarge { url });
         }
-        serde_json::from_slice(&bytes).map_err(|e| format!("GET {url}: not JSON ({e})"))
+        serde_json::from_slice(&bytes).map_err(|source| JwksError::NotJson { url, source })
     }
 
-    async fn fetch(&self) -> Result<KeySet, String> {
+    async fn fetch(&self) -> Result<KeySet, JwksError> {
         let discovery_url = format!(
             "{}/.well-known/openid-configuration",
             self.issuer.trim_end_matches('/')
@@ -171,15 +219,16 @@ impl Jwks {
             .and_then(|v| v.as_str())
             .unwrap_or_default();
         if advertised != self.issuer {
-            return Err(format!(
-                "OIDC discovery at {discovery_url} names the issuer `{advertised}`, not `{}`",
-                self.issuer
-            ));
+            return Err(JwksError::IssuerMismatch {
+                discovery_url,
+                advertised: advertised.to_string(),
+                expected: self.issuer.clone(),
+            });
         }
         let jwks_uri = discovery
             .get("jwks_uri")
             .and_then(|v| v.as_str())
-            .ok_or_else(|| format!("OIDC discovery at {discovery_url} has no jwks_uri"))?
+            .ok_or(JwksError::NoJwksUri { discovery_url })?
             .to_string();
         *self.jwks_uri.lock().expect("jwks lock") = Some(jwks_uri.clone());
         let document = self.get_json(&jwks_uri).await?;
@@ -188,7 +237,7 @@ impl Jwks {
 
     /// Uses a JWKS document given in hand instead of fetching one (benchmarks and fuzzing,
     /// which must not depend on the network); the number of usable keys.
-    pub fn install(&self, document: serde_json::Value) -> Result<usize, String> {
+    pub fn install(&self, document: serde_json::Value) -> Result<usize, JwksError> {
         let set = key_set(document, "(installed)")?;
         let count = set.keys.len();
         self.current.store(Some(Arc::new(set)));
@@ -297,9 +346,12 @@ fn usable_key(jwk: &jsonwebtoken::jwk::Jwk) -> Option<Key> {
 }
 
 /// The usable signing keys of a JWKS document fetched from `jwks_uri`.
-fn key_set(document: serde_json::Value, jwks_uri: &str) -> Result<KeySet, String> {
-    let set: JwkSet = serde_json::from_value(document)
-        .map_err(|e| format!("the JWKS at {jwks_uri} is not valid: {e}"))?;
+fn key_set(document: serde_json::Value, jwks_uri: &str) -> Result<KeySet, JwksError> {
+    let set: JwkSet =
+        serde_json::from_value(document).map_err(|source| JwksError::InvalidJwks {
+            jwks_uri: jwks_uri.to_string(),
+            source,
+        })?;
     let keys: Vec<Arc<Key>> = set
         .keys
         .iter()
@@ -307,9 +359,9 @@ fn key_set(document: serde_json::Value, jwks_uri: &str) -> Result<KeySet, String
         .map(Arc::new)
         .collect();
     if keys.is_empty() {
-        return Err(format!(
-            "the JWKS at {jwks_uri} has no usable signing key (RSA, EC or OKP, use=sig)"
-        ));
+        return Err(JwksError::NoUsableKey {
+            jwks_uri: jwks_uri.to_string(),
+        });
     }
     Ok(KeySet {
         keys,

@@ -3,9 +3,9 @@
 //! response with the request's id. The upstream's `Mcp-Session-Id` is kept and sent back; a 404
 //! means the session ended, so the caller re-initializes.
 
-use super::UpstreamError;
 use super::exchanged::{Exchanged, MAX_RESPONSE_BYTES};
 use super::pool::Pooled;
+use super::{ProbeError, UpstreamError};
 use bytes::Bytes;
 use serde_json::Value;
 use std::sync::Mutex;
@@ -62,7 +62,7 @@ impl HttpTransport {
 
     /// `GET path` on the upstream's origin (the `healthCheck.path` probe of TCP upstreams):
     /// `Ok` for a 2xx, otherwise why not. Unix-socket upstreams have no origin to probe.
-    pub async fn probe(&self, path: &str, timeout: Duration) -> Option<Result<(), String>> {
+    pub async fn probe(&self, path: &str, timeout: Duration) -> Option<Result<(), ProbeError>> {
         let Connector::Tcp { client, url, .. } = &self.connector else {
             return None;
         };
@@ -71,11 +71,11 @@ impl HttpTransport {
         target.set_query(None);
         let outcome = match client.get(target.clone()).timeout(timeout).send().await {
             Ok(response) if response.status().is_success() => Ok(()),
-            Ok(response) => Err(format!("GET {target} answered {}", response.status())),
-            Err(error) => Err(format!(
-                "GET {target}: {}",
-                crate::errors::error_chain(&error)
-            )),
+            Ok(response) => Err(ProbeError::Status {
+                target,
+                status: response.status(),
+            }),
+            Err(source) => Err(ProbeError::Unreachable { target, source }),
         };
         Some(outcome)
     }

@@ -104,6 +104,22 @@ pub struct Upstream {
     metrics: Arc<Metrics>,
 }
 
+/// Why `GET healthCheck.path` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("GET {target} answered {status}")]
+    Status {
+        target: reqwest::Url,
+        status: reqwest::StatusCode,
+    },
+    #[error("GET {target}: {}", crate::errors::error_chain(.source))]
+    Unreachable {
+        target: reqwest::Url,
+        #[source]
+        source: reqwest::Error,
+    },
+}
+
 fn resolve(values: &[NamedValue]) -> Result<Vec<(String, String)>, String> {
     values
         .iter()
@@ -470,7 +486,7 @@ impl Upstream {
             } else {
                 // An upstream whose health path fails stays down even if MCP answers.
                 if let Some(Err(error)) = self.path_probe().await {
-                    self.set_status(Status::Down, Some(error));
+                    self.set_status(Status::Down, Some(error.to_string()));
                 } else {
                     let _ = self.connect().await;
                 }
@@ -492,7 +508,7 @@ impl Upstream {
     }
 
     /// `GET healthCheck.path`, for HTTP upstreams that configure one.
-    async fn path_probe(&self) -> Option<Result<(), String>> {
+    async fn path_probe(&self) -> Option<Result<(), ProbeError>> {
         let path = self.config.health_check.as_ref()?.path.as_deref()?;
         match &self.link {
             Link::Http(http) => http.probe(path, self.timeout()).await,
@@ -507,7 +523,7 @@ impl Upstream {
             Some(Ok(())) => {}
             Some(Err(error)) => {
                 tracing::warn!(upstream = %self.config.name, error = %error, error_type = "upstream_unavailable", "upstream health check failed");
-                self.set_status(Status::Down, Some(error));
+                self.set_status(Status::Down, Some(error.to_string()));
             }
             None => {
                 let _ = self.connect().await;

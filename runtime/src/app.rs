@@ -2,13 +2,14 @@
 //! refresh, upstream supervisors). Everything the request path needs hangs off [`App`].
 
 use crate::enforce::auth::{Authenticator, Jwks};
-use crate::enforce::authz::Authorizer;
-use crate::enforce::dlp::Redactor;
+use crate::enforce::authz::{Authorizer, PolicyError};
+use crate::enforce::client_ip::TrustedProxyError;
+use crate::enforce::dlp::{DlpError, Redactor};
 use crate::enforce::ratelimit::RateLimits;
-use crate::enforce::sessions::Sessions;
-use crate::enforce::shared::SharedStore;
+use crate::enforce::sessions::{SessionKeyError, Sessions};
+use crate::enforce::shared::{SharedStore, StoreSetupError};
 use crate::record::metrics::Metrics;
-use crate::upstream::Upstream;
+use crate::upstream::{SetupError, Upstream};
 use airlock_schema::metrics as m;
 use airlock_schema::runtime::FrozenConfig;
 use std::sync::Arc;
@@ -35,9 +36,33 @@ pub struct App {
     pub(crate) proxies: crate::enforce::client_ip::TrustedProxies,
 }
 
+/// An HTTP client that cannot be built (its TLS backend did not initialize).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the HTTP client: {0}")]
+pub struct HttpClientError(#[source] reqwest::Error);
+
+/// Why the gateway cannot start from a config: what cannot work at all.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    HttpClient(#[from] HttpClientError),
+    #[error("the policy does not compile: {0}")]
+    Policy(#[source] PolicyError),
+    #[error(transparent)]
+    Dlp(#[from] DlpError),
+    #[error(transparent)]
+    Upstream(#[from] SetupError),
+    #[error(transparent)]
+    SharedStore(#[from] StoreSetupError),
+    #[error(transparent)]
+    Sessions(#[from] SessionKeyError),
+    #[error(transparent)]
+    TrustedProxies(#[from] TrustedProxyError),
+}
+
 /// The HTTP client for the identity provider and HTTP upstreams: TLS verified against the
 /// system roots, bounded connect time, no redirects (a redirect is not an MCP answer).
-pub fn http_client() -> Result<reqwest::Client, String> {
+pub fn http_client() -> Result<reqwest::Client, HttpClientError> {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(300))
@@ -45,7 +70,7 @@ pub fn http_client() -> Result<reqwest::Client, String> {
         .pool_idle_timeout(Duration::from_secs(60))
         .user_agent(concat!("airlock/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+        .map_err(HttpClientError)
 }
 
 /// Creates at zero the series that alerts and runbooks watch with `increase()` and `rate()`,
@@ -101,7 +126,7 @@ fn zero_series(metrics: &Metrics, config: &FrozenConfig) {
 impl App {
     /// Builds the gateway from a verified config. Fails only on what cannot work at all
     /// (a policy that does not compile, an unreadable secret, a DLP pattern that does not build).
-    pub fn new(config: FrozenConfig) -> Result<Arc<Self>, String> {
+    pub fn new(config: FrozenConfig) -> Result<Arc<Self>, StartError> {
         let metrics = Arc::new(Metrics::default());
         zero_series(&metrics, &config);
         let client = http_client()?;
@@ -110,15 +135,14 @@ impl App {
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+            .map_err(HttpClientError)?;
         let jwks = Arc::new(Jwks::new(
             &config.auth.issuer,
             config.auth.jwks_cache_ttl_ms,
             discovery_client,
         ));
         let auth = Authenticator::new(&config.auth, jwks);
-        let authz = Authorizer::new(&config.policy, metrics.clone())
-            .map_err(|e| format!("the policy does not compile: {e}"))?;
+        let authz = Authorizer::new(&config.policy, metrics.clone()).map_err(StartError::Policy)?;
         let dlp = Redactor::new(&config.dlp)?;
         let upstreams = config
             .upstreams
@@ -130,7 +154,7 @@ impl App {
             .tracing
             .as_ref()
             .map(|t| crate::record::traces::Tracer::start(t, client.clone()));
-        let roots = crate::enforce::roots::Roots::new(&config.roots)?;
+        let roots = crate::enforce::roots::Roots::new(&config.roots);
         let audit = crate::record::audit::AuditLog::start(&config.audit, metrics.clone());
         let proxies =
             crate::enforce::client_ip::TrustedProxies::new(&config.server.trusted_proxies)?;
@@ -139,8 +163,7 @@ impl App {
             .store
             .as_ref()
             .map(|store| SharedStore::new(store, metrics.clone()).map(Arc::new))
-            .transpose()
-            .map_err(|e| e.to_string())?;
+            .transpose()?;
         Ok(Arc::new(Self {
             proxies,
             audit,
@@ -150,8 +173,7 @@ impl App {
             concurrency: Arc::new(Semaphore::new(
                 config.server.max_concurrent_requests.max(1) as usize
             )),
-            sessions: Sessions::new(&config.server.sessions, shared.clone())
-                .map_err(|e| e.to_string())?,
+            sessions: Sessions::new(&config.server.sessions, shared.clone())?,
             shared,
             started: Instant::now(),
             metrics,

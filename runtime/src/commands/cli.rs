@@ -185,7 +185,7 @@ fn serve(
         }
     };
     let outcome = runtime.block_on(async move {
-        let app = crate::app::App::new(config).map_err(|error| (error, 78))?;
+        let app = crate::app::App::new(config).map_err(|error| (error.to_string(), 78))?;
         crate::commands::serve::reload_on_sighup(app.clone());
         crate::commands::serve::run(app, listen)
             .await

@@ -4,7 +4,7 @@
 //! received the request from, so entries to the right of the first untrusted one were written
 //! by our own proxies and entries to its left are the client's to forge.
 
-use airlock_schema::types::IpCidr;
+use airlock_schema::types::{CidrError, IpCidr};
 use axum::http::HeaderMap;
 use std::net::{IpAddr, SocketAddr};
 
@@ -16,12 +16,17 @@ const MAX_HOPS: usize = 16;
 #[derive(Default)]
 pub struct TrustedProxies(Vec<IpCidr>);
 
+/// A `server.trustedProxies` entry that is not an IP network.
+#[derive(Debug, thiserror::Error)]
+#[error("server.trustedProxies: {0}")]
+pub struct TrustedProxyError(#[source] CidrError);
+
 impl TrustedProxies {
     /// From the frozen config's CIDRs (airlockc validated them).
-    pub fn new(cidrs: &[String]) -> Result<Self, String> {
+    pub fn new(cidrs: &[String]) -> Result<Self, TrustedProxyError> {
         cidrs
             .iter()
-            .map(|c| c.parse().map_err(|e| format!("server.trustedProxies: {e}")))
+            .map(|c| c.parse().map_err(TrustedProxyError))
             .collect::<Result<_, _>>()
             .map(Self)
     }

@@ -8,7 +8,7 @@ mod http;
 mod pool;
 mod stdio;
 
-use crate::config::read_secret;
+use crate::config::{ConfigError, read_secret};
 use crate::record::metrics::Metrics;
 use airlock_schema::metrics as m;
 use airlock_schema::runtime::{NamedValue, Transport, UpstreamConfig};
@@ -104,6 +104,26 @@ pub struct Upstream {
     metrics: Arc<Metrics>,
 }
 
+/// Why an upstream cannot be set up at start (its calls would all fail).
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// A header or environment value's Secret file cannot be read.
+    #[error("upstream {upstream}: {source}")]
+    Secret {
+        upstream: String,
+        #[source]
+        source: ConfigError,
+    },
+    /// The URL does not parse.
+    #[error("upstream {upstream}: invalid URL {url}: {source}")]
+    Url {
+        upstream: String,
+        url: String,
+        #[source]
+        source: <reqwest::Url as std::str::FromStr>::Err,
+    },
+}
+
 /// Why `GET healthCheck.path` failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
@@ -120,14 +140,12 @@ pub enum ProbeError {
     },
 }
 
-fn resolve(values: &[NamedValue]) -> Result<Vec<(String, String)>, String> {
+fn resolve(values: &[NamedValue]) -> Result<Vec<(String, String)>, ConfigError> {
     values
         .iter()
         .map(|v| match (&v.value, &v.value_file) {
             (Some(value), _) => Ok((v.name.clone(), value.clone())),
-            (None, Some(file)) => read_secret(file)
-                .map(|value| (v.name.clone(), value))
-                .map_err(|e| e.to_string()),
+            (None, Some(file)) => read_secret(file).map(|value| (v.name.clone(), value)),
             (None, None) => Ok((v.name.clone(), String::new())),
         })
         .collect()
@@ -138,13 +156,19 @@ impl Upstream {
         config: &UpstreamConfig,
         client: reqwest::Client,
         metrics: Arc<Metrics>,
-    ) -> Result<Arc<Self>, String> {
+    ) -> Result<Arc<Self>, SetupError> {
+        let secret = |source| SetupError::Secret {
+            upstream: config.name.clone(),
+            source,
+        };
         let link = match &config.transport {
             Transport::Http { url, headers } => {
-                let headers =
-                    resolve(headers).map_err(|e| format!("upstream {}: {e}", config.name))?;
-                let url = reqwest::Url::parse(url)
-                    .map_err(|e| format!("upstream {}: invalid URL {url}: {e}", config.name))?;
+                let headers = resolve(headers).map_err(secret)?;
+                let url = reqwest::Url::parse(url).map_err(|source| SetupError::Url {
+                    upstream: config.name.clone(),
+                    url: url.clone(),
+                    source,
+                })?;
                 let pooled = pool::Pooled::tcp(url.as_str());
                 Link::Http(Box::new(http::HttpTransport::new(
                     http::Connector::Tcp {
@@ -164,7 +188,7 @@ impl Upstream {
                 env,
                 working_dir,
             } => {
-                let env = resolve(env).map_err(|e| format!("upstream {}: {e}", config.name))?;
+                let env = resolve(env).map_err(secret)?;
                 Link::Stdio(Arc::new(stdio::StdioTransport::new(
                     &config.name,
                     command.clone(),

@@ -12,7 +12,13 @@ use std::time::Duration;
 pub async fn check(config: &FrozenConfig) -> Vec<Check> {
     let client = match crate::app::http_client() {
         Ok(client) => client,
-        Err(error) => return vec![Check::fail("upstreams", error, "see the reason")],
+        Err(error) => {
+            return vec![Check::fail(
+                "upstreams",
+                error.to_string(),
+                "see the reason",
+            )];
+        }
     };
     let mut checks = Vec::new();
     for upstream in &config.upstreams {
@@ -23,7 +29,7 @@ pub async fn check(config: &FrozenConfig) -> Vec<Check> {
             Err(error) => {
                 checks.push(Check::fail(
                     name,
-                    error,
+                    error.to_string(),
                     "check the upstream's secrets (headers, env) are mounted",
                 ));
                 continue;

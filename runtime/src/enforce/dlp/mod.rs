@@ -13,6 +13,22 @@ use pattern::{NEST_LIMIT, Pattern};
 use prefilter::Prefilter;
 use serde_json::Value;
 
+/// Why the DLP patterns cannot be built (airlockc lints them with the same limits, so this
+/// means a config it did not build).
+#[derive(Debug, thiserror::Error)]
+pub enum DlpError {
+    /// A pattern does not compile within the limits.
+    #[error("DLP pattern {name}: {source}")]
+    Pattern {
+        name: String,
+        #[source]
+        source: regex::Error,
+    },
+    /// The literal automaton over every pattern cannot be built.
+    #[error("DLP prefilter: {0}")]
+    Prefilter(#[source] aho_corasick::BuildError),
+}
+
 pub struct Redactor {
     prefilter: Prefilter,
     patterns: Vec<Pattern>,
@@ -69,7 +85,7 @@ impl Redacted {
 pub type Counts = Vec<u64>;
 
 impl Redactor {
-    pub fn new(rules: &[DlpRule]) -> Result<Self, String> {
+    pub fn new(rules: &[DlpRule]) -> Result<Self, DlpError> {
         let patterns = rules
             .iter()
             .map(|rule| Pattern::new(&rule.name, &rule.regex, &rule.replacement))

@@ -7,6 +7,7 @@
 //! each pattern is timed once in both forms on a sample of typical text and keeps the faster
 //! for ASCII text (the choice changes speed only, never what matches).
 
+use super::DlpError;
 use regex::bytes::{Captures as ByteCaptures, Regex as ByteRegex, RegexBuilder as ByteBuilder};
 use regex::{Captures, Regex, RegexBuilder};
 
@@ -23,13 +24,16 @@ pub struct Pattern {
 }
 
 impl Pattern {
-    pub fn new(name: &str, regex: &str, replacement: &str) -> Result<Self, String> {
+    pub fn new(name: &str, regex: &str, replacement: &str) -> Result<Self, DlpError> {
         let unicode = RegexBuilder::new(regex)
             .size_limit(SIZE_LIMIT)
             .dfa_size_limit(DFA_SIZE_LIMIT)
             .nest_limit(NEST_LIMIT)
             .build()
-            .map_err(|e| format!("DLP pattern {name}: {e}"))?;
+            .map_err(|source| DlpError::Pattern {
+                name: name.to_string(),
+                source,
+            })?;
         // Patterns that need Unicode (`\p{..}`, say) have no ASCII form and always use theirs.
         let ascii = ByteBuilder::new(regex)
             .unicode(false)

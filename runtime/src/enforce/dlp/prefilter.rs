@@ -4,6 +4,7 @@
 //! literals always run. A pattern whose gate stays closed cannot match, so its regex never
 //! scans the text: clean text costs one literal search instead of one pass per pattern.
 
+use super::DlpError;
 use super::literals::{Scope, necessary, normalize};
 use aho_corasick::{AhoCorasick, Input, MatchKind};
 use regex_syntax::hir::Hir;
@@ -67,7 +68,7 @@ struct Gates {
 
 impl Prefilter {
     /// `hirs[i]` is pattern i's syntax tree (`None` when it could not be analyzed: it always runs).
-    pub fn new(hirs: &[Option<Hir>]) -> Result<Self, String> {
+    pub fn new(hirs: &[Option<Hir>]) -> Result<Self, DlpError> {
         Ok(Self {
             any: Gates::new(hirs, Scope::Any)?,
             ascii: Gates::new(hirs, Scope::Ascii)?,
@@ -108,7 +109,7 @@ impl Prefilter {
 }
 
 impl Gates {
-    fn new(hirs: &[Option<Hir>], scope: Scope) -> Result<Self, String> {
+    fn new(hirs: &[Option<Hir>], scope: Scope) -> Result<Self, DlpError> {
         let mut owners: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
         let mut always = Vec::new();
         for (index, hir) in hirs.iter().enumerate() {
@@ -146,7 +147,7 @@ impl Gates {
                 AhoCorasick::builder()
                     .match_kind(MatchKind::LeftmostLongest)
                     .build(&literals)
-                    .map_err(|e| format!("DLP prefilter: {e}"))?,
+                    .map_err(DlpError::Prefilter)?,
             )
         };
         Ok(Self {

@@ -10,20 +10,37 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
+/// Why the gateway could not serve.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The gateway's or the metrics' address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The bound listener has no local address.
+    #[error(transparent)]
+    LocalAddress(std::io::Error),
+}
+
+/// Binds `address`.
+async fn bind(address: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| ServeError::Listen { address, source })
+}
+
 /// Listens and serves until a termination signal. `listen` overrides the config's port (and
 /// turns the separate metrics listener off).
-pub async fn run(app: Arc<App>, listen: Option<SocketAddr>) -> Result<(), String> {
+pub async fn run(app: Arc<App>, listen: Option<SocketAddr>) -> Result<(), ServeError> {
     let config = &app.config.server;
     let address = listen.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], config.port)));
-    let listener = TcpListener::bind(address)
-        .await
-        .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+    let listener = bind(address).await?;
     let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
     if let Some(port) = config.metrics_port.filter(|_| listen.is_none()) {
-        let metrics_address = SocketAddr::from(([0, 0, 0, 0], port));
-        let metrics_listener = TcpListener::bind(metrics_address)
-            .await
-            .map_err(|e| format!("cannot listen on {metrics_address}: {e}"))?;
+        let metrics_listener = bind(SocketAddr::from(([0, 0, 0, 0], port))).await?;
         let router = edge::metrics_router(app.clone(), &config.metrics_path);
         let (deadlines, metrics) = (deadlines(&app), app.metrics.clone());
         let mut stopped = stop.subscribe();
@@ -47,8 +64,8 @@ pub async fn serve(
     app: Arc<App>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), String> {
-    let address = listener.local_addr().map_err(|e| e.to_string())?;
+) -> Result<(), ServeError> {
+    let address = listener.local_addr().map_err(ServeError::LocalAddress)?;
     app.start();
     tracing::info!(listen = %address, config_hash = %app.config.content_hash, policy_hash = %app.authz.sha256(), upstreams = app.upstreams.len(), "airlock listening");
     let grace = Duration::from_millis(app.config.server.shutdown_timeout_ms);

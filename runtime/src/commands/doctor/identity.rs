@@ -23,19 +23,42 @@ fn client() -> reqwest::Client {
         .expect("the HTTP client builds")
 }
 
-async fn get_json(client: &reqwest::Client, url: &str) -> Result<Value, String> {
-    let response = client
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| format!("cannot reach {url}: {}", crate::errors::error_chain(&e)))?;
-    if !response.status().is_success() {
-        return Err(format!("{url} answered HTTP {}", response.status()));
+/// Why a document of the issuer (discovery, the key set) could not be read.
+#[derive(Debug, thiserror::Error)]
+enum FetchError {
+    #[error("cannot reach {url}: {}", crate::errors::error_chain(.source))]
+    Unreachable {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{url} answered HTTP {status}")]
+    Status {
+        url: String,
+        status: reqwest::StatusCode,
+    },
+    #[error("{url} did not answer JSON: {source}")]
+    NotJson {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+}
+
+async fn get_json(client: &reqwest::Client, url: &str) -> Result<Value, FetchError> {
+    let url = url.to_string();
+    let response = match client.get(&url).send().await {
+        Ok(response) => response,
+        Err(source) => return Err(FetchError::Unreachable { url, source }),
+    };
+    let status = response.status();
+    if !status.is_success() {
+        return Err(FetchError::Status { url, status });
     }
     response
         .json()
         .await
-        .map_err(|e| format!("{url} did not answer JSON: {e}"))
+        .map_err(|source| FetchError::NotJson { url, source })
 }
 
 pub async fn check(config: &FrozenConfig, token: Option<&str>) -> Vec<Check> {
@@ -51,7 +74,7 @@ pub async fn check(config: &FrozenConfig, token: Option<&str>) -> Vec<Check> {
         Err(error) => {
             checks.push(Check::fail(
                 "oidc.discovery",
-                error,
+                error.to_string(),
                 "check auth.oidc.issuer and that the issuer is reachable from the gateway (DNS, egress NetworkPolicy, proxy, TLS trust)",
             ));
             checks.push(Check::skip("oidc.jwks", "needs discovery"));
@@ -95,7 +118,7 @@ async fn keys(client: &reqwest::Client, jwks_uri: &str, config: &FrozenConfig) -
         Err(error) => {
             return Check::fail(
                 "oidc.jwks",
-                error,
+                error.to_string(),
                 "the key set must be reachable from the gateway: check DNS, egress and TLS trust",
             );
         }

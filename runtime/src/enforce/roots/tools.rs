@@ -14,6 +14,22 @@ pub use airlock_schema::tools::{LIST_DIRECTORY, READ_FILE, SEARCH_FILES, WRITE_F
 const DEFAULT_RESULTS: u64 = 50;
 const MAX_RESULTS: u64 = 1000;
 
+/// Why the arguments of a built-in tool call are refused (the client sees this as the
+/// `invalid_params` message, after the tool's name).
+#[derive(Debug, thiserror::Error)]
+pub enum ArgumentError {
+    #[error("`{0}` is required")]
+    Missing(&'static str),
+    #[error("`{0}` must be a string")]
+    NotAString(&'static str),
+    #[error("`max_results` must be an integer from 1 to {MAX_RESULTS}")]
+    MaxResults,
+    #[error("`content` is not valid base64: {0}")]
+    Base64(#[source] base64::DecodeError),
+    #[error("`encoding` must be `utf-8` or `base64`, not `{0}`")]
+    Encoding(String),
+}
+
 /// A parsed call of a built-in tool.
 #[derive(Debug)]
 pub enum Request {
@@ -39,7 +55,7 @@ impl Request {
     }
 
     /// Parses the arguments of tool `name`; `None` when `name` is not a built-in tool.
-    pub fn parse(name: &str, arguments: &Value) -> Option<Result<Request, String>> {
+    pub fn parse(name: &str, arguments: &Value) -> Option<Result<Request, ArgumentError>> {
         let uri = || string(arguments, "uri", true).map(Option::unwrap_or_default);
         let request = match name {
             READ_FILE => uri().map(|uri| Request::Read { uri }),
@@ -52,16 +68,20 @@ impl Request {
     }
 }
 
-fn string(arguments: &Value, key: &str, required: bool) -> Result<Option<String>, String> {
+fn string(
+    arguments: &Value,
+    key: &'static str,
+    required: bool,
+) -> Result<Option<String>, ArgumentError> {
     match arguments.get(key) {
         Some(Value::String(text)) => Ok(Some(text.clone())),
         None | Some(Value::Null) if !required => Ok(None),
-        None | Some(Value::Null) => Err(format!("`{key}` is required")),
-        Some(_) => Err(format!("`{key}` must be a string")),
+        None | Some(Value::Null) => Err(ArgumentError::Missing(key)),
+        Some(_) => Err(ArgumentError::NotAString(key)),
     }
 }
 
-fn search(arguments: &Value) -> Result<Request, String> {
+fn search(arguments: &Value) -> Result<Request, ArgumentError> {
     let uri = string(arguments, "uri", true)?.unwrap_or_default();
     let pattern = string(arguments, "pattern", false)?.filter(|p| !p.is_empty());
     let contains = string(arguments, "contains", false)?.filter(|c| !c.is_empty());
@@ -70,7 +90,7 @@ fn search(arguments: &Value) -> Result<Request, String> {
         Some(value) => value
             .as_u64()
             .filter(|n| (1..=MAX_RESULTS).contains(n))
-            .ok_or_else(|| format!("`max_results` must be an integer from 1 to {MAX_RESULTS}"))?,
+            .ok_or(ArgumentError::MaxResults)?,
     };
     Ok(Request::Search {
         uri,
@@ -82,7 +102,7 @@ fn search(arguments: &Value) -> Result<Request, String> {
     })
 }
 
-fn write(arguments: &Value) -> Result<Request, String> {
+fn write(arguments: &Value) -> Result<Request, ArgumentError> {
     let uri = string(arguments, "uri", true)?.unwrap_or_default();
     let content = string(arguments, "content", true)?.unwrap_or_default();
     let content = match string(arguments, "encoding", false)?.as_deref() {
@@ -91,13 +111,9 @@ fn write(arguments: &Value) -> Result<Request, String> {
             use base64::Engine;
             base64::engine::general_purpose::STANDARD
                 .decode(content.as_bytes())
-                .map_err(|e| format!("`content` is not valid base64: {e}"))?
+                .map_err(ArgumentError::Base64)?
         }
-        Some(other) => {
-            return Err(format!(
-                "`encoding` must be `utf-8` or `base64`, not `{other}`"
-            ));
-        }
+        Some(other) => return Err(ArgumentError::Encoding(other.to_string())),
     };
     Ok(Request::Write { uri, content })
 }
@@ -181,9 +197,31 @@ mod tests {
             parse(READ_FILE, json!({"uri": "mcp://repo/a"})),
             Ok(Request::Read { .. })
         ));
-        assert!(parse(READ_FILE, json!({})).is_err());
-        assert!(parse(READ_FILE, json!({"uri": 3})).is_err());
-        assert!(parse(SEARCH_FILES, json!({"uri": "mcp://r/", "max_results": 0})).is_err());
+        // The messages are the client's `invalid_params` text: they stay as they are.
+        let refused = |name, args: Value| parse(name, args).unwrap_err().to_string();
+        assert_eq!(refused(READ_FILE, json!({})), "`uri` is required");
+        assert_eq!(
+            refused(READ_FILE, json!({"uri": 3})),
+            "`uri` must be a string"
+        );
+        assert_eq!(
+            refused(SEARCH_FILES, json!({"uri": "mcp://r/", "max_results": 0})),
+            "`max_results` must be an integer from 1 to 1000"
+        );
+        assert_eq!(
+            refused(
+                WRITE_FILE,
+                json!({"uri": "mcp://r/a", "content": "x", "encoding": "latin-1"})
+            ),
+            "`encoding` must be `utf-8` or `base64`, not `latin-1`"
+        );
+        assert!(
+            refused(
+                WRITE_FILE,
+                json!({"uri": "mcp://r/a", "content": "!", "encoding": "base64"})
+            )
+            .starts_with("`content` is not valid base64: ")
+        );
         let Ok(Request::Write { content, .. }) = parse(
             WRITE_FILE,
             json!({"uri": "mcp://r/a", "content": "aGk=", "encoding": "base64"}),

@@ -144,10 +144,20 @@ impl App {
         let auth = Authenticator::new(&config.auth, jwks);
         let authz = Authorizer::new(&config.policy, metrics.clone()).map_err(StartError::Policy)?;
         let dlp = Redactor::new(&config.dlp)?;
+        let audit = crate::record::audit::AuditLog::start(&config.audit, metrics.clone());
         let upstreams = config
             .upstreams
             .iter()
-            .map(|u| Upstream::new(u, client.clone(), metrics.clone()))
+            .map(|u| {
+                let integrity = crate::upstream::Integrity::new(&config.tools, &u.name);
+                Upstream::new(
+                    u,
+                    client.clone(),
+                    metrics.clone(),
+                    integrity,
+                    Some(audit.clone()),
+                )
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let tracer = config
             .observability
@@ -155,7 +165,6 @@ impl App {
             .as_ref()
             .map(|t| crate::record::traces::Tracer::start(t, client.clone()));
         let roots = crate::enforce::roots::Roots::new(&config.roots);
-        let audit = crate::record::audit::AuditLog::start(&config.audit, metrics.clone());
         let proxies =
             crate::enforce::client_ip::TrustedProxies::new(&config.server.trusted_proxies)?;
         let shared = config

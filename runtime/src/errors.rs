@@ -114,6 +114,12 @@ pub enum ErrorType {
     NotAdmin,
     OriginNotAllowed,
     PathViolation,
+    /// A tool whose definition changed since it was pinned (`toolPinning.onDrift: block`).
+    ToolDefinitionChanged,
+    /// A tool the lock does not pin (`toolPinning.onUnpinned: block`).
+    ToolNotPinned,
+    /// An unpinned tool whose definition hides text or addresses the model.
+    ToolWithheld,
     /// A resource URI no root or upstream serves (MCP's -32002).
     ResourceNotFound,
     /// A file or object larger than its root's cap.
@@ -176,6 +182,9 @@ impl ErrorType {
             Self::NotAdmin => "not_admin",
             Self::OriginNotAllowed => "origin_not_allowed",
             Self::PathViolation => "path_violation",
+            Self::ToolDefinitionChanged => "tool_definition_changed",
+            Self::ToolNotPinned => "tool_not_pinned",
+            Self::ToolWithheld => "tool_withheld",
             Self::ResourceNotFound => "resource_not_found",
             Self::ResourceTooLarge => "resource_too_large",
             Self::RootUnavailable => "root_unavailable",
@@ -236,9 +245,14 @@ impl ErrorType {
             MissingToken | MalformedToken | InvalidToken | TokenExpired | TokenNotYetValid
             | InvalidIssuer | InvalidAudience | InvalidSignature | UnsupportedAlgorithm
             | UnknownKey => StatusCode::UNAUTHORIZED,
-            MissingGroup | Forbidden | NotAdmin | OriginNotAllowed | PathViolation => {
-                StatusCode::FORBIDDEN
-            }
+            MissingGroup
+            | Forbidden
+            | NotAdmin
+            | OriginNotAllowed
+            | PathViolation
+            | ToolDefinitionChanged
+            | ToolNotPinned
+            | ToolWithheld => StatusCode::FORBIDDEN,
             RateLimited | AuthThrottled => StatusCode::TOO_MANY_REQUESTS,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -274,7 +288,13 @@ impl ErrorType {
             MissingToken | MalformedToken | InvalidToken | TokenExpired | TokenNotYetValid
             | InvalidIssuer | InvalidAudience | InvalidSignature | UnsupportedAlgorithm
             | UnknownKey => -32001,
-            MissingGroup | Forbidden | NotAdmin | OriginNotAllowed => -32003,
+            MissingGroup
+            | Forbidden
+            | NotAdmin
+            | OriginNotAllowed
+            | ToolDefinitionChanged
+            | ToolNotPinned
+            | ToolWithheld => -32003,
             RateLimited | AuthThrottled => -32029,
             PayloadTooLarge => -32013,
             UnsupportedMediaType | NotAcceptable | MethodNotAllowed | NotFound | MalformedHttp

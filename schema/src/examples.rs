@@ -150,6 +150,15 @@ pub fn audit() -> Value {
 pub fn sqlite() -> Value {
     json!({ "path": "/var/lib/airlock/audit.db" })
 }
+pub fn tool_pinning() -> Value {
+    json!({ "lockFile": "airlock.tools.json", "onDrift": "block", "onUnpinned": "block" })
+}
+pub fn tool_screening() -> Value {
+    json!({ "enabled": true, "exceptions": tool_exceptions() })
+}
+pub fn tool_exceptions() -> Value {
+    json!([{ "upstream": "docs", "tool": "search_docs", "markers": ["link"], "reason": "links to our own documentation site" }])
+}
 pub fn rate_limit_store() -> Value {
     json!({ "redis": redis() })
 }

@@ -11,6 +11,8 @@
 pub mod config;
 mod examples;
 pub mod metrics;
+pub mod pins;
+pub mod poisoning;
 pub mod reference;
 pub mod rego;
 pub mod runtime;

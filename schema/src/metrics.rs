@@ -40,6 +40,11 @@ pub const AUDIT_STORE_UP: &str = "airlock_audit_store_up";
 /// 1 while the shared rate-limit store answers, 0 while it does not (limits are then local, or
 /// requests refused, as `onUnavailable` says).
 pub const RATELIMIT_STORE_UP: &str = "airlock_ratelimit_store_up";
+/// Tool definitions that changed since they were pinned, by `upstream` and `tool` (the lock's
+/// names: bounded by the lock).
+pub const TOOL_DRIFT_TOTAL: &str = "airlock_tool_drift_total";
+/// Tools an upstream lists that are withheld (drifted, unpinned or poisoned), by `upstream`.
+pub const TOOLS_WITHHELD: &str = "airlock_tools_withheld";
 /// Path-sandbox and scheme violations on virtual roots.
 pub const SECURITY_VIOLATIONS_TOTAL: &str = "airlock_security_violations_total";
 /// Requests in flight.

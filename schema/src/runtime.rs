@@ -41,6 +41,42 @@ pub struct FrozenConfig {
     pub observability: ObservabilityConfig,
     /// The network destinations the deployment may reach (informational; the NetworkPolicy enforces).
     pub egress: Vec<EgressDestination>,
+    /// Which versions of the upstreams' tools may be served (`toolPinning`, `toolScreening`).
+    #[serde(default)]
+    pub tools: ToolIntegrityConfig,
+}
+
+/// Tool integrity: pinned definitions and the screening of the others.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ToolIntegrityConfig {
+    /// The reviewed definitions, when a lock is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pins: Option<PinsConfig>,
+    /// Withhold an unpinned tool whose definition hides text or addresses the model.
+    pub screen_unpinned: bool,
+    /// Tools whose markers a reviewer accepted, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exceptions: Vec<crate::config::ToolException>,
+}
+
+impl Default for ToolIntegrityConfig {
+    fn default() -> Self {
+        Self {
+            pins: None,
+            screen_unpinned: true,
+            exceptions: Vec::new(),
+        }
+    }
+}
+
+/// The pins of a lock: upstream → tool (the upstream's own name) → `sha256:<hex>`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PinsConfig {
+    pub on_drift: crate::config::OnDrift,
+    pub on_unpinned: crate::config::OnUnpinned,
+    pub upstreams: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

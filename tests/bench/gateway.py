@@ -131,7 +131,7 @@ class Stack:
     """The fixed upstream, the development issuer and the gateway, as release binaries, with
     the benchmark config plus `extra` YAML (top-level keys). Stopped by `close()`."""
 
-    def __init__(self, extra: str = "", rate_limiting: str = "{perToken: 1000000/s, burst: 1000000}", max_concurrent: int = 4096, upstreams: str = "") -> None:
+    def __init__(self, extra: str = "", rate_limiting: str = "{perToken: 1000000/s, burst: 1000000}", max_concurrent: int = 4096, upstreams: str = "", wrap: list | None = None) -> None:
         self.work = Path(tempfile.mkdtemp(prefix="airlock-bench-"))
         self.processes: list[subprocess.Popen] = []
         upstream_port, self.idp_port, gateway_port = free_port(), free_port(), free_port()
@@ -168,7 +168,7 @@ upstreams:
 """)
         subprocess.run([RELEASE / "airlockc", "build", "airlock.yaml", "-o", "deploy"], cwd=work, check=True, capture_output=True)
         self.log = open(work / "gateway.log", "w")
-        self.gateway = self.spawn([RELEASE / "airlock", "serve", "--config", work / "deploy/runtime/airlock.json", "--listen", f"127.0.0.1:{gateway_port}"], stderr=self.log)
+        self.gateway = self.spawn([*(wrap or []), RELEASE / "airlock", "serve", "--config", work / "deploy/runtime/airlock.json", "--listen", f"127.0.0.1:{gateway_port}"], stderr=self.log)
         wait_for(f"http://127.0.0.1:{gateway_port}/ready")
         self.direct_url, self.gateway_url = f"http://127.0.0.1:{upstream_port}/mcp", f"http://127.0.0.1:{gateway_port}/mcp"
         self.base_url = f"http://127.0.0.1:{gateway_port}"

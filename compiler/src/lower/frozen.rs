@@ -218,6 +218,11 @@ pub fn freeze(config: &Config, policy: &PolicyBundle) -> FrozenConfig {
                 }),
         },
         egress: Vec::new(),
+        tools: ToolIntegrityConfig {
+            pins: None,
+            screen_unpinned: config.tool_screening.enabled,
+            exceptions: config.tool_screening.exceptions.clone(),
+        },
     };
     frozen.egress = super::egress::derive(config).1;
     frozen.content_hash = sha256(frozen.hashed_text().as_bytes());

@@ -2,6 +2,7 @@
 
 use super::ConfigPath;
 use super::audit_cli::AuditCommand;
+use super::tools_cli::ToolsCommand;
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -51,6 +52,11 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigPath,
     },
+    /// Pin the upstreams' tool definitions (`pin`), or compare them with the pins (`diff`).
+    Tools {
+        #[command(subcommand)]
+        command: ToolsCommand,
+    },
     /// The audit trail: verify its hash chain, record a subject erasure.
     Audit {
         #[command(subcommand)]
@@ -89,6 +95,7 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
         Command::Audit { command } => crate::commands::audit_cli::run(command),
+        Command::Tools { command } => crate::commands::tools_cli::run(command),
         Command::Doctor {
             config,
             token,

@@ -5,6 +5,7 @@ mod audit_cli;
 pub mod cli;
 pub mod doctor;
 pub mod serve;
+mod tools_cli;
 
 use std::path::PathBuf;
 

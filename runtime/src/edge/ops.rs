@@ -50,6 +50,7 @@ pub async fn info(State(app): State<Arc<App>>) -> Response {
                 "resources": state.catalog.resources.len(),
                 "prompts": state.catalog.prompts.len(),
                 "restarts": state.restarts,
+                "withheld": state.catalog.withheld,
                 "last_error": state.last_error,
             })
         })

@@ -239,6 +239,9 @@ impl<'a, 'r> Call<'a, 'r> {
                 })?;
                 return self.call_builtin(name, request).await;
             }
+            if let Some(failure) = self.withheld(name) {
+                return Err(failure);
+            }
             return Err(Failure::new(
                 ErrorType::InvalidParams,
                 format!("unknown tool `{name}`"),
@@ -265,6 +268,33 @@ impl<'a, 'r> Call<'a, 'r> {
         }
         self.forward(&authorized, &upstream, "tools/call", params)
             .await
+    }
+
+    /// The refusal of a tool an upstream lists but the gateway withholds (`upstream::integrity`),
+    /// if `name` is one.
+    fn withheld(&mut self, name: &str) -> Option<Failure> {
+        use crate::upstream::Withheld;
+        self.app.upstreams.iter().find_map(|upstream| {
+            let original = name.strip_prefix(upstream.config.tool_prefix.as_str())?;
+            let catalog = upstream.catalog();
+            let withheld = catalog.withheld.get(original)?;
+            self.record.upstream = Some(upstream.name().to_string());
+            let (kind, message) = match withheld {
+                Withheld::DefinitionChanged { .. } => (
+                    ErrorType::ToolDefinitionChanged,
+                    format!("forbidden: the definition of `{name}` changed since it was reviewed and pinned; it is withheld until it is reviewed again"),
+                ),
+                Withheld::NotPinned => (
+                    ErrorType::ToolNotPinned,
+                    format!("forbidden: `{name}` is not among the reviewed (pinned) tools"),
+                ),
+                Withheld::Poisoned { .. } => (
+                    ErrorType::ToolWithheld,
+                    format!("forbidden: the definition of `{name}` hides text or addresses the model; it is withheld"),
+                ),
+            };
+            Some(Failure::new(kind, message).with("upstream", upstream.name()))
+        })
     }
 
     /// Calls the upstream, as the policy allowed.

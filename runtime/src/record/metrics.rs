@@ -194,6 +194,12 @@ fn help(name: &str) -> &'static str {
         m::RATELIMIT_STORE_UP => {
             "1 while the shared rate-limit store answers, 0 while it does not."
         }
+        m::TOOL_DRIFT_TOTAL => {
+            "Tool definitions that changed since they were pinned, by upstream and tool."
+        }
+        m::TOOLS_WITHHELD => {
+            "Tools an upstream lists that are withheld (drifted, unpinned or poisoned)."
+        }
         m::SECURITY_VIOLATIONS_TOTAL => "Sandbox and scheme violations on virtual roots.",
         m::IN_FLIGHT_REQUESTS => "Requests in flight.",
         _ => "Airlock metric.",

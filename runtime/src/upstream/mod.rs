@@ -5,13 +5,16 @@
 
 mod exchanged;
 mod http;
+pub mod integrity;
 mod pool;
 mod stdio;
 
 use crate::config::{ConfigError, read_secret};
+use crate::record::audit::{AuditLog, Event};
 use crate::record::metrics::Metrics;
 use airlock_schema::metrics as m;
 use airlock_schema::runtime::{NamedValue, Transport, UpstreamConfig};
+pub use integrity::{Integrity, Screened, Withheld};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -68,7 +71,10 @@ enum Link {
 /// What the gateway knows about an upstream's offer.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Catalog {
+    /// The tools that may be served (pinned and unchanged, or screened).
     pub tools: Vec<Value>,
+    /// The tools listed but withheld, and why (`integrity`).
+    pub withheld: std::collections::BTreeMap<String, Withheld>,
     pub resources: Vec<Value>,
     pub resource_templates: Vec<Value>,
     pub prompts: Vec<Value>,
@@ -102,6 +108,11 @@ pub struct Upstream {
     state: Mutex<UpstreamState>,
     handshake: tokio::sync::Mutex<()>,
     metrics: Arc<Metrics>,
+    integrity: Integrity,
+    /// Where drifts and withheld tools are recorded (not in `airlock doctor`).
+    audit: Option<Arc<AuditLog>>,
+    /// The drifts (tool, new hash) and withholdings already reported: each once.
+    reported: Mutex<std::collections::BTreeSet<(String, String)>>,
 }
 
 /// Why an upstream cannot be set up at start (its calls would all fail).
@@ -156,6 +167,8 @@ impl Upstream {
         config: &UpstreamConfig,
         client: reqwest::Client,
         metrics: Arc<Metrics>,
+        integrity: Integrity,
+        audit: Option<Arc<AuditLog>>,
     ) -> Result<Arc<Self>, SetupError> {
         let secret = |source| SetupError::Secret {
             upstream: config.name.clone(),
@@ -212,6 +225,9 @@ impl Upstream {
             }),
             handshake: tokio::sync::Mutex::new(()),
             metrics,
+            integrity,
+            audit,
+            reported: Mutex::default(),
         }))
     }
 
@@ -347,7 +363,12 @@ impl Upstream {
     async fn list_catalog(&self, capabilities: &Value) -> Result<Catalog, UpstreamError> {
         let mut catalog = Catalog::default();
         if capabilities.get("tools").is_some() {
-            catalog.tools = self.list("tools/list", "tools").await?;
+            let screened = self
+                .integrity
+                .screen(self.list("tools/list", "tools").await?);
+            self.report(&screened).await;
+            catalog.tools = screened.served;
+            catalog.withheld = screened.withheld;
         }
         if capabilities.get("resources").is_some() {
             catalog.resources = self
@@ -366,6 +387,73 @@ impl Upstream {
                 .unwrap_or_default();
         }
         Ok(catalog)
+    }
+
+    /// Reports, once each, a drift and a tool withheld for its markers or for want of a pin:
+    /// a log line, the metrics, an audit event.
+    async fn report(&self, screened: &Screened) {
+        let upstream = self.config.name.as_str();
+        self.metrics.set(
+            m::TOOLS_WITHHELD,
+            &[("upstream", upstream)],
+            screened.withheld.len() as i64,
+        );
+        for drift in &screened.drifted {
+            if !self.first_report(&drift.tool, &drift.actual) {
+                continue;
+            }
+            let served = !screened.withheld.contains_key(&drift.tool);
+            tracing::warn!(upstream, tool = %drift.tool, pinned = %drift.pinned, actual = %drift.actual, served, error_type = "tool_definition_changed", "a tool's definition no longer matches its pin");
+            self.metrics.inc(
+                m::TOOL_DRIFT_TOTAL,
+                &[("upstream", upstream), ("tool", &drift.tool)],
+            );
+            self.audit_event(
+                Event::new("tool_drift")
+                    .set("upstream", upstream)
+                    .set("tool", drift.tool.clone())
+                    .set("pinned_hash", drift.pinned.clone())
+                    .set("actual_hash", drift.actual.clone())
+                    .set("outcome", if served { "served" } else { "withheld" }),
+            )
+            .await;
+        }
+        for (tool, withheld) in &screened.withheld {
+            let reason = match withheld {
+                Withheld::DefinitionChanged { .. } => continue,
+                Withheld::NotPinned => "tool_not_pinned".to_string(),
+                Withheld::Poisoned { markers } => markers
+                    .iter()
+                    .map(|m| m.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            };
+            if !self.first_report(tool, &reason) {
+                continue;
+            }
+            tracing::warn!(upstream, tool = %tool, reason = %reason, error_type = "tool_withheld", "a tool is withheld");
+            self.audit_event(
+                Event::new("tool_withheld")
+                    .set("upstream", upstream)
+                    .set("tool", tool.clone())
+                    .set("reason", reason),
+            )
+            .await;
+        }
+    }
+
+    /// True the first time `(tool, what)` is reported.
+    fn first_report(&self, tool: &str, what: &str) -> bool {
+        self.reported
+            .lock()
+            .expect("reported lock")
+            .insert((tool.to_string(), what.to_string()))
+    }
+
+    async fn audit_event(&self, event: Event) {
+        if let Some(audit) = &self.audit {
+            audit.record(event.into_value()).await;
+        }
     }
 
     async fn list(&self, method: &str, key: &str) -> Result<Vec<Value>, UpstreamError> {

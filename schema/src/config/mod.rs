@@ -12,6 +12,7 @@ mod policy;
 mod rate_limiting;
 mod roots;
 mod server;
+mod tool_integrity;
 mod upstreams;
 
 pub use audit::*;
@@ -24,6 +25,7 @@ pub use policy::*;
 pub use rate_limiting::*;
 pub use roots::*;
 pub use server::*;
+pub use tool_integrity::*;
 pub use upstreams::*;
 
 use crate::examples as ex;
@@ -104,6 +106,14 @@ pub struct Config {
     #[serde(default)]
     #[schemars(example = ex::service_account())]
     pub service_account: ServiceAccount,
+    /// Reviewed tool definitions, enforced by the gateway (`airlock tools pin` writes the lock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = ex::tool_pinning())]
+    pub tool_pinning: Option<ToolPinning>,
+    /// The screening of tool definitions for poisoning (hidden text, instructions to the model).
+    #[serde(default)]
+    #[schemars(example = ex::tool_screening())]
+    pub tool_screening: ToolScreening,
 }
 
 impl Config {

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Instructions per `tools/call` in the gateway, counted by `valgrind --tool=callgrind`:
+repeatable whatever else the machine is doing, where wall-clock figures on 2 shared cores are
+not. The gateway runs under callgrind twice, serving SMALL and then LARGE calls (2 connections,
+keep-alive); the difference divided by LARGE - SMALL is the cost of one call, start-up and
+shutdown cancelled out.
+
+    tests/bench/install.sh && tests/bench/instructions.py [--small 200] [--large 1200] [--no-build] [--store redis]
+
+Release binaries from target/release (as tests/bench/gateway.py builds them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+sys.path.insert(0, str(Path(__file__).parent))
+import gateway as bench  # noqa: E402
+
+
+def drive(url: str, token: str, calls: int, connections: int = 2) -> None:
+    target = urlparse(url)
+    per = calls // connections
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+        for _ in range(per):
+            conn.request("POST", target.path, body=bench.CALL, headers={
+                "Authorization": f"Bearer {token}", "Content-Type": "application/json",
+                "Accept": "application/json, text/event-stream"})
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200, response.status
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def instructions(calls: int, limits: str) -> int:
+    out = Path(tempfile.mkdtemp(prefix="airlock-callgrind-")) / "callgrind.out"
+    stack = bench.Stack(rate_limiting=limits, wrap=["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"])
+    try:
+        token = stack.token()
+        drive(stack.gateway_url, token, 20)  # warm: keys fetched, caches filled
+        drive(stack.gateway_url, token, calls)
+        stack.gateway.send_signal(signal.SIGTERM)
+        stack.gateway.wait(timeout=120)
+    finally:
+        stack.close()
+    text = out.read_text(errors="replace")
+    totals = re.search(r"^(?:summary|totals):\s+(\d+)", text, re.M)
+    return int(totals.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--small", type=int, default=200)
+    parser.add_argument("--large", type=int, default=1200)
+    parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--store", choices=["none", "redis"], default="none")
+    args = parser.parse_args()
+    if not args.no_build:
+        bench.build_release()
+    limits = "{perToken: 1000000/s, burst: 1000000}"
+    if args.store == "redis":
+        limits = "{perToken: 1000000/s, perIp: 1000000/s, burst: 1000000, store: {redis: {url: \"redis://127.0.0.1:6379/0\", keyPrefix: \"airlock-bench:%d:\"}}}" % os.getpid()
+    small = instructions(args.small, limits)
+    large = instructions(args.large, limits)
+    per_call = (large - small) / (args.large - args.small)
+    print(f"gateway instructions per tools/call (callgrind, store {args.store}): {per_call:,.0f} "
+          f"({small:,} for {args.small} calls, {large:,} for {args.large})")
+
+
+if __name__ == "__main__":
+    main()

@@ -9,6 +9,7 @@ use crate::syntax::{self, Document, Span};
 use crate::validate::{self, ConfigDoc};
 use crate::workspace::Workspace;
 use airlock_schema::Config;
+use airlock_schema::pins::ToolLock;
 
 /// The outcome of analysing a workspace.
 pub struct Analysis {
@@ -34,6 +35,8 @@ pub enum Verdict {
 pub struct Ready {
     pub config: Config,
     pub policy: PolicyBundle,
+    /// The reviewed tool definitions (`toolPinning.lockFile`), when configured and sound.
+    pub tools: Option<ToolLock>,
     /// `airlock.yaml` as parsed, so a later stage can locate a diagnostic at a config value
     /// without parsing it again.
     pub document: Document,
@@ -100,6 +103,7 @@ pub fn analyze(workspace: &Workspace) -> Analysis {
     let policy = lint::rego::check(&doc, workspace, &mut diagnostics);
     lint::dlp::check(&doc, &mut diagnostics);
     lint::secrets::check(&doc, &mut diagnostics);
+    let tools = lint::tools::check(&doc, workspace, &mut diagnostics);
     let config = typed_config(&doc, &mut diagnostics);
     let diagnostics = mask_quoted_secrets(source, diagnostics).sorted();
     // `typed_config` gives no config exactly when the config is invalid; `lint::rego::check`
@@ -108,6 +112,7 @@ pub fn analyze(workspace: &Workspace) -> Analysis {
         (Some(config), Some(policy)) => Verdict::Ready(Box::new(Ready {
             config,
             policy,
+            tools,
             document,
         })),
         (Some(_), None) => Verdict::InvalidPolicy,

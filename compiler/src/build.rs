@@ -93,7 +93,7 @@ fn compile(workspace: &Workspace) -> Result<Compiled, Diagnostics> {
         .iter()
         .filter(|r| r.outcome == Outcome::Pass)
         .count();
-    let model = lower::lower(&ready.config, &ready.policy);
+    let model = lower::lower(&ready.config, &ready.policy, ready.tools.as_ref());
     if let Some(diagnostic) = config_map_size(&model, &ready, workspace) {
         diagnostics.push(diagnostic);
         return Err(diagnostics.sorted());

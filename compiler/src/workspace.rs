@@ -1,4 +1,5 @@
-//! The input edge: reads `airlock.yaml` and the files it references (policy and tests).
+//! The input edge: reads `airlock.yaml` and the files it references (policy and tests, the
+//! tool lock).
 //! Everything after this is pure: stages see only a [`Workspace`].
 
 use crate::syntax::{self, SourceFile};
@@ -216,6 +217,13 @@ fn references(config: &SourceFile) -> Vec<String> {
         document.root.pointer("/policy/tests").map(|n| &n.kind)
     {
         found.extend(tests.iter().filter_map(|t| t.as_str()).map(String::from));
+    }
+    if let Some(lock) = document
+        .root
+        .pointer("/toolPinning/lockFile")
+        .and_then(|n| n.as_str())
+    {
+        found.push(lock.to_string());
     }
     found.retain(|f| !f.is_empty());
     found

@@ -14,6 +14,7 @@ pub enum Category {
     Rego,
     Dlp,
     Secrets,
+    Tools,
 }
 
 impl Category {
@@ -32,6 +33,7 @@ impl Category {
             Category::Rego => "Rego policy (AL3xxx)",
             Category::Dlp => "DLP patterns (AL4xxx)",
             Category::Secrets => "Secrets (AL5xxx)",
+            Category::Tools => "Tool definitions (AL6xxx)",
         }
     }
 }
@@ -146,6 +148,14 @@ codes! {
     AL5001 "inline-credential" Secrets Error "A value that looks like a credential.";
     AL5002 "url-credentials" Secrets Error "A URL with a password in it.";
     AL5003 "sensitive-key-literal" Secrets Error "A credential-named key with a literal value.";
+    AL6001 "tool-hidden-text" Tools Error "A pinned tool definition hides text from its reader.";
+    AL6002 "tool-model-instruction" Tools Error "A pinned tool definition addresses the model.";
+    AL6003 "tool-link" Tools Warning "A pinned tool definition holds a link.";
+    AL6004 "tool-oversized" Tools Warning "A pinned tool description far longer than a tool needs.";
+    AL6005 "tool-shadowing" Tools Warning "A pinned tool names another upstream's tool.";
+    AL6006 "dead-pin" Tools Warning "A pin no configured tool can ever be served under.";
+    AL6007 "unpinned-tool" Tools Error "An allowed tool without a pin while unpinned tools are blocked.";
+    AL6008 "lock-invalid" Tools Error "The tool lock cannot be trusted as written.";
 }
 
 /// The code with this id, case-insensitively, for `airlockc explain`.

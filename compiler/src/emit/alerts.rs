@@ -20,7 +20,7 @@ pub struct AlertRule {
 }
 
 /// Every alert name, for the runbook check.
-pub const ALERTS: [&str; 12] = [
+pub const ALERTS: [&str; 13] = [
     "AirlockDown",
     "AirlockHighErrorRate",
     "AirlockHighLatency",
@@ -32,6 +32,7 @@ pub const ALERTS: [&str; 12] = [
     "AirlockRateLimitSaturation",
     "AirlockUpstreamDown",
     "AirlockRateLimitStoreDown",
+    "AirlockToolDefinitionDrift",
     "AirlockCertificateExpiring",
 ];
 
@@ -194,6 +195,19 @@ pub fn rules(model: &Model) -> Vec<AlertRule> {
             "critical",
             "The shared rate-limit store does not answer",
             "A replica has not reached Redis for 2 minutes: limits are per replica (onUnavailable: local) or requests are refused (deny).",
+        );
+    }
+    if alerts.tool_pinning {
+        add(
+            "AirlockToolDefinitionDrift",
+            format!(
+                "sum by (upstream, tool) (increase({}{{{sel}}}[10m])) > 0",
+                m::TOOL_DRIFT_TOTAL
+            ),
+            "0m",
+            "warning",
+            "An upstream changed a pinned tool's definition",
+            "The definition of {{ $labels.upstream }}/{{ $labels.tool }} no longer matches its pin: the tool is withheld (onDrift: block) or served unreviewed (warn).",
         );
     }
     if let Some(certificate) = model.ingress.as_ref().and_then(|i| i.certificate.as_ref()) {

@@ -5,6 +5,7 @@ use super::secrets::{S3_KEYS, file};
 use crate::policy::PolicyBundle;
 use airlock_schema::Config;
 use airlock_schema::config::{AuditBackend, Root, Upstream};
+use airlock_schema::pins::ToolLock;
 use airlock_schema::runtime::*;
 use airlock_schema::types::{EnvValue, Rate};
 use sha2::{Digest, Sha256};
@@ -59,7 +60,7 @@ fn limit(rate: Option<Rate>, burst: u32) -> Option<RateLimit> {
     })
 }
 
-pub fn freeze(config: &Config, policy: &PolicyBundle) -> FrozenConfig {
+pub fn freeze(config: &Config, policy: &PolicyBundle, tools: Option<&ToolLock>) -> FrozenConfig {
     let modules: Vec<PolicyModule> = policy
         .sources
         .iter()
@@ -219,7 +220,25 @@ pub fn freeze(config: &Config, policy: &PolicyBundle) -> FrozenConfig {
         },
         egress: Vec::new(),
         tools: ToolIntegrityConfig {
-            pins: None,
+            pins: config
+                .tool_pinning
+                .as_ref()
+                .zip(tools)
+                .map(|(pinning, lock)| PinsConfig {
+                    on_drift: pinning.on_drift,
+                    on_unpinned: pinning.on_unpinned,
+                    upstreams: lock
+                        .upstreams
+                        .iter()
+                        .map(|(upstream, tools)| {
+                            let hashes = tools
+                                .iter()
+                                .map(|(tool, pin)| (tool.clone(), pin.sha256.clone()))
+                                .collect();
+                            (upstream.clone(), hashes)
+                        })
+                        .collect(),
+                }),
             screen_unpinned: config.tool_screening.enabled,
             exceptions: config.tool_screening.exceptions.clone(),
         },

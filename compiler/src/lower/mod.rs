@@ -13,6 +13,7 @@ pub use secrets::{SecretMount, SecretSource};
 use crate::policy::PolicyBundle;
 use airlock_schema::Config;
 use airlock_schema::config::{AuditBackend, Root, Upstream};
+use airlock_schema::pins::ToolLock;
 use airlock_schema::runtime::{CONFIG_DIR, FrozenConfig};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -177,6 +178,8 @@ pub struct AlertsModel {
     pub audit_buffer_size: u32,
     /// Whether the replicas share a rate-limit store (its alert is emitted only then).
     pub shared_limits: bool,
+    /// Whether tool definitions are pinned (the drift alert is emitted only then).
+    pub tool_pinning: bool,
 }
 
 /// What the Ingress routes for `ingress.path`: the default `/` means the gateway's public
@@ -197,7 +200,7 @@ fn ingress_paths(path: &str) -> Vec<String> {
 
 /// Lowers a valid configuration and its compiled policy. `policy_files` are the policy
 /// modules as (file name, source), in the order they were compiled.
-pub fn lower(config: &Config, policy: &PolicyBundle) -> Model {
+pub fn lower(config: &Config, policy: &PolicyBundle, tools: Option<&ToolLock>) -> Model {
     let name = config.name.to_string();
     let namespace = config.effective_namespace().to_string();
     let selector = BTreeMap::from([
@@ -224,7 +227,7 @@ pub fn lower(config: &Config, policy: &PolicyBundle) -> Model {
     });
     let secret_mounts = secrets::mounts(config);
     let volumes = volumes(config, &name, persistence.as_ref(), &secret_mounts);
-    let frozen = frozen::freeze(config, policy);
+    let frozen = frozen::freeze(config, policy, tools);
     let config_hash = frozen.content_hash.clone();
     let mut config_files = BTreeMap::new();
     config_files.insert("airlock.json".to_string(), frozen::pretty(&frozen));
@@ -328,6 +331,7 @@ pub fn lower(config: &Config, policy: &PolicyBundle) -> Model {
         labels: alerts_config.labels.clone(),
         audit_buffer_size: config.audit.buffer_size,
         shared_limits: config.rate_limiting.store.is_some(),
+        tool_pinning: config.tool_pinning.is_some(),
         namespace: metrics
             .as_ref()
             .and_then(|m| m.service_monitor.as_ref())

@@ -11,6 +11,7 @@
 pub mod config;
 mod examples;
 pub mod metrics;
+pub mod network;
 pub mod reference;
 pub mod rego;
 pub mod runtime;

@@ -4,6 +4,7 @@
 
 use super::alerts;
 use crate::lower::{Model, egress::PRIVATE_V4, egress::PRIVATE_V6};
+use airlock_schema::network::METADATA_EXCEPT_V4;
 use regex::Regex;
 use serde_json::Value as Json;
 use std::sync::OnceLock;
@@ -12,8 +13,10 @@ use yaml_serde::Value as Yaml;
 
 const PLACEHOLDER: &str = "AIRLOCK_PARAM_";
 
-/// The chart's parameters: (name, Go template expression).
-pub const PARAMS: [(&str, &str); 7] = [
+/// The chart's parameters: (name, Go template expression). `namespace` is the release's,
+/// checked against the one airlock.yaml names (`airlock.namespace` in `_helpers.tpl`).
+pub const PARAMS: [(&str, &str); 8] = [
+    ("namespace", "{{ include \"airlock.namespace\" . }}"),
     ("replicas", "{{ .Values.replicas }}"),
     ("image", "{{ include \"airlock.image\" . }}"),
     ("pullPolicy", "{{ .Values.image.pullPolicy | quote }}"),
@@ -123,6 +126,7 @@ impl Templates {
         context.insert("m", model);
         context.insert("private_v4", &PRIVATE_V4);
         context.insert("private_v6", &PRIVATE_V6);
+        context.insert("metadata_v4", &METADATA_EXCEPT_V4);
         context.insert("egress_sources", &egress_sources(model));
         context.insert("alert_rules", &alerts::rules(model));
         let text = self
@@ -185,6 +189,7 @@ fn emit(documents: &[Yaml]) -> String {
 fn param_value(name: &str, model: &Model) -> Yaml {
     let text = |s: &str| Yaml::String(s.to_string());
     match name {
+        "namespace" => text(&model.namespace),
         "replicas" => Yaml::Number(model.replicas.unwrap_or(1).into()),
         "image" => text(&model.image.reference),
         "pullPolicy" => text(&model.image.pull_policy),

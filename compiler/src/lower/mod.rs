@@ -5,10 +5,12 @@
 pub mod egress;
 mod frozen;
 mod secrets;
+mod sidecars;
 
 pub use egress::{EgressPeer, EgressRule};
 pub(crate) use frozen::file_name;
 pub use secrets::{SecretMount, SecretSource};
+pub use sidecars::{EnvModel, SidecarModel};
 
 use crate::policy::PolicyBundle;
 use airlock_schema::Config;
@@ -51,6 +53,10 @@ pub struct Model {
     /// The secret mounts grouped by Secret, for the projected volume.
     pub secret_sources: Vec<SecretSource>,
     pub egress: Vec<EgressRule>,
+    /// Containers beside the gateway that run upstream servers.
+    pub sidecars: Vec<SidecarModel>,
+    /// Sidecars read a Secret through their environment (checkov's reason is written then).
+    pub sidecar_secret_env: bool,
     pub alerts: Option<AlertsModel>,
     pub config_hash: String,
     pub config_map_name: String,
@@ -224,6 +230,7 @@ pub fn lower(config: &Config, policy: &PolicyBundle) -> Model {
     });
     let secret_mounts = secrets::mounts(config);
     let volumes = volumes(config, &name, persistence.as_ref(), &secret_mounts);
+    let sidecars = sidecars::sidecars(config, &volumes);
     let frozen = frozen::freeze(config, policy);
     let config_hash = frozen.content_hash.clone();
     let mut config_files = BTreeMap::new();
@@ -383,6 +390,10 @@ pub fn lower(config: &Config, policy: &PolicyBundle) -> Model {
         secret_sources: secrets::group(&secret_mounts),
         secret_mounts,
         egress: egress::derive(config).0,
+        sidecar_secret_env: sidecars
+            .iter()
+            .any(|s| s.env.iter().any(|e| e.secret.is_some())),
+        sidecars,
         alerts,
         config_hash,
         config_map_name: format!("{name}-config"),

@@ -1,10 +1,11 @@
 //! Upstreams and roots: valid environment and header names (AL2021), roots that stay out of
-//! system directories (AL2023) and have a volume (AL2026).
+//! system directories (AL2023) and have a volume (AL2026), sidecars reached inside the pod on
+//! a port of their own (AL2044).
 
 use crate::diagnostics::{Diagnostics, codes};
 use crate::validate::ConfigDoc;
 use crate::validate::doc::escape;
-use airlock_schema::config::{Audit, Root, Upstream};
+use airlock_schema::config::{Audit, Observability, Root, Server, Upstream};
 
 const SYSTEM_DIRS: [&str; 8] = [
     "/proc",
@@ -19,14 +20,15 @@ const SYSTEM_DIRS: [&str; 8] = [
 
 pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
     for (index, upstream) in doc.items::<Upstream>("/upstreams") {
+        sidecar(doc, index, &upstream, out);
         match &upstream {
             Upstream::Stdio(stdio) => {
-                for name in stdio.env.keys().filter(|n| !env_name(n)) {
-                    out.push(
-                        doc.key_diag(codes::AL2021, &format!("/upstreams/{index}/env/{}", escape(name)), format!("`{name}` is not a valid environment variable name"))
-                            .help("use letters, digits and `_`, not starting with a digit (e.g. `API_TOKEN`)"),
-                    );
-                }
+                env_names(
+                    doc,
+                    &format!("/upstreams/{index}/env"),
+                    stdio.env.keys(),
+                    out,
+                );
             }
             Upstream::Http(http) => {
                 for name in http.headers.keys() {
@@ -99,6 +101,57 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
                     .help(format!("mount the data at `{}` with `volume: {{claimName: <pvc>}}`; the image is minimal and read-only, so the directory would be empty", fs.real)),
             );
         }
+    }
+}
+
+/// AL2021 for each invalid name among the keys of the environment at `pointer`.
+fn env_names<'a>(
+    doc: &ConfigDoc<'_>,
+    pointer: &str,
+    names: impl Iterator<Item = &'a String>,
+    out: &mut Diagnostics,
+) {
+    for name in names.filter(|n| !env_name(n)) {
+        out.push(
+            doc.key_diag(
+                codes::AL2021,
+                &format!("{pointer}/{}", escape(name)),
+                format!("`{name}` is not a valid environment variable name"),
+            )
+            .help("use letters, digits and `_`, not starting with a digit (e.g. `API_TOKEN`)"),
+        );
+    }
+}
+
+/// A sidecar is reached inside the pod: over its unix socket, or on `localhost` at a port the
+/// gateway does not listen on (AL2044); its environment names are valid (AL2021).
+fn sidecar(doc: &ConfigDoc<'_>, index: usize, upstream: &Upstream, out: &mut Diagnostics) {
+    let Some(sidecar) = upstream.sidecar() else {
+        return;
+    };
+    let base = format!("/upstreams/{index}");
+    env_names(doc, &format!("{base}/sidecar/env"), sidecar.env.keys(), out);
+    let Upstream::Http(http) = upstream else {
+        return;
+    };
+    if !http.url.is_loopback() {
+        out.push(
+            doc.value_diag(codes::AL2044, &format!("{base}/url"), format!("upstream `{}` has a sidecar but its URL `{}` is not on localhost", http.name, http.url))
+                .help(format!("a sidecar shares the pod's loopback with the gateway: point the URL at it, e.g. `http://127.0.0.1:{}{}`, or remove `sidecar`", http.url.port(), http.url.url().path())),
+        );
+        return;
+    }
+    let port = http.url.port();
+    let server = doc.section_or_default::<Server>("/server").map(|s| s.port);
+    let metrics = doc
+        .section_or_default::<Observability>("/observability")
+        .filter(|o| o.metrics.enabled)
+        .map(|o| o.metrics.port);
+    if server == Some(port) || metrics == Some(port) {
+        out.push(
+            doc.value_diag(codes::AL2044, &format!("{base}/url"), format!("upstream `{}`'s sidecar would listen on port {port}, where the gateway listens", http.name))
+                .help("containers of one pod share its ports: run the sidecar's server on another port and put that port in the URL"),
+        );
     }
 }
 

@@ -125,7 +125,7 @@ codes! {
     AL2041 "service-port" Semantics Warning "An in-cluster URL's port that may be a Service port, not the pods'.";
     AL2042 "database-egress" Semantics Warning "PostgreSQL egress open to any address.";
     AL2043 "unreachable-gateway" Semantics Warning "No ingress and no client namespaces: nothing can reach the gateway.";
-    AL2044 "sidecar-unreachable" Semantics Error "A sidecar the gateway cannot reach inside the pod.";
+    AL2044 "sidecar-conflict" Semantics Error "A sidecar the gateway cannot reach in the pod, or that takes a name or port of another container.";
     AL3001 "rego-parse" Rego Error "The policy does not parse.";
     AL3002 "rego-compile" Rego Error "The policy does not compile.";
     AL3003 "missing-entrypoint" Rego Error "The entrypoint names no rule.";

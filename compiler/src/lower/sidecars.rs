@@ -11,7 +11,7 @@ use serde::Serialize;
 /// One sidecar container.
 #[derive(Clone, Debug, Serialize)]
 pub struct SidecarModel {
-    /// `upstream-<name>`.
+    /// The upstream's name (airlockc refuses `airlock`, the gateway's).
     pub name: String,
     pub image: String,
     pub pull_policy: String,
@@ -22,7 +22,7 @@ pub struct SidecarModel {
     pub requests_memory: String,
     pub limits_cpu: String,
     pub limits_memory: String,
-    /// Its own `/tmp` (an emptyDir named `<name>-tmp`).
+    /// Its own `/tmp` (an emptyDir named `sidecar-tmp-<n>`).
     pub tmp_volume: String,
     /// The gateway's volume holding the upstream's socket.
     pub socket_volume: Option<SocketMount>,
@@ -60,7 +60,7 @@ pub fn sidecars(config: &Config, volumes: &[VolumeModel]) -> Vec<SidecarModel> {
         let Some(sidecar) = upstream.sidecar() else {
             continue;
         };
-        let name = format!("upstream-{}", upstream.name());
+        let name = upstream.name().to_string();
         // No probes: the kubelet probes the pod's IP, where a server bound to loopback or a
         // socket does not answer; the gateway's own health check of the upstream watches it.
         let socket_volume = match upstream {
@@ -82,7 +82,7 @@ pub fn sidecars(config: &Config, volumes: &[VolumeModel]) -> Vec<SidecarModel> {
             None => format!("{}@{}", image.repository, image.digest),
         };
         out.push(SidecarModel {
-            tmp_volume: format!("{name}-tmp"),
+            tmp_volume: format!("sidecar-tmp-{}", out.len()),
             image: reference,
             pull_policy: format!("{:?}", image.pull_policy),
             command: sidecar.command.clone(),

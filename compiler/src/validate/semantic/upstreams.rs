@@ -7,6 +7,9 @@ use crate::validate::ConfigDoc;
 use crate::validate::doc::escape;
 use airlock_schema::config::{Audit, Observability, Root, Server, Upstream};
 
+/// The gateway's container name, which a sidecar's may not take.
+const GATEWAY_CONTAINER: &str = "airlock";
+
 const SYSTEM_DIRS: [&str; 8] = [
     "/proc",
     "/sys",
@@ -19,8 +22,8 @@ const SYSTEM_DIRS: [&str; 8] = [
 ];
 
 pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
+    sidecars(doc, out);
     for (index, upstream) in doc.items::<Upstream>("/upstreams") {
-        sidecar(doc, index, &upstream, out);
         match &upstream {
             Upstream::Stdio(stdio) => {
                 env_names(
@@ -123,35 +126,51 @@ fn env_names<'a>(
     }
 }
 
-/// A sidecar is reached inside the pod: over its unix socket, or on `localhost` at a port the
-/// gateway does not listen on (AL2044); its environment names are valid (AL2021).
-fn sidecar(doc: &ConfigDoc<'_>, index: usize, upstream: &Upstream, out: &mut Diagnostics) {
-    let Some(sidecar) = upstream.sidecar() else {
-        return;
-    };
-    let base = format!("/upstreams/{index}");
-    env_names(doc, &format!("{base}/sidecar/env"), sidecar.env.keys(), out);
-    let Upstream::Http(http) = upstream else {
-        return;
-    };
-    if !http.url.is_loopback() {
-        out.push(
-            doc.value_diag(codes::AL2044, &format!("{base}/url"), format!("upstream `{}` has a sidecar but its URL `{}` is not on localhost", http.name, http.url))
-                .help(format!("a sidecar shares the pod's loopback with the gateway: point the URL at it, e.g. `http://127.0.0.1:{}{}`, or remove `sidecar`", http.url.port(), http.url.url().path())),
-        );
-        return;
-    }
-    let port = http.url.port();
+/// A sidecar runs beside the gateway in one pod: its container is named after its upstream,
+/// which must not be the gateway's (`airlock`); it is reached over its unix socket, or on
+/// `localhost` at a port no other container of the pod listens on (AL2044); its environment
+/// names are valid (AL2021).
+fn sidecars(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
     let server = doc.section_or_default::<Server>("/server").map(|s| s.port);
     let metrics = doc
         .section_or_default::<Observability>("/observability")
         .filter(|o| o.metrics.enabled)
         .map(|o| o.metrics.port);
-    if server == Some(port) || metrics == Some(port) {
-        out.push(
-            doc.value_diag(codes::AL2044, &format!("{base}/url"), format!("upstream `{}`'s sidecar would listen on port {port}, where the gateway listens", http.name))
-                .help("containers of one pod share its ports: run the sidecar's server on another port and put that port in the URL"),
-        );
+    let mut taken: Vec<(u16, String)> = [server, metrics]
+        .into_iter()
+        .flatten()
+        .map(|port| (port, "the gateway".to_string()))
+        .collect();
+    for (index, upstream) in doc.items::<Upstream>("/upstreams") {
+        let Some(sidecar) = upstream.sidecar() else {
+            continue;
+        };
+        let base = format!("/upstreams/{index}");
+        env_names(doc, &format!("{base}/sidecar/env"), sidecar.env.keys(), out);
+        if upstream.name().as_str() == GATEWAY_CONTAINER {
+            out.push(
+                doc.value_diag(codes::AL2044, &format!("{base}/name"), format!("upstream `{GATEWAY_CONTAINER}` has a sidecar, whose container would take the gateway's name"))
+                    .help("a sidecar's container is named after its upstream: rename the upstream (e.g. `airlock-docs`)"),
+            );
+        }
+        let Upstream::Http(http) = &upstream else {
+            continue;
+        };
+        if !http.url.is_loopback() {
+            out.push(
+                doc.value_diag(codes::AL2044, &format!("{base}/url"), format!("upstream `{}` has a sidecar but its URL `{}` is not on localhost", http.name, http.url))
+                    .help(format!("a sidecar shares the pod's loopback with the gateway: point the URL at it, e.g. `http://127.0.0.1:{}{}`, or remove `sidecar`", http.url.port(), http.url.url().path())),
+            );
+            continue;
+        }
+        let port = http.url.port();
+        match taken.iter().find(|(p, _)| *p == port) {
+            Some((_, owner)) => out.push(
+                doc.value_diag(codes::AL2044, &format!("{base}/url"), format!("upstream `{}`'s sidecar would listen on port {port}, where {owner} listens", http.name))
+                    .help("containers of one pod share its ports: run the sidecar's server on another port and put that port in the URL"),
+            ),
+            None => taken.push((port, format!("the sidecar of upstream `{}`", http.name))),
+        }
     }
 }
 

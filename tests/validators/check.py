@@ -3,8 +3,9 @@ and every config of the build corpus (tests/build/*/airlock.yaml):
 
 - helm lint --strict; helm template -n NAMESPACE with default values equals manifests/ object for
   object, less the Namespace, which only manifests/ holds (Helm installs into an existing
-  namespace); every object of the chart is in the release namespace, and another namespace is
-  refused; a bad --set value is refused by values.schema.json
+  namespace); with any other release namespace every object of the chart lands in it, and the
+  NetworkPolicies, ServiceMonitor and alerts follow it; a bad --set value is refused by
+  values.schema.json
 - kubernetes-validate --strict for every Kubernetes version from 1.30 to the newest it bundles
 - PrometheusRule, ServiceMonitor and Certificate against strict CRD schemas
 - promtool check rules on every rule group
@@ -79,16 +80,26 @@ def validate_config(config: pathlib.Path, airlockc: str, tools: pathlib.Path, wo
     check(name, "helm template equals manifests/ less the Namespace", template_equals_manifests)
 
     def release_namespace():
-        # The documented install: the namespace exists (manifests/00-namespace.yaml gives it the
-        # Pod Security labels), and `helm upgrade --install -n NAMESPACE` puts every object in it.
-        rendered = objects(helm_template().stdout)
-        own = [o for o in rendered if o["kind"] not in ("ServiceMonitor", "PrometheusRule")]
-        if any(o["metadata"].get("namespace") != namespace for o in own):
-            raise RuntimeError(f"objects outside {namespace}: {[key(o) for o in own if o['metadata'].get('namespace') != namespace]}")
-        other = run([helm, "template", name, chart, "-n", "elsewhere"], expect_ok=False)
-        if other.returncode == 0 or f"compiled for the namespace {namespace}" not in other.stderr:
-            raise RuntimeError(f"-n elsewhere was not refused:\n{other.stderr}")
-        return f"{len(own)} objects in {namespace}, no Namespace, -n elsewhere refused"
+        # `helm upgrade --install -n NS` into a namespace that exists: every object lands in NS,
+        # and whatever named the compiled namespace as the pods' own follows the release: the
+        # NetworkPolicies' selectors, the ServiceMonitor's, the alerts' PromQL. The manifests
+        # equal the chart rendered for the compiled namespace (checked above), so swapping the
+        # namespaces back must give them again.
+        other = "elsewhere-ns"
+        rendered = objects(run([helm, "template", name, chart, "-n", other]).stdout)
+        if any(o["kind"] == "Namespace" for o in rendered):
+            raise RuntimeError("the chart renders a Namespace")
+        placed = {o["kind"]: o["metadata"].get("namespace") for o in manifest_objects if o["kind"] != "Namespace"}
+        for obj in rendered:
+            wanted = other if placed.get(obj["kind"]) == namespace else placed.get(obj["kind"])
+            if obj["metadata"].get("namespace") != wanted:
+                raise RuntimeError(f"{key(obj)} is not in {wanted}")
+        back = json.loads(json.dumps(rendered).replace(other, namespace))
+        expected = {key(o): o for o in manifest_objects if o["kind"] != "Namespace"}
+        for obj in back:
+            if expected.get(key(obj)) != obj:
+                raise RuntimeError(f"{key(obj)} in {other} differs from manifests/ beyond its namespace:\n{json.dumps(obj, sort_keys=True)}")
+        return f"{len(rendered)} objects in {other} (or their explicit namespace), no Namespace"
 
     check(name, "helm installs into the release namespace", release_namespace)
 

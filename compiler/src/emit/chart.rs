@@ -6,23 +6,11 @@ use super::Files;
 use crate::lower::Model;
 use serde_json::{Value, json};
 
-/// The helpers. `airlock.namespace` is the release's namespace, which must be the one
-/// airlock.yaml names: the frozen config, the alerts, the dashboard and the NetworkPolicies'
-/// selectors were compiled for it, so another `-n` fails the render instead of deploying a
-/// gateway whose alerts watch an empty namespace. `PINNED_NAMESPACE` is replaced with it.
-///
-/// The image helper: the digest in `values.yaml` pins the tag airlock.yaml names: when
+/// The image helper. The digest in `values.yaml` pins the tag airlock.yaml names: when
 /// `helm upgrade --set image.tag=...` asks for another tag (the deployment guide's rolling
 /// update), that digest would still win and the old image keep running, so it is dropped
 /// unless `image.digest` is set too. `PINNED_TAG` is replaced with the compiled tag.
-const HELPERS: &str = r#"{{/* The release's namespace, which must be the one airlock.yaml was compiled for (the runtime config, alerts, dashboard and NetworkPolicies name it). */}}
-{{- define "airlock.namespace" -}}
-{{- if ne .Release.Namespace "PINNED_NAMESPACE" -}}
-{{- fail (printf "this chart was compiled for the namespace PINNED_NAMESPACE, not %s: install it with `-n PINNED_NAMESPACE`, or set `namespace: %s` in airlock.yaml and run `airlockc build` again" .Release.Namespace .Release.Namespace) -}}
-{{- end -}}
-{{- .Release.Namespace | quote -}}
-{{- end -}}
-{{/* The image reference: repository:tag@digest, repository@digest or repository:tag. The digest belongs to the tag airlock.yaml names: with another tag (helm upgrade --set image.tag=...) and no new digest, the tag is used alone. */}}
+const HELPERS: &str = r#"{{/* The image reference: repository:tag@digest, repository@digest or repository:tag. The digest belongs to the tag airlock.yaml names: with another tag (helm upgrade --set image.tag=...) and no new digest, the tag is used alone. */}}
 {{- define "airlock.image" -}}
 {{- $image := .Values.image -}}
 {{- $digest := $image.digest -}}
@@ -65,7 +53,6 @@ pub fn files(model: &Model, files: &mut Files) {
     schema.push('\n');
     files.insert("chart/values.schema.json".into(), schema);
     let helpers = HELPERS
-        .replace("PINNED_NAMESPACE", &model.namespace)
         .replace("PINNED_TAG", model.image.tag.as_deref().unwrap_or(""))
         .replace("PINNED_DIGEST", model.image.digest.as_deref().unwrap_or(""));
     files.insert("chart/templates/_helpers.tpl".into(), helpers);

@@ -22,7 +22,7 @@ pub enum EgressPeer {
     /// The cluster DNS (kube-dns / CoreDNS in kube-system).
     Dns,
     /// Pods of a namespace (an in-cluster service).
-    Namespace(String),
+    Namespace(NamespacePeer),
     /// A network: an IP literal of the config, the database's networks, a hand-written rule.
     Cidr(Block),
     /// Public addresses: everything but private, link-local and CGNAT ranges.
@@ -30,6 +30,14 @@ pub enum EgressPeer {
     /// Any address but the metadata ranges: for the audit database, whose host is only known at
     /// runtime (from a Secret).
     AnyAddress,
+}
+
+/// A namespace by name; `own` when the host named none (`svc`, `svc.svc`), so it is the
+/// namespace the gateway is installed in (the release's, in the chart).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct NamespacePeer {
+    pub name: String,
+    pub own: bool,
 }
 
 /// An `ipBlock`: a network and the metadata ranges inside it it must not open.
@@ -94,9 +102,10 @@ fn classify(host: &str, own_namespace: &str, cluster_domain: &str) -> Option<Egr
     match network::classify(host, cluster_domain) {
         Place::Loopback | Place::Forbidden(_) => None,
         Place::Address(ip) => Some(EgressPeer::Cidr(Block::address(ip))),
-        Place::Service { namespace } => Some(EgressPeer::Namespace(
-            namespace.unwrap_or_else(|| own_namespace.to_string()),
-        )),
+        Place::Service { namespace } => Some(EgressPeer::Namespace(NamespacePeer {
+            own: namespace.is_none(),
+            name: namespace.unwrap_or_else(|| own_namespace.to_string()),
+        })),
         Place::External => Some(EgressPeer::Internet),
     }
 }
@@ -320,7 +329,13 @@ mod tests {
 
     #[test]
     fn hosts_classify() {
-        let ns = |n: &str| Some(EgressPeer::Namespace(n.into()));
+        let ns = |n: &str| Some(namespace(n));
+        let own = |n: &str| {
+            Some(EgressPeer::Namespace(NamespacePeer {
+                name: n.into(),
+                own: true,
+            }))
+        };
         let at = |h: &str| classify(h, "gw", "cluster.local");
         assert_eq!(at("docs.mcp.svc.cluster.local"), ns("mcp"));
         assert_eq!(at("docs.mcp.svc.cluster.local."), ns("mcp"));
@@ -329,7 +344,8 @@ mod tests {
             ns("mcp")
         );
         assert_eq!(at("docs.mcp.svc"), ns("mcp"));
-        assert_eq!(at("docs-server"), ns("gw"));
+        assert_eq!(at("docs-server"), own("gw"));
+        assert_eq!(at("docs-server.svc"), own("gw"));
         assert_eq!(at("idp.example.com"), Some(EgressPeer::Internet));
         assert_eq!(
             at("10.1.2.3"),
@@ -374,6 +390,20 @@ mod tests {
         serde_json::from_value(base).unwrap()
     }
 
+    fn namespace(name: &str) -> EgressPeer {
+        EgressPeer::Namespace(NamespacePeer {
+            name: name.into(),
+            own: false,
+        })
+    }
+
+    fn own(name: &str) -> EgressPeer {
+        EgressPeer::Namespace(NamespacePeer {
+            name: name.into(),
+            own: true,
+        })
+    }
+
     fn peers(rules: &[EgressRule]) -> Vec<(EgressPeer, Vec<u16>)> {
         rules
             .iter()
@@ -413,8 +443,8 @@ mod tests {
             peers(&rules),
             vec![
                 (EgressPeer::Dns, vec![53]),
-                (EgressPeer::Namespace("mcp".into()), vec![9000]),
-                (EgressPeer::Namespace("tools".into()), vec![8080, 8081]),
+                (own("mcp"), vec![9000]),
+                (namespace("tools"), vec![8080, 8081]),
                 (
                     EgressPeer::Cidr(Block::address("10.0.0.7".parse().unwrap())),
                     vec![7000]
@@ -422,10 +452,7 @@ mod tests {
                 (EgressPeer::Internet, vec![443]),
             ]
         );
-        let tools = rules
-            .iter()
-            .find(|r| r.peer == EgressPeer::Namespace("tools".into()))
-            .unwrap();
+        let tools = rules.iter().find(|r| r.peer == namespace("tools")).unwrap();
         assert_eq!(tools.sources, vec!["/upstreams/0/url", "/upstreams/6/url"]);
     }
 
@@ -442,8 +469,8 @@ mod tests {
             peers(&rules),
             vec![
                 (EgressPeer::Dns, vec![53]),
-                (EgressPeer::Namespace("monitoring".into()), vec![4318]),
-                (EgressPeer::Namespace("storage".into()), vec![9000]),
+                (namespace("monitoring"), vec![4318]),
+                (namespace("storage"), vec![9000]),
                 (EgressPeer::Internet, vec![443]),
                 (EgressPeer::AnyAddress, vec![5432]),
             ]
@@ -477,8 +504,8 @@ mod tests {
             peers(&rules),
             vec![
                 (EgressPeer::Dns, vec![53]),
-                (EgressPeer::Namespace("mcp".into()), vec![9000]),
-                (EgressPeer::Namespace("tools".into()), vec![8080]),
+                (own("mcp"), vec![9000]),
+                (namespace("tools"), vec![8080]),
                 (cidr("10.0.5.0/24"), vec![5432]),
                 (cidr("10.20.0.0/16"), vec![443]),
                 (EgressPeer::Internet, vec![443]),

@@ -7,7 +7,7 @@ mod frozen;
 mod secrets;
 mod sidecars;
 
-pub use egress::{EgressPeer, EgressRule};
+pub use egress::{EgressPeer, EgressRule, NamespacePeer};
 pub(crate) use frozen::file_name;
 pub use secrets::{SecretMount, SecretSource};
 pub use sidecars::{EnvModel, SidecarModel};

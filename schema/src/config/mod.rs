@@ -51,7 +51,7 @@ pub struct Config {
     pub name: DnsLabel,
     /// The Kubernetes namespace every object is created in. Defaults to `name`.
     /// `manifests/` creates it with the Pod Security labels; the Helm chart is installed into
-    /// it (`-n`) and refuses another. It must not be a system namespace (`default`, `kube-*`).
+    /// it (`-n`). It must not be a system namespace (`default`, `kube-*`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"mcp-airlock")]
     pub namespace: Option<DnsLabel>,

@@ -70,7 +70,7 @@ pub struct ExtraEgress {
     #[schemars(length(min = 1), example = ex::list("10.20.0.0/16"))]
     pub cidrs: Vec<IpCidr>,
     /// The destination TCP ports.
-    #[schemars(length(min = 1), example = ex::https_port())]
+    #[schemars(length(min = 1), inner(range(min = 1)), example = ex::https_port())]
     pub ports: Vec<u16>,
     /// Hosts of the configuration this rule is for: their derived rule (public addresses only)
     /// is replaced by this one.

@@ -370,6 +370,15 @@ mod tests {
     }
 
     #[test]
+    fn the_repetition_that_allows_an_empty_match() {
+        assert_eq!(optional_part(&hir("(sk-[a-z]{32})?")), Some(Some(1)));
+        assert_eq!(optional_part(&hir("[0-9]*")), Some(None));
+        assert_eq!(optional_part(&hir("a{0,4}")), Some(Some(4)));
+        assert_eq!(optional_part(&hir("abc|x?")), Some(Some(1)));
+        assert_eq!(optional_part(&hir("abc")), None);
+    }
+
+    #[test]
     fn leading_wildcards() {
         assert!(starts_unbounded(&hir(".*secret")));
         assert!(starts_unbounded(&hir(r"\S+@example\.com")));

@@ -542,6 +542,22 @@ mod tests {
     }
 
     #[test]
+    fn a_tab_in_the_indentation_is_reported_on_the_tab() {
+        for text in [
+            "a:\n  b: 1\n\tc: 2\n",
+            "a:\n  b: 1\n \tc: 2\n",
+            "a:\n\t- 1\n",
+        ] {
+            let error = load(text).unwrap_err();
+            assert_eq!(&text[error.span.start..error.span.end], "\t", "{text:?}");
+            assert!(error.message.contains("a tab in the indentation of line"));
+            assert!(error.help.unwrap().contains("replace the tab with spaces"));
+        }
+        let other = load("a: [1\n").unwrap_err();
+        assert!(other.help.is_none(), "no tab, no tab help");
+    }
+
+    #[test]
     fn scalars_follow_the_core_schema() {
         let doc = load("a: yes\nb: true\nc: 010\nd: 1.5\ne: ~\nf: '1'\ng: 1e3\nh: 0x1F\n").unwrap();
         let json = doc.root.to_json();

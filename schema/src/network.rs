@@ -34,7 +34,7 @@ impl fmt::Display for Forbidden {
 }
 
 /// Metadata services by address.
-pub const METADATA_ADDRESSES: [(IpAddr, &str); 7] = [
+pub const METADATA_ADDRESSES: [(IpAddr, &str); 6] = [
     (
         IpAddr::V4(Ipv4Addr::new(169, 254, 169, 254)),
         "the cloud instance metadata service (AWS, Google Cloud, Azure, Oracle, OpenStack, DigitalOcean)",
@@ -59,10 +59,6 @@ pub const METADATA_ADDRESSES: [(IpAddr, &str); 7] = [
         IpAddr::V4(Ipv4Addr::new(100, 100, 100, 200)),
         "the Alibaba Cloud metadata service",
     ),
-    (
-        IpAddr::V4(Ipv4Addr::new(192, 0, 0, 192)),
-        "the Oracle Cloud metadata service",
-    ),
 ];
 
 /// Metadata services by DNS name (compared without case and without a trailing dot).
@@ -79,9 +75,9 @@ pub const METADATA_NAMES: [(&str, &str); 3] = [
 ];
 
 /// The networks egress derived by `airlockc` always excepts from a broad `ipBlock`: the
-/// link-local range and the metadata addresses outside it.
-pub const METADATA_EXCEPT_V4: [&str; 3] =
-    ["169.254.0.0/16", "100.100.100.200/32", "192.0.0.192/32"];
+/// link-local range and the metadata addresses outside it. (The public-only block excepts
+/// them too: they lie in its private, link-local and carrier-grade NAT ranges.)
+pub const METADATA_EXCEPT_V4: [&str; 2] = ["169.254.0.0/16", "100.100.100.200/32"];
 
 /// The same for IPv6 networks.
 pub const METADATA_EXCEPT_V6: [&str; 3] = ["fe80::/10", "fd00:ec2::254/128", "fd00:ec2::23/128"];

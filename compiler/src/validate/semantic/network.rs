@@ -137,7 +137,8 @@ fn reachable(doc: &ConfigDoc<'_>, network: &Network, endpoint: &Endpoint, out: &
     });
     match network::classify(host, network.cluster_domain.as_str()) {
         Place::External if hand_written => {}
-        Place::External if name.split('.').any(|l| l == "svc") => out.push(
+        // `<service>.<namespace>.svc.<domain>`: a Service of a cluster with another domain.
+        Place::External if name.split('.').skip(2).any(|l| l == "svc") => out.push(
             doc.value_diag(
                 codes::AL2040,
                 &endpoint.pointer,

@@ -76,7 +76,9 @@ pub fn analyze(workspace: &Workspace) -> Analysis {
                     },
                     error.message,
                 )
-                .help("fix the YAML syntax; `airlockc` reads one YAML 1.2 document"),
+                .help(error.help.unwrap_or_else(|| {
+                    "fix the YAML syntax; `airlockc` reads one YAML 1.2 document".into()
+                })),
             );
             return Analysis {
                 diagnostics,

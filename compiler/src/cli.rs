@@ -35,7 +35,8 @@ pub enum Command {
     Build(BuildArgs),
     /// Show what `build` would change in the output directory, as a unified diff.
     Diff(BuildArgs),
-    /// Check airlock.yaml: schema, semantics, Rego and DLP lints, credential scan.
+    /// Check airlock.yaml as `build` does, without writing: schema, semantics, Rego and DLP
+    /// lints, credential scan, policy tests and the limits of the emitted objects.
     Validate(CheckArgs),
     /// The same checks as `validate` (for CI steps named after what they do).
     Lint(CheckArgs),
@@ -166,14 +167,17 @@ fn validate(args: &CheckArgs) -> u8 {
         Ok(workspace) => workspace,
         Err(code) => return code,
     };
-    let analysis = analyze(&workspace);
+    // One set of checks: `validate` is `build` without the writing, so a configuration it
+    // passes is one `build` compiles (policy tests and object limits included).
+    let result = crate::build::build(&workspace);
+    let diagnostics = result.diagnostics();
     print(&render::render(
         args.format,
-        analysis.diagnostics.as_slice(),
+        diagnostics.as_slice(),
         &workspace.files,
         &workspace.files[0].path,
     ));
-    exit_code(&analysis.diagnostics, args.fail_level)
+    exit_code(diagnostics, args.fail_level)
 }
 
 fn build(args: &BuildArgs, diff: bool) -> u8 {

@@ -9,7 +9,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The top-level entries a build owns in its output directory.
-pub const OWNED: [&str; 4] = ["chart", "manifests", "runtime", "dashboards"];
+pub const OWNED: [&str; 5] = [
+    "chart",
+    "manifests",
+    "runtime",
+    "dashboards",
+    crate::emit::TRIVY_IGNORE,
+];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {

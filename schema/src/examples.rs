@@ -222,6 +222,27 @@ pub fn service_account() -> Value {
 pub fn irsa() -> Value {
     json!({ "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/mcp-airlock" })
 }
+pub fn network() -> Value {
+    json!({ "clusterDomain": "cluster.local", "targetPorts": target_ports(), "egress": extra_egress() })
+}
+pub fn target_ports() -> Value {
+    json!([{ "host": "docs.mcp.svc.cluster.local", "port": 80, "targetPort": 8080 }])
+}
+pub fn extra_egress() -> Value {
+    json!([{ "description": "Confluence, for the docs upstream's tools", "cidrs": ["10.20.0.0/16"], "ports": [443], "hosts": ["confluence.corp.internal"] }])
+}
+pub fn sidecar() -> Value {
+    json!({ "image": sidecar_image(), "args": ["--socket", "/run/mcp/docs.sock"], "env": { "DOCS_TOKEN": { "secretRef": { "name": "docs-mcp", "key": "token" } } } })
+}
+pub fn sidecar_image() -> Value {
+    json!({ "repository": "ghcr.io/acme/docs-mcp", "tag": "v2.1.0", "digest": "sha256:4b2c1e0d9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c" })
+}
+pub fn https_port() -> Value {
+    json!([443])
+}
+pub fn database_networks() -> Value {
+    json!(["10.0.5.0/24"])
+}
 /// A list of strings, written as one space-separated string to keep attributes short.
 pub fn list(items: &str) -> Value {
     Value::Array(

@@ -11,6 +11,7 @@
 pub mod config;
 mod examples;
 pub mod metrics;
+pub mod network;
 pub mod pins;
 pub mod poisoning;
 pub mod reference;

@@ -122,6 +122,12 @@ codes! {
     AL2036 "audit-buffer-too-small" Semantics Warning "The audit buffer holds fewer events than requests served at once.";
     AL2037 "session-key-missing" Semantics Error "More than one replica without a shared session key.";
     AL2038 "limits-per-replica" Semantics Warning "Rate limits counted by each replica alone.";
+    AL2039 "metadata-endpoint" Semantics Error "An endpoint at a cloud metadata service or a link-local address.";
+    AL2040 "internal-host" Semantics Warning "A host outside the cluster that a public-only egress rule cannot reach.";
+    AL2041 "service-port" Semantics Warning "An in-cluster URL's port that may be a Service port, not the pods'.";
+    AL2042 "database-egress" Semantics Warning "PostgreSQL egress open to any address.";
+    AL2043 "unreachable-gateway" Semantics Warning "No ingress and no client namespaces: nothing can reach the gateway.";
+    AL2044 "sidecar-conflict" Semantics Error "A sidecar the gateway cannot reach in the pod, or that takes a name or port of another container.";
     AL3001 "rego-parse" Rego Error "The policy does not parse.";
     AL3002 "rego-compile" Rego Error "The policy does not compile.";
     AL3003 "missing-entrypoint" Rego Error "The entrypoint names no rule.";

@@ -36,14 +36,12 @@ pub const ALERTS: [&str; 13] = [
     "AirlockCertificateExpiring",
 ];
 
-pub fn rules(model: &Model) -> Vec<AlertRule> {
+/// The alerting rules; `namespace` is how the own namespace is written in their text.
+pub fn rules(model: &Model, namespace: &str) -> Vec<AlertRule> {
     let Some(alerts) = &model.alerts else {
         return Vec::new();
     };
-    let sel = format!(
-        "namespace=\"{}\",service=\"{}\"",
-        model.namespace, model.name
-    );
+    let sel = format!("namespace=\"{}\",service=\"{}\"", namespace, model.name);
     let rate = |metric: &str, extra: &str| format!("sum(rate({metric}{{{sel}{extra}}}[5m]))");
     let mut rules = Vec::new();
     let mut add = |alert: &str,
@@ -78,7 +76,7 @@ pub fn rules(model: &Model) -> Vec<AlertRule> {
         "No Airlock pod is being scraped",
         &format!(
             "Prometheus has scraped no healthy target of {}/{} for 5 minutes: the gateway may be down.",
-            model.namespace, model.name
+            namespace, model.name
         ),
     );
     add(
@@ -218,7 +216,7 @@ pub fn rules(model: &Model) -> Vec<AlertRule> {
             format!(
                 "min(certmanager_certificate_expiration_timestamp_seconds{{exported_namespace=\"{ns}\",name=\"{name}\"}} or certmanager_certificate_expiration_timestamp_seconds{{namespace=\"{ns}\",name=\"{name}\"}}) - time() < {}",
                 alerts.certificate_expiry_seconds,
-                ns = model.namespace,
+                ns = namespace,
                 name = certificate.name,
             ),
             "1h",

@@ -3,18 +3,23 @@
 //! touches the disk — `output` writes, atomically.
 //!
 //! ```text
-//! chart/        Chart.yaml, values.yaml, values.schema.json, templates/*.yaml
-//! manifests/    the same objects rendered with the chart's default values, one file per kind
+//! chart/        Chart.yaml, values.yaml, values.schema.json, templates/*.yaml: every object
+//!               but the Namespace, in the release's namespace
+//! manifests/    the Namespace (with its Pod Security labels) and the chart's objects rendered
+//!               with its default values, one file per kind
 //! runtime/      airlock.json, the frozen runtime config
 //! dashboards/   airlock.json, a Grafana dashboard
+//! .trivyignore.yaml  the reason for the one scanner finding answered without a change
 //! ```
 
 pub mod alerts;
 mod chart;
 mod dashboard;
 mod render;
+mod scanners;
 
 pub use render::TemplateError;
+pub use scanners::IGNORE_FILE as TRIVY_IGNORE;
 
 use crate::lower::Model;
 use std::collections::BTreeMap;
@@ -39,6 +44,10 @@ pub const KINDS: [&str; 13] = [
     "prometheusrule",
 ];
 
+/// The kinds only `manifests/` holds: the Namespace, which a Helm release is installed into
+/// rather than owning.
+pub const MANIFESTS_ONLY: [&str; 1] = ["namespace"];
+
 /// Every file of the deployment.
 pub fn emit(model: &Model) -> Result<Files, TemplateError> {
     let templates = render::Templates::new()?;
@@ -52,12 +61,17 @@ pub fn emit(model: &Model) -> Result<Files, TemplateError> {
             format!("manifests/{index:02}-{kind}.yaml"),
             render::manifest_text(&documents, model),
         );
-        files.insert(
-            format!("chart/templates/{kind}.yaml"),
-            render::chart_text(&documents),
-        );
+        // Helm installs into a namespace that exists (`-n`) and cannot adopt one it did not
+        // create: the chart leaves the Namespace to `manifests/` and the cluster's owner.
+        if !MANIFESTS_ONLY.contains(kind) {
+            files.insert(
+                format!("chart/templates/{kind}.yaml"),
+                render::chart_text(&documents),
+            );
+        }
     }
     chart::files(model, &mut files);
+    scanners::files(&mut files);
     files.insert(
         "runtime/airlock.json".into(),
         model.config_files["airlock.json"].clone(),

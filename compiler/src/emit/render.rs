@@ -4,6 +4,7 @@
 
 use super::alerts;
 use crate::lower::{Model, egress::PRIVATE_V4, egress::PRIVATE_V6};
+use airlock_schema::network::METADATA_EXCEPT_V4;
 use regex::Regex;
 use serde_json::Value as Json;
 use std::sync::OnceLock;
@@ -12,8 +13,14 @@ use yaml_serde::Value as Yaml;
 
 const PLACEHOLDER: &str = "AIRLOCK_PARAM_";
 
-/// The chart's parameters: (name, Go template expression).
-pub const PARAMS: [(&str, &str); 7] = [
+/// Where the own namespace appears inside a text (an alert's PromQL): the literal namespace in
+/// the manifests, the release's in the chart.
+pub const NAMESPACE_IN_TEXT: &str = "AIRLOCK_INLINE_namespace";
+
+/// The chart's parameters: (name, Go template expression). `namespace` is the release's: the
+/// chart installs into the namespace `helm -n` names, which exists.
+pub const PARAMS: [(&str, &str); 8] = [
+    ("namespace", "{{ .Release.Namespace | quote }}"),
     ("replicas", "{{ .Values.replicas }}"),
     ("image", "{{ include \"airlock.image\" . }}"),
     ("pullPolicy", "{{ .Values.image.pullPolicy | quote }}"),
@@ -123,8 +130,9 @@ impl Templates {
         context.insert("m", model);
         context.insert("private_v4", &PRIVATE_V4);
         context.insert("private_v6", &PRIVATE_V6);
+        context.insert("metadata_v4", &METADATA_EXCEPT_V4);
         context.insert("egress_sources", &egress_sources(model));
-        context.insert("alert_rules", &alerts::rules(model));
+        context.insert("alert_rules", &alerts::rules(model, NAMESPACE_IN_TEXT));
         let text = self
             .tera
             .render(kind, &context)
@@ -185,6 +193,7 @@ fn emit(documents: &[Yaml]) -> String {
 fn param_value(name: &str, model: &Model) -> Yaml {
     let text = |s: &str| Yaml::String(s.to_string());
     match name {
+        "namespace" => text(&model.namespace),
         "replicas" => Yaml::Number(model.replicas.unwrap_or(1).into()),
         "image" => text(&model.image.reference),
         "pullPolicy" => text(&model.image.pull_policy),
@@ -200,6 +209,9 @@ fn substitute(value: &mut Yaml, model: &Model) {
     match value {
         Yaml::String(s) if s.starts_with(PLACEHOLDER) => {
             *value = param_value(&s[PLACEHOLDER.len()..], model)
+        }
+        Yaml::String(s) if s.contains(NAMESPACE_IN_TEXT) => {
+            *s = s.replace(NAMESPACE_IN_TEXT, &model.namespace);
         }
         Yaml::Mapping(map) => map.values_mut().for_each(|v| substitute(v, model)),
         Yaml::Sequence(items) => items.iter_mut().for_each(|v| substitute(v, model)),
@@ -229,7 +241,8 @@ pub fn chart_text(documents: &[Yaml]) -> String {
     for (name, expression) in PARAMS {
         text = text.replace(&format!("{PLACEHOLDER}{name}"), expression);
     }
-    text
+    // A DNS label: safe inside any YAML scalar.
+    text.replace(NAMESPACE_IN_TEXT, "{{ .Release.Namespace }}")
 }
 
 #[cfg(test)]

@@ -139,8 +139,21 @@ fn breadth(
             .as_ref()
             .is_some_and(|h| h.properties().minimum_len() == Some(0))
     {
-        out.push(doc.value_diag(codes::AL4003, pointer, format!("the pattern `{}` can match the empty string", pattern.name))
-            .help("it would insert its replacement between every two characters: require at least one character (`+` instead of `*`, `{1,}` instead of `{0,}`)"));
+        let fix = match hir.as_ref().and_then(optional_part) {
+            Some(Some(1)) => "the `?` makes its part optional, and nothing else is required: remove the `?`, or follow the optional part with the secret itself (e.g. `(sk-)?[A-Za-z0-9]{32}`)".to_string(),
+            Some(Some(most)) => format!("`{{0,{most}}}` allows no repetition at all: require at least one (`{{1,{most}}}`)"),
+            Some(None) | None => "require at least one character (`+` instead of `*`, `{1,}` instead of `{0,}`)".to_string(),
+        };
+        out.push(
+            doc.value_diag(
+                codes::AL4003,
+                pointer,
+                format!("the pattern `{}` can match the empty string", pattern.name),
+            )
+            .help(format!(
+                "it would insert its replacement between every two characters: {fix}"
+            )),
+        );
         return;
     }
     if let Some(hir) = &hir
@@ -153,6 +166,20 @@ fn breadth(
     if let Some(sample) = PROSE.iter().find(|text| regex.is_match(text)) {
         out.push(doc.value_diag(codes::AL4004, pointer, format!("the pattern `{}` matches ordinary text such as \"{sample}\"", pattern.name))
             .help("make it specific to the secret's format (a fixed prefix, a length, a character set) so innocent output is left alone"));
+    }
+}
+
+/// The repetition that lets a pattern match nothing, by its upper bound: `Some(1)` for `?`,
+/// `None` for `*`, `Some(n)` for `{0,n}`.
+fn optional_part(hir: &Hir) -> Option<Option<u32>> {
+    match hir.kind() {
+        HirKind::Repetition(rep) if rep.min == 0 => Some(rep.max),
+        HirKind::Repetition(rep) => optional_part(&rep.sub),
+        HirKind::Capture(capture) => optional_part(&capture.sub),
+        HirKind::Concat(parts) | HirKind::Alternation(parts) => {
+            parts.iter().find_map(optional_part)
+        }
+        _ => None,
     }
 }
 
@@ -287,7 +314,8 @@ fn examples(
         }
     }
     for (i, text) in pattern.examples.no_match.iter().enumerate() {
-        if let Some(found) = regex.find(text) {
+        // An empty match is AL4003's finding, not the example's.
+        if let Some(found) = regex.find_iter(text).find(|m| !m.is_empty()) {
             out.push(
                 doc.value_diag(
                     codes::AL4006,
@@ -339,6 +367,15 @@ mod tests {
 
     fn hir(p: &str) -> Hir {
         regex_syntax::parse(p).unwrap()
+    }
+
+    #[test]
+    fn the_repetition_that_allows_an_empty_match() {
+        assert_eq!(optional_part(&hir("(sk-[a-z]{32})?")), Some(Some(1)));
+        assert_eq!(optional_part(&hir("[0-9]*")), Some(None));
+        assert_eq!(optional_part(&hir("a{0,4}")), Some(Some(4)));
+        assert_eq!(optional_part(&hir("abc|x?")), Some(Some(1)));
+        assert_eq!(optional_part(&hir("abc")), None);
     }
 
     #[test]

@@ -1,12 +1,17 @@
 //! Egress derived from the configuration: DNS, the OIDC issuer, the audit database, S3, the
-//! HTTP upstreams and the trace collector — nothing else. In-cluster service names become
-//! namespace selectors; external hosts become `ipBlock`s that exclude private, link-local (cloud
-//! metadata) and carrier-grade NAT ranges, because a NetworkPolicy cannot name a DNS host.
+//! HTTP upstreams, the Redis store and the trace collector, plus the rules `network.egress`
+//! writes by hand — nothing else. In-cluster service names (for `network.clusterDomain`, with or
+//! without the trailing dot) become namespace selectors on the pods' port
+//! (`network.targetPorts`); external hosts become `ipBlock`s that exclude private, link-local
+//! (cloud metadata) and carrier-grade NAT ranges, because a NetworkPolicy cannot name a DNS
+//! host. No rule ever opens a metadata address: broad blocks except them, and a host that is
+//! one gets no rule (the compiler refuses it, AL2039).
 
 use airlock_schema::Config;
 use airlock_schema::config::{AuditBackend, Root, Upstream};
+use airlock_schema::network::{self, METADATA_EXCEPT_V4, METADATA_EXCEPT_V6, Place};
 use airlock_schema::runtime::EgressDestination;
-use airlock_schema::types::HttpUrl;
+use airlock_schema::types::{HttpUrl, IpCidr};
 use serde::Serialize;
 use std::net::IpAddr;
 
@@ -17,13 +22,59 @@ pub enum EgressPeer {
     /// The cluster DNS (kube-dns / CoreDNS in kube-system).
     Dns,
     /// Pods of a namespace (an in-cluster service).
-    Namespace(String),
-    /// One address (an IP literal in the config).
-    Cidr(String),
+    Namespace(NamespacePeer),
+    /// A network: an IP literal of the config, the database's networks, a hand-written rule.
+    Cidr(Block),
     /// Public addresses: everything but private, link-local and CGNAT ranges.
     Internet,
-    /// Any address: for the audit database, whose host is only known at runtime (from a Secret).
+    /// Any address but the metadata ranges: for the audit database, whose host is only known at
+    /// runtime (from a Secret).
     AnyAddress,
+}
+
+/// A namespace by name; `own` when the host named none (`svc`, `svc.svc`), so it is the
+/// namespace the gateway is installed in (the release's, in the chart).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct NamespacePeer {
+    pub name: String,
+    pub own: bool,
+}
+
+/// An `ipBlock`: a network and the metadata ranges inside it it must not open.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Block {
+    pub cidr: String,
+    pub except: Vec<String>,
+}
+
+impl Block {
+    fn new(cidr: &IpCidr) -> Self {
+        let ranges: &[&str] = if cidr.is_ipv4() {
+            &METADATA_EXCEPT_V4
+        } else {
+            &METADATA_EXCEPT_V6
+        };
+        let except = ranges
+            .iter()
+            .filter_map(|r| r.parse::<IpCidr>().ok())
+            .filter(|r| cidr.covers(r) && r != cidr)
+            .map(|r| r.to_string())
+            .collect();
+        Self {
+            cidr: cidr.to_string(),
+            except,
+        }
+    }
+    fn address(ip: IpAddr) -> Self {
+        let cidr = match ip {
+            IpAddr::V4(v4) => format!("{v4}/32"),
+            IpAddr::V6(v6) => format!("{v6}/128"),
+        };
+        Self {
+            cidr,
+            except: Vec::new(),
+        }
+    }
 }
 
 /// One egress rule: a peer, its ports, and why (the config paths that need it).
@@ -45,43 +96,32 @@ pub const PRIVATE_V4: [&str; 5] = [
 ];
 pub const PRIVATE_V6: [&str; 2] = ["fc00::/7", "fe80::/10"];
 
-/// Where a host lives, as far as a NetworkPolicy can say.
-fn classify(host: &str, own_namespace: &str) -> Option<EgressPeer> {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        if ip.is_loopback() {
-            return None;
-        }
-        return Some(EgressPeer::Cidr(match ip {
-            IpAddr::V4(v4) => format!("{v4}/32"),
-            IpAddr::V6(v6) => format!("{v6}/128"),
-        }));
+/// Where a host lives, as far as a NetworkPolicy can say; `None` for no rule (loopback, or a
+/// metadata address, which is never opened).
+fn classify(host: &str, own_namespace: &str, cluster_domain: &str) -> Option<EgressPeer> {
+    match network::classify(host, cluster_domain) {
+        Place::Loopback | Place::Forbidden(_) => None,
+        Place::Address(ip) => Some(EgressPeer::Cidr(Block::address(ip))),
+        Place::Service { namespace } => Some(EgressPeer::Namespace(NamespacePeer {
+            own: namespace.is_none(),
+            name: namespace.unwrap_or_else(|| own_namespace.to_string()),
+        })),
+        Place::External => Some(EgressPeer::Internet),
     }
-    if host == "localhost" || host.ends_with(".localhost") {
-        return None;
-    }
-    let labels: Vec<&str> = host.split('.').collect();
-    if labels.len() == 1 {
-        return Some(EgressPeer::Namespace(own_namespace.to_string()));
-    }
-    if let Some(svc) = labels.iter().position(|l| *l == "svc")
-        && svc >= 1
-        && (svc + 1 == labels.len() || labels[svc + 1..] == ["cluster", "local"])
-    {
-        let namespace = if svc >= 2 {
-            labels[svc - 1]
-        } else {
-            own_namespace
-        };
-        return Some(EgressPeer::Namespace(namespace.to_string()));
-    }
-    Some(EgressPeer::Internet)
+}
+
+/// A host as written, for comparisons: lowercase, without brackets or the trailing dot.
+pub fn normalize_host(host: &str) -> String {
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
 }
 
 struct Collector<'a> {
     rules: Vec<EgressRule>,
     destinations: Vec<EgressDestination>,
-    namespace: &'a str,
+    config: &'a Config,
 }
 
 impl Collector<'_> {
@@ -91,6 +131,9 @@ impl Collector<'_> {
             port,
             purpose: purpose.to_string(),
         });
+        self.rule(peer, port, purpose, source);
+    }
+    fn rule(&mut self, peer: EgressPeer, port: u16, purpose: &str, source: &str) {
         match self.rules.iter_mut().find(|r| r.peer == peer) {
             Some(rule) => {
                 rule.ports.push(port);
@@ -109,10 +152,46 @@ impl Collector<'_> {
         self.host(url.host(), url.port(), purpose, source);
     }
     fn host(&mut self, host: &str, port: u16, purpose: &str, source: &str) {
-        if let Some(peer) = classify(host, self.namespace) {
-            self.add(host, peer, port, purpose, source);
+        let network = &self.config.network;
+        let Some(peer) = classify(
+            host,
+            self.config.effective_namespace().as_str(),
+            network.cluster_domain.as_str(),
+        ) else {
+            return;
+        };
+        self.destinations.push(EgressDestination {
+            host: host.to_string(),
+            port,
+            purpose: purpose.to_string(),
+        });
+        // A hand-written rule for this host replaces the derived one.
+        let name = normalize_host(host);
+        if network
+            .egress
+            .iter()
+            .any(|e| e.ports.contains(&port) && e.hosts.iter().any(|h| normalize_host(h) == name))
+        {
+            return;
         }
+        // NetworkPolicies match the pod's port, after the Service translated it.
+        let rule_port = match peer {
+            EgressPeer::Namespace(_) => target_port(self.config, host, port),
+            _ => port,
+        };
+        self.rule(peer, rule_port, purpose, source);
     }
+}
+
+/// The pods' port behind `host:port`: from `network.targetPorts`, or the port itself.
+pub fn target_port(config: &Config, host: &str, port: u16) -> u16 {
+    let name = normalize_host(host);
+    config
+        .network
+        .target_ports
+        .iter()
+        .find(|t| t.port == port && normalize_host(&t.host) == name)
+        .map_or(port, |t| t.target_port)
 }
 
 /// The egress rules of a configuration, merged by peer and sorted, and every destination
@@ -121,7 +200,7 @@ pub fn derive(config: &Config) -> (Vec<EgressRule>, Vec<EgressDestination>) {
     let mut c = Collector {
         rules: Vec::new(),
         destinations: Vec::new(),
-        namespace: config.effective_namespace().as_str(),
+        config,
     };
     c.add("kube-dns.kube-system", EgressPeer::Dns, 53, "DNS", "/");
     c.url(
@@ -130,13 +209,31 @@ pub fn derive(config: &Config) -> (Vec<EgressRule>, Vec<EgressDestination>) {
         "/auth/oidc/issuer",
     );
     if config.audit.backend == AuditBackend::Postgresql {
-        c.add(
-            "(from the database URL Secret)",
-            EgressPeer::AnyAddress,
-            5432,
-            "audit database (PostgreSQL)",
-            "/audit/databaseSecretRef",
-        );
+        let purpose = "audit database (PostgreSQL)";
+        let host = "(from the database URL Secret)";
+        if config.audit.database_networks.is_empty() {
+            c.add(
+                host,
+                EgressPeer::AnyAddress,
+                5432,
+                purpose,
+                "/audit/databaseSecretRef",
+            );
+        } else {
+            c.destinations.push(EgressDestination {
+                host: host.into(),
+                port: 5432,
+                purpose: purpose.into(),
+            });
+            for cidr in &config.audit.database_networks {
+                c.rule(
+                    EgressPeer::Cidr(Block::new(cidr)),
+                    5432,
+                    purpose,
+                    "/audit/databaseNetworks",
+                );
+            }
+        }
     }
     if let Some(store) = &config.rate_limiting.store {
         let url = &store.redis.url;
@@ -195,6 +292,18 @@ pub fn derive(config: &Config) -> (Vec<EgressRule>, Vec<EgressDestination>) {
             "/observability/tracing/endpoint",
         );
     }
+    for (index, extra) in config.network.egress.iter().enumerate() {
+        for cidr in &extra.cidrs {
+            for port in &extra.ports {
+                c.rule(
+                    EgressPeer::Cidr(Block::new(cidr)),
+                    *port,
+                    &extra.description,
+                    &format!("/network/egress/{index}"),
+                );
+            }
+        }
+    }
     for rule in &mut c.rules {
         rule.ports.sort_unstable();
         rule.ports.dedup();
@@ -220,28 +329,51 @@ mod tests {
 
     #[test]
     fn hosts_classify() {
-        let ns = |n: &str| Some(EgressPeer::Namespace(n.into()));
-        assert_eq!(classify("docs.mcp.svc.cluster.local", "gw"), ns("mcp"));
-        assert_eq!(classify("docs.mcp.svc", "gw"), ns("mcp"));
-        assert_eq!(classify("docs-server", "gw"), ns("gw"));
+        let ns = |n: &str| Some(namespace(n));
+        let own = |n: &str| {
+            Some(EgressPeer::Namespace(NamespacePeer {
+                name: n.into(),
+                own: true,
+            }))
+        };
+        let at = |h: &str| classify(h, "gw", "cluster.local");
+        assert_eq!(at("docs.mcp.svc.cluster.local"), ns("mcp"));
+        assert_eq!(at("docs.mcp.svc.cluster.local."), ns("mcp"));
         assert_eq!(
-            classify("idp.example.com", "gw"),
-            Some(EgressPeer::Internet)
+            classify("docs.mcp.svc.k8s.corp", "gw", "k8s.corp"),
+            ns("mcp")
+        );
+        assert_eq!(at("docs.mcp.svc"), ns("mcp"));
+        assert_eq!(at("docs-server"), own("gw"));
+        assert_eq!(at("docs-server.svc"), own("gw"));
+        assert_eq!(at("idp.example.com"), Some(EgressPeer::Internet));
+        assert_eq!(
+            at("10.1.2.3"),
+            Some(EgressPeer::Cidr(Block::address(
+                "10.1.2.3".parse().unwrap()
+            )))
         );
         assert_eq!(
-            classify("10.1.2.3", "gw"),
-            Some(EgressPeer::Cidr("10.1.2.3/32".into()))
+            at("[::2]"),
+            Some(EgressPeer::Cidr(Block::address("::2".parse().unwrap())))
         );
+        assert_eq!(at("127.0.0.1"), None);
+        assert_eq!(at("localhost"), None);
+        assert_eq!(at("169.254.169.254"), None, "metadata is never opened");
+        assert_eq!(at("metadata.google.internal"), None);
+        assert_eq!(at("svc.example.com"), Some(EgressPeer::Internet));
+    }
+
+    #[test]
+    fn broad_blocks_except_the_metadata_ranges() {
+        let block = |c: &str| Block::new(&c.parse().unwrap());
         assert_eq!(
-            classify("[::2]", "gw"),
-            Some(EgressPeer::Cidr("::2/128".into()))
+            block("0.0.0.0/0").except,
+            vec!["169.254.0.0/16", "100.100.100.200/32"]
         );
-        assert_eq!(classify("127.0.0.1", "gw"), None);
-        assert_eq!(classify("localhost", "gw"), None);
-        assert_eq!(
-            classify("svc.example.com", "gw"),
-            Some(EgressPeer::Internet)
-        );
+        assert_eq!(block("10.0.0.0/8").except, Vec::<String>::new());
+        assert_eq!(block("100.64.0.0/10").except, vec!["100.100.100.200/32"]);
+        assert_eq!(block("::/0").except.len(), 3);
     }
 
     fn config(extra: serde_json::Value) -> Config {
@@ -256,6 +388,20 @@ mod tests {
             base[k] = v.clone();
         }
         serde_json::from_value(base).unwrap()
+    }
+
+    fn namespace(name: &str) -> EgressPeer {
+        EgressPeer::Namespace(NamespacePeer {
+            name: name.into(),
+            own: false,
+        })
+    }
+
+    fn own(name: &str) -> EgressPeer {
+        EgressPeer::Namespace(NamespacePeer {
+            name: name.into(),
+            own: true,
+        })
     }
 
     fn peers(rules: &[EgressRule]) -> Vec<(EgressPeer, Vec<u16>)> {
@@ -297,16 +443,16 @@ mod tests {
             peers(&rules),
             vec![
                 (EgressPeer::Dns, vec![53]),
-                (EgressPeer::Namespace("mcp".into()), vec![9000]),
-                (EgressPeer::Namespace("tools".into()), vec![8080, 8081]),
-                (EgressPeer::Cidr("10.0.0.7/32".into()), vec![7000]),
+                (own("mcp"), vec![9000]),
+                (namespace("tools"), vec![8080, 8081]),
+                (
+                    EgressPeer::Cidr(Block::address("10.0.0.7".parse().unwrap())),
+                    vec![7000]
+                ),
                 (EgressPeer::Internet, vec![443]),
             ]
         );
-        let tools = rules
-            .iter()
-            .find(|r| r.peer == EgressPeer::Namespace("tools".into()))
-            .unwrap();
+        let tools = rules.iter().find(|r| r.peer == namespace("tools")).unwrap();
         assert_eq!(tools.sources, vec!["/upstreams/0/url", "/upstreams/6/url"]);
     }
 
@@ -323,8 +469,8 @@ mod tests {
             peers(&rules),
             vec![
                 (EgressPeer::Dns, vec![53]),
-                (EgressPeer::Namespace("monitoring".into()), vec![4318]),
-                (EgressPeer::Namespace("storage".into()), vec![9000]),
+                (namespace("monitoring"), vec![4318]),
+                (namespace("storage"), vec![9000]),
                 (EgressPeer::Internet, vec![443]),
                 (EgressPeer::AnyAddress, vec![5432]),
             ]
@@ -334,5 +480,51 @@ mod tests {
                 |d| d.host == "s3.eu-west-1.amazonaws.com" && d.purpose == "audit export to S3"
             )
         );
+    }
+
+    #[test]
+    fn cluster_domain_target_ports_and_extra_rules() {
+        let (rules, destinations) = derive(&config(serde_json::json!({
+            "upstreams": [
+                {"name": "a", "type": "http", "url": "http://docs.tools.svc.k8s.corp.:80/mcp"},
+                {"name": "b", "type": "http", "url": "https://confluence.corp.internal/mcp"},
+                {"name": "c", "type": "http", "url": "http://search:9000/mcp"}
+            ],
+            "network": {
+                "clusterDomain": "k8s.corp",
+                "targetPorts": [{"host": "docs.tools.svc.k8s.corp", "port": 80, "targetPort": 8080}],
+                "egress": [{"description": "intranet", "cidrs": ["10.20.0.0/16"], "ports": [443],
+                            "hosts": ["confluence.corp.internal"]}]
+            },
+            "audit": {"backend": "postgresql", "databaseSecretRef": {"name": "db", "key": "url"},
+                      "databaseNetworks": ["10.0.5.0/24"]}
+        })));
+        let cidr = |c: &str| EgressPeer::Cidr(Block::new(&c.parse().unwrap()));
+        assert_eq!(
+            peers(&rules),
+            vec![
+                (EgressPeer::Dns, vec![53]),
+                (own("mcp"), vec![9000]),
+                (namespace("tools"), vec![8080]),
+                (cidr("10.0.5.0/24"), vec![5432]),
+                (cidr("10.20.0.0/16"), vec![443]),
+                (EgressPeer::Internet, vec![443]),
+            ],
+            "the issuer alone is public; confluence is the hand-written rule"
+        );
+        assert!(
+            destinations
+                .iter()
+                .any(|d| d.host == "confluence.corp.internal" && d.port == 443),
+            "the runtime still knows the destination"
+        );
+    }
+
+    #[test]
+    fn the_database_rule_never_opens_metadata() {
+        let (rules, _) = derive(&config(serde_json::json!({
+            "audit": {"backend": "postgresql", "databaseSecretRef": {"name": "db", "key": "url"}}
+        })));
+        assert!(rules.iter().any(|r| r.peer == EgressPeer::AnyAddress));
     }
 }

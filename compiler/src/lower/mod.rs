@@ -5,10 +5,12 @@
 pub mod egress;
 mod frozen;
 mod secrets;
+mod sidecars;
 
-pub use egress::{EgressPeer, EgressRule};
+pub use egress::{EgressPeer, EgressRule, NamespacePeer};
 pub(crate) use frozen::file_name;
 pub use secrets::{SecretMount, SecretSource};
+pub use sidecars::{EnvModel, SidecarModel};
 
 use crate::policy::PolicyBundle;
 use airlock_schema::Config;
@@ -52,6 +54,10 @@ pub struct Model {
     /// The secret mounts grouped by Secret, for the projected volume.
     pub secret_sources: Vec<SecretSource>,
     pub egress: Vec<EgressRule>,
+    /// Containers beside the gateway that run upstream servers.
+    pub sidecars: Vec<SidecarModel>,
+    /// Sidecars read a Secret through their environment (checkov's reason is written then).
+    pub sidecar_secret_env: bool,
     pub alerts: Option<AlertsModel>,
     pub config_hash: String,
     pub config_map_name: String,
@@ -227,6 +233,7 @@ pub fn lower(config: &Config, policy: &PolicyBundle, tools: Option<&ToolLock>) -
     });
     let secret_mounts = secrets::mounts(config);
     let volumes = volumes(config, &name, persistence.as_ref(), &secret_mounts);
+    let sidecars = sidecars::sidecars(config, &volumes);
     let frozen = frozen::freeze(config, policy, tools);
     let config_hash = frozen.content_hash.clone();
     let mut config_files = BTreeMap::new();
@@ -387,6 +394,10 @@ pub fn lower(config: &Config, policy: &PolicyBundle, tools: Option<&ToolLock>) -
         secret_sources: secrets::group(&secret_mounts),
         secret_mounts,
         egress: egress::derive(config).0,
+        sidecar_secret_env: sidecars
+            .iter()
+            .any(|s| s.env.iter().any(|e| e.secret.is_some())),
+        sidecars,
         alerts,
         config_hash,
         config_map_name: format!("{name}-config"),

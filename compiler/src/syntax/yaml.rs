@@ -45,6 +45,8 @@ pub struct Document {
 pub struct ParseError {
     pub span: Span,
     pub message: String,
+    /// The fix, when the error has a known cause (a tab in the indentation).
+    pub help: Option<String>,
 }
 
 impl Node {
@@ -230,10 +232,11 @@ pub fn parse(file: &SourceFile) -> Result<Document, ParseError> {
     for event in Parser::new_from_str(&file.text) {
         let (event, span) = event.map_err(|e| {
             let at = builder.offsets.byte(e.marker().index());
-            ParseError {
+            indenting_tab(&file.text, at).unwrap_or_else(|| ParseError {
                 span: Span::new(at, at),
                 message: format!("invalid YAML: {}", e.info()),
-            }
+                help: None,
+            })
         })?;
         builder.event(event, builder.offsets.span(span))?;
     }
@@ -246,11 +249,37 @@ pub fn parse(file: &SourceFile) -> Result<Document, ParseError> {
     })
 }
 
+/// A syntax error at byte `at` caused by a tab in the indentation of its line or of the line
+/// after it (the scanner often stops at the end of the line before, or inside the tab's line):
+/// YAML indents with spaces only. The error is then placed on the tab, with that fix.
+fn indenting_tab(text: &str, at: usize) -> Option<ParseError> {
+    let line_start = text[..at.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let mut start = line_start;
+    for _ in 0..2 {
+        let line = text[start..].split('\n').next().unwrap_or_default();
+        let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+        if let Some(tab) = line[..indent].find('\t') {
+            let line_number = text[..start].matches('\n').count() + 1;
+            return Some(ParseError {
+                span: Span::new(start + tab, start + tab + 1),
+                message: format!("invalid YAML: a tab in the indentation of line {line_number}"),
+                help: Some("replace the tab with spaces: YAML indents with spaces only".into()),
+            });
+        }
+        start += line.len() + 1;
+        if start >= text.len() {
+            break;
+        }
+    }
+    None
+}
+
 impl Builder<'_> {
     fn error(&self, span: Span, message: impl Into<String>) -> ParseError {
         ParseError {
             span,
             message: message.into(),
+            help: None,
         }
     }
 
@@ -366,6 +395,7 @@ impl Builder<'_> {
                         return Err(ParseError {
                             span: node.span,
                             message: "mapping keys must be plain scalars".into(),
+                            help: None,
                         });
                     }
                     *pending_key = Some(node);
@@ -509,6 +539,22 @@ mod tests {
 
     fn load(text: &str) -> Result<Document, ParseError> {
         parse(&SourceFile::new("t.yaml", text))
+    }
+
+    #[test]
+    fn a_tab_in_the_indentation_is_reported_on_the_tab() {
+        for text in [
+            "a:\n  b: 1\n\tc: 2\n",
+            "a:\n  b: 1\n \tc: 2\n",
+            "a:\n\t- 1\n",
+        ] {
+            let error = load(text).unwrap_err();
+            assert_eq!(&text[error.span.start..error.span.end], "\t", "{text:?}");
+            assert!(error.message.contains("a tab in the indentation of line"));
+            assert!(error.help.unwrap().contains("replace the tab with spaces"));
+        }
+        let other = load("a: [1\n").unwrap_err();
+        assert!(other.help.is_none(), "no tab, no tab help");
     }
 
     #[test]

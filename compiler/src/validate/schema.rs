@@ -308,11 +308,40 @@ fn convert(doc: &ConfigDoc<'_>, compiled: &Compiled, error: &ValidationError<'_>
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             for key in unexpected {
                 let child = format!("{pointer}/{}", escape(key));
-                out.push((
-                    child.clone(),
-                    unknown_key(doc, compiled, &pointer, key, &child),
-                ));
+                match misspelt_required(doc, compiled, &pointer, key) {
+                    // The typo is the one mistake: lead with the fix, and let this stand for
+                    // the missing key too (its pointer is the invalid one).
+                    Some(required) => out.push((
+                        format!("{pointer}/{}", escape(&required)),
+                        doc.key_diag(
+                            codes::AL1002,
+                            &child,
+                            format!(
+                                "unknown key `{key}` {}: did you mean `{required}`?",
+                                place(&pointer)
+                            ),
+                        )
+                        .help(format!(
+                            "rename `{key}` to `{required}`, a required key that is missing"
+                        )),
+                    )),
+                    None => out.push((
+                        child.clone(),
+                        unknown_key(doc, compiled, &pointer, key, &child),
+                    )),
+                }
             }
+        }
+        ValidationErrorKind::Required { property }
+            if misspelling_of(
+                doc,
+                compiled,
+                &pointer,
+                property.as_str().unwrap_or_default(),
+            )
+            .is_some() =>
+        {
+            // Reported at the misspelt key (above).
         }
         ValidationErrorKind::Required { property } => {
             let key = property.as_str().unwrap_or_default();
@@ -338,15 +367,10 @@ fn convert(doc: &ConfigDoc<'_>, compiled: &Compiled, error: &ValidationError<'_>
                 let described = here
                     .and_then(|h| h.pointer(&format!("/properties/{}", escape(key))))
                     .map(|s| field_help(root, s));
-                let at = if pointer.is_empty() {
-                    "at the top level".to_string()
-                } else {
-                    format!("in `{path}`")
-                };
                 let mut d = doc.key_diag(
                     codes::AL1004,
                     &pointer,
-                    format!("missing required key `{key}` {at}"),
+                    format!("missing required key `{key}` {}", place(&pointer)),
                 );
                 if pointer.is_empty() {
                     d.location.span = crate::syntax::Span::new(0, 0);
@@ -592,13 +616,57 @@ fn unknown_key(
         }
     }
     let help = suggest::unknown_key(key, parent, &known, &compiled.everywhere);
-    let at = if parent.is_empty() {
+    doc.key_diag(
+        codes::AL1002,
+        child,
+        format!("unknown key `{key}` {}", place(parent)),
+    )
+    .maybe_help(help)
+}
+
+/// Where a key is, in words: `at the top level` or ``in `auth.oidc` ``.
+fn place(pointer: &str) -> String {
+    if pointer.is_empty() {
         "at the top level".to_string()
     } else {
-        format!("in `{path}`")
-    };
-    doc.key_diag(codes::AL1002, child, format!("unknown key `{key}` {at}"))
-        .maybe_help(help)
+        format!("in `{}`", display_path(pointer))
+    }
+}
+
+/// The required key of the mapping at `parent` that its unknown key `key` misspells, if that
+/// key is missing.
+fn misspelt_required(
+    doc: &ConfigDoc<'_>,
+    compiled: &Compiled,
+    parent: &str,
+    key: &str,
+) -> Option<String> {
+    let here = schema_at(&compiled.schema, parent, &doc.json)?.0;
+    let known = keys_of(here);
+    let close = suggest::closest(key, &known)?;
+    let object = doc.json.pointer(parent)?.as_object()?;
+    let required = here.get("required")?.as_array()?;
+    (required.iter().any(|r| r.as_str() == Some(close.as_str())) && !object.contains_key(close))
+        .then(|| close.clone())
+}
+
+/// The unknown key of the mapping at `parent` that misspells its missing required key
+/// `required`, if there is one.
+fn misspelling_of(
+    doc: &ConfigDoc<'_>,
+    compiled: &Compiled,
+    parent: &str,
+    required: &str,
+) -> Option<String> {
+    let here = schema_at(&compiled.schema, parent, &doc.json)?.0;
+    let known = keys_of(here);
+    doc.json
+        .pointer(parent)?
+        .as_object()?
+        .keys()
+        .filter(|k| !known.contains(k))
+        .find(|k| misspelt_required(doc, compiled, parent, k).as_deref() == Some(required))
+        .cloned()
 }
 
 fn union_error(

@@ -44,6 +44,21 @@ fn normalize(key: &str) -> String {
         .collect()
 }
 
+/// The known key an unknown `key` is most likely a misspelling of: the same key in another
+/// case or separator style, or the nearest within a third of its length.
+pub fn closest<'k>(key: &str, known: &'k [String]) -> Option<&'k String> {
+    let wanted = normalize(key);
+    if let Some(exact) = known.iter().find(|k| normalize(k) == wanted) {
+        return Some(exact);
+    }
+    known
+        .iter()
+        .map(|k| (strsim::levenshtein(&normalize(k), &wanted), k))
+        .filter(|(distance, k)| *distance <= (k.len().max(key.len()) / 3).max(1))
+        .min()
+        .map(|(_, k)| k)
+}
+
 /// A help text for an unknown `key` in the object at `parent` whose known keys are `known`.
 /// `everywhere` lists every (parent path as displayed, key) of the schema, for keys that moved.
 pub fn unknown_key(
@@ -59,12 +74,7 @@ pub fn unknown_key(
     if let Some(exact) = known.iter().find(|k| normalize(k) == wanted) {
         return Some(format!("did you mean `{exact}`?"));
     }
-    let best = known
-        .iter()
-        .map(|k| (strsim::levenshtein(&normalize(k), &wanted), k))
-        .filter(|(distance, k)| *distance <= (k.len().max(key.len()) / 3).max(1))
-        .min();
-    if let Some((_, close)) = best {
+    if let Some(close) = closest(key, known) {
         return Some(format!("did you mean `{close}`?"));
     }
     let elsewhere: Vec<String> = everywhere

@@ -1,7 +1,7 @@
 //! `audit`: the hash-chained audit trail, its retention and its export to S3.
 
 use crate::examples as ex;
-use crate::types::{Duration, HttpUrl, S3Uri, SecretKeyRef, SecretRef};
+use crate::types::{Duration, HttpUrl, IpCidr, S3Uri, SecretKeyRef, SecretRef};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +22,12 @@ pub struct Audit {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = ex::database_secret_ref())]
     pub database_secret_ref: Option<SecretKeyRef>,
+    /// The networks the PostgreSQL server is in, for the egress NetworkPolicy (port 5432).
+    /// Omitted, the gateway may reach port 5432 at any address but link-local ones: its host
+    /// is only known from the Secret.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(example = ex::database_networks())]
+    pub database_networks: Vec<IpCidr>,
     /// How long events are kept. Older events are deleted; the chain stays verifiable from a checkpoint.
     #[serde(default = "default_retention")]
     #[schemars(example = &"90d")]
@@ -70,6 +76,7 @@ impl Default for Audit {
             backend: AuditBackend::default(),
             sqlite: Sqlite::default(),
             database_secret_ref: None,
+            database_networks: Vec::new(),
             retention: default_retention(),
             buffer_size: default_buffer_size(),
             flush_interval: default_flush_interval(),

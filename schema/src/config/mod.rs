@@ -7,6 +7,7 @@ mod auth;
 mod deployment;
 mod dlp;
 mod ingress;
+mod network;
 mod observability;
 mod policy;
 mod rate_limiting;
@@ -20,6 +21,7 @@ pub use auth::*;
 pub use deployment::*;
 pub use dlp::*;
 pub use ingress::*;
+pub use network::*;
 pub use observability::*;
 pub use policy::*;
 pub use rate_limiting::*;
@@ -49,8 +51,9 @@ pub struct Config {
     /// The deployment's name: prefix of every Kubernetes object and the `app.kubernetes.io/instance` label.
     #[schemars(example = &"mcp-airlock")]
     pub name: DnsLabel,
-    /// The Kubernetes namespace every object is created in. Defaults to `name`. The build
-    /// creates and owns it, so it must not be a system namespace (`default`, `kube-*`).
+    /// The Kubernetes namespace every object is created in. Defaults to `name`.
+    /// `manifests/` creates it with the Pod Security labels; the Helm chart is installed into
+    /// it (`-n`). It must not be a system namespace (`default`, `kube-*`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"mcp-airlock")]
     pub namespace: Option<DnsLabel>,
@@ -90,6 +93,10 @@ pub struct Config {
     /// The MCP servers behind the gateway.
     #[schemars(length(min = 1), example = ex::upstreams())]
     pub upstreams: Vec<Upstream>,
+    /// The cluster's DNS domain, pod ports behind Service ports, and egress no endpoint names.
+    #[serde(default)]
+    #[schemars(example = ex::network())]
+    pub network: Network,
     /// The tamper-evident audit trail.
     #[serde(default)]
     #[schemars(example = ex::audit())]

@@ -1,7 +1,8 @@
 //! `upstreams`: the MCP servers behind the gateway, over HTTP, a unix socket or stdio.
 
+use super::{PullPolicy, Resources};
 use crate::examples as ex;
-use crate::types::{DnsLabel, Duration, EnvValue, HttpUrl, ToolName};
+use crate::types::{DnsLabel, Duration, EnvValue, HttpUrl, ImageDigest, ToolName};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -82,6 +83,10 @@ pub struct HttpUpstream {
     #[serde(default)]
     #[schemars(example = ex::http_health_check())]
     pub health_check: HealthCheck,
+    /// The container that runs this server beside the gateway, reached on `localhost`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = ex::sidecar())]
+    pub sidecar: Option<Sidecar>,
 }
 
 /// An MCP server reached over a unix domain socket (streamable HTTP on the socket).
@@ -110,6 +115,11 @@ pub struct UnixUpstream {
     #[serde(default)]
     #[schemars(example = ex::health_check())]
     pub health_check: HealthCheck,
+    /// The container that runs this server beside the gateway; it shares only the socket's
+    /// directory with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = ex::sidecar())]
+    pub sidecar: Option<Sidecar>,
 }
 
 /// An MCP server run as a child process of the gateway, speaking MCP over stdio.
@@ -146,6 +156,66 @@ pub struct StdioUpstream {
     #[serde(default)]
     #[schemars(example = ex::health_check())]
     pub health_check: HealthCheck,
+}
+
+/// A container in the gateway's pod that runs an upstream's server. It gets the gateway's
+/// hardening (non-root, read-only root filesystem, no privilege escalation, ALL capabilities
+/// dropped, seccomp `RuntimeDefault`, no service-account token), a `/tmp` of its own, and shares
+/// only the socket's directory (unix upstreams) or the pod's loopback (HTTP on `localhost`). It
+/// runs as a Kubernetes sidecar: started before the gateway, restarted when it exits.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Sidecar {
+    /// The server's image, pinned by digest.
+    #[schemars(example = ex::sidecar_image())]
+    pub image: SidecarImage,
+    /// The program, replacing the image's entrypoint. Omit to run the image's own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(example = ex::list("/usr/local/bin/docs-mcp"))]
+    pub command: Vec<String>,
+    /// The program's arguments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(example = ex::list("--socket /run/mcp/docs.sock"))]
+    pub args: Vec<String>,
+    /// Environment variables of the container. Credentials only as Secret references.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(example = ex::stdio_env())]
+    pub env: BTreeMap<String, EnvValue>,
+    /// CPU and memory requests and limits of the container.
+    #[serde(default)]
+    #[schemars(example = ex::resources())]
+    pub resources: Resources,
+}
+
+/// A sidecar's image: always by digest, so what was reviewed is what runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SidecarImage {
+    /// The image repository, without tag or digest.
+    #[schemars(length(min = 1), regex(pattern = r"^[a-z0-9]+([._/:-][a-z0-9]+)*$"), example = &"ghcr.io/acme/docs-mcp")]
+    pub repository: String,
+    /// A human-readable tag, shown beside the digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"), example = &"v2.1.0")]
+    pub tag: Option<String>,
+    /// The image digest the container runs.
+    #[schemars(example = &"sha256:4b2c1e0d9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c")]
+    pub digest: ImageDigest,
+    /// When the kubelet pulls the image.
+    #[serde(default)]
+    #[schemars(example = &"IfNotPresent")]
+    pub pull_policy: PullPolicy,
+}
+
+impl Upstream {
+    /// The upstream's sidecar, if it declares one.
+    pub fn sidecar(&self) -> Option<&Sidecar> {
+        match self {
+            Upstream::Http(u) => u.sidecar.as_ref(),
+            Upstream::Unix(u) => u.sidecar.as_ref(),
+            Upstream::Stdio(_) => None,
+        }
+    }
 }
 
 fn default_timeout() -> Duration {

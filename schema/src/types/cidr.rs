@@ -28,6 +28,22 @@ impl IpCidr {
     }
 }
 
+impl IpCidr {
+    /// Whether every address of `other` is in this network.
+    pub fn covers(&self, other: &IpCidr) -> bool {
+        self.prefix <= other.prefix
+            && self.network.is_ipv4() == other.network.is_ipv4()
+            && self.contains(other.network)
+    }
+    /// Whether the network has at least one address in common with `other`.
+    pub fn overlaps(&self, other: &IpCidr) -> bool {
+        self.covers(other) || other.covers(self)
+    }
+    pub fn is_ipv4(&self) -> bool {
+        self.network.is_ipv4()
+    }
+}
+
 /// `bits` (an address `width` bits wide) with all but the first `prefix` bits cleared.
 fn masked(bits: u128, prefix: u8, width: u8) -> u128 {
     if prefix == 0 {
@@ -129,6 +145,9 @@ mod tests {
         assert_eq!(one.to_string(), "192.168.1.10/32");
         assert!(one.contains("192.168.1.10".parse().unwrap()));
         assert!(!one.contains("192.168.1.11".parse().unwrap()));
+        assert!(private.covers(&cidr("10.2.0.0/16")) && !cidr("10.2.0.0/16").covers(&private));
+        assert!(private.overlaps(&cidr("10.2.0.0/16")) && !private.overlaps(&cidr("11.0.0.0/8")));
+        assert!(!cidr("0.0.0.0/0").covers(&cidr("::/0")));
         let v6 = cidr("2001:db8::/32");
         assert!(v6.contains("2001:db8:ffff::1".parse().unwrap()));
         assert!(!v6.contains("2001:db9::1".parse().unwrap()));

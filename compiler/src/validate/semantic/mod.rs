@@ -7,6 +7,7 @@ mod auth;
 mod deployment;
 mod mounts;
 mod names;
+mod network;
 mod replicas;
 mod upstreams;
 
@@ -20,6 +21,7 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
     audit::check(doc, out);
     deployment::check(doc, out);
     upstreams::check(doc, out);
+    network::check(doc, out);
     mounts::check(doc, out);
     replicas::check(doc, out);
 }

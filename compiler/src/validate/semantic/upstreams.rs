@@ -1,10 +1,14 @@
 //! Upstreams and roots: valid environment and header names (AL2021), roots that stay out of
-//! system directories (AL2023) and have a volume (AL2026).
+//! system directories (AL2023) and have a volume (AL2026), sidecars reached inside the pod on
+//! a port of their own (AL2044).
 
 use crate::diagnostics::{Diagnostics, codes};
 use crate::validate::ConfigDoc;
 use crate::validate::doc::escape;
-use airlock_schema::config::{Audit, Root, Upstream};
+use airlock_schema::config::{Audit, Observability, Root, Server, Upstream};
+
+/// The gateway's container name, which a sidecar's may not take.
+const GATEWAY_CONTAINER: &str = "airlock";
 
 const SYSTEM_DIRS: [&str; 8] = [
     "/proc",
@@ -18,15 +22,16 @@ const SYSTEM_DIRS: [&str; 8] = [
 ];
 
 pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
+    sidecars(doc, out);
     for (index, upstream) in doc.items::<Upstream>("/upstreams") {
         match &upstream {
             Upstream::Stdio(stdio) => {
-                for name in stdio.env.keys().filter(|n| !env_name(n)) {
-                    out.push(
-                        doc.key_diag(codes::AL2021, &format!("/upstreams/{index}/env/{}", escape(name)), format!("`{name}` is not a valid environment variable name"))
-                            .help("use letters, digits and `_`, not starting with a digit (e.g. `API_TOKEN`)"),
-                    );
-                }
+                env_names(
+                    doc,
+                    &format!("/upstreams/{index}/env"),
+                    stdio.env.keys(),
+                    out,
+                );
             }
             Upstream::Http(http) => {
                 for name in http.headers.keys() {
@@ -98,6 +103,73 @@ pub fn check(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
                 doc.key_diag(codes::AL2026, &format!("/roots/{index}"), format!("root `{}` has no `volume`", fs.name))
                     .help(format!("mount the data at `{}` with `volume: {{claimName: <pvc>}}`; the image is minimal and read-only, so the directory would be empty", fs.real)),
             );
+        }
+    }
+}
+
+/// AL2021 for each invalid name among the keys of the environment at `pointer`.
+fn env_names<'a>(
+    doc: &ConfigDoc<'_>,
+    pointer: &str,
+    names: impl Iterator<Item = &'a String>,
+    out: &mut Diagnostics,
+) {
+    for name in names.filter(|n| !env_name(n)) {
+        out.push(
+            doc.key_diag(
+                codes::AL2021,
+                &format!("{pointer}/{}", escape(name)),
+                format!("`{name}` is not a valid environment variable name"),
+            )
+            .help("use letters, digits and `_`, not starting with a digit (e.g. `API_TOKEN`)"),
+        );
+    }
+}
+
+/// A sidecar runs beside the gateway in one pod: its container is named after its upstream,
+/// which must not be the gateway's (`airlock`); it is reached over its unix socket, or on
+/// `localhost` at a port no other container of the pod listens on (AL2044); its environment
+/// names are valid (AL2021).
+fn sidecars(doc: &ConfigDoc<'_>, out: &mut Diagnostics) {
+    let server = doc.section_or_default::<Server>("/server").map(|s| s.port);
+    let metrics = doc
+        .section_or_default::<Observability>("/observability")
+        .filter(|o| o.metrics.enabled)
+        .map(|o| o.metrics.port);
+    let mut taken: Vec<(u16, String)> = [server, metrics]
+        .into_iter()
+        .flatten()
+        .map(|port| (port, "the gateway".to_string()))
+        .collect();
+    for (index, upstream) in doc.items::<Upstream>("/upstreams") {
+        let Some(sidecar) = upstream.sidecar() else {
+            continue;
+        };
+        let base = format!("/upstreams/{index}");
+        env_names(doc, &format!("{base}/sidecar/env"), sidecar.env.keys(), out);
+        if upstream.name().as_str() == GATEWAY_CONTAINER {
+            out.push(
+                doc.value_diag(codes::AL2044, &format!("{base}/name"), format!("upstream `{GATEWAY_CONTAINER}` has a sidecar, whose container would take the gateway's name"))
+                    .help("a sidecar's container is named after its upstream: rename the upstream (e.g. `airlock-docs`)"),
+            );
+        }
+        let Upstream::Http(http) = &upstream else {
+            continue;
+        };
+        if !http.url.is_loopback() {
+            out.push(
+                doc.value_diag(codes::AL2044, &format!("{base}/url"), format!("upstream `{}` has a sidecar but its URL `{}` is not on localhost", http.name, http.url))
+                    .help(format!("a sidecar shares the pod's loopback with the gateway: point the URL at it, e.g. `http://127.0.0.1:{}{}`, or remove `sidecar`", http.url.port(), http.url.url().path())),
+            );
+            continue;
+        }
+        let port = http.url.port();
+        match taken.iter().find(|(p, _)| *p == port) {
+            Some((_, owner)) => out.push(
+                doc.value_diag(codes::AL2044, &format!("{base}/url"), format!("upstream `{}`'s sidecar would listen on port {port}, where {owner} listens", http.name))
+                    .help("containers of one pod share its ports: run the sidecar's server on another port and put that port in the URL"),
+            ),
+            None => taken.push((port, format!("the sidecar of upstream `{}`", http.name))),
         }
     }
 }

@@ -61,9 +61,11 @@ pub enum StartError {
 }
 
 /// The HTTP client for the identity provider and HTTP upstreams: TLS verified against the
-/// system roots, bounded connect time, no redirects (a redirect is not an MCP answer).
+/// system roots, bounded connect time, no redirects (a redirect is not an MCP answer), and
+/// never a metadata or link-local address whatever DNS answers.
 pub fn http_client() -> Result<reqwest::Client, HttpClientError> {
     reqwest::Client::builder()
+        .dns_resolver(crate::outbound::GuardedResolver)
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(300))
         .redirect(reqwest::redirect::Policy::none())
@@ -131,6 +133,7 @@ impl App {
         zero_series(&metrics, &config);
         let client = http_client()?;
         let discovery_client = reqwest::Client::builder()
+            .dns_resolver(crate::outbound::GuardedResolver)
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())

@@ -61,7 +61,58 @@ pub fn parse(text: &str) -> Result<FrozenConfig, ConfigError> {
             }
         )));
     }
+    refuse_forbidden_endpoints(&config)?;
     Ok(config)
+}
+
+/// Every endpoint the gateway connects to, by where it is in the config. airlockc refuses a
+/// metadata or link-local host (AL2039); a file written by hand with a recomputed hash is
+/// refused here too, before anything connects.
+fn endpoints(config: &FrozenConfig) -> Vec<(String, &str)> {
+    use airlock_schema::runtime::{RootConfig, Transport};
+    let mut found = vec![("auth.issuer".to_string(), config.auth.issuer.as_str())];
+    for upstream in &config.upstreams {
+        if let Transport::Http { url, .. } = &upstream.transport {
+            found.push((format!("upstreams[{}].url", upstream.name), url.as_str()));
+        }
+    }
+    for root in &config.roots {
+        if let RootConfig::S3 {
+            name,
+            endpoint: Some(endpoint),
+            ..
+        } = root
+        {
+            found.push((format!("roots[{name}].endpoint"), endpoint.as_str()));
+        }
+    }
+    if let Some(endpoint) = config
+        .audit
+        .export
+        .as_ref()
+        .and_then(|e| e.endpoint.as_deref())
+    {
+        found.push(("audit.export.endpoint".into(), endpoint));
+    }
+    if let Some(tracing) = &config.observability.tracing {
+        found.push((
+            "observability.tracing.endpoint".into(),
+            tracing.endpoint.as_str(),
+        ));
+    }
+    if let Some(store) = &config.rate_limits.store {
+        found.push(("rateLimits.store.url".into(), store.url.as_str()));
+    }
+    found
+}
+
+fn refuse_forbidden_endpoints(config: &FrozenConfig) -> Result<(), ConfigError> {
+    for (place, url) in endpoints(config) {
+        if let Err(refused) = crate::outbound::check_url(url) {
+            return Err(ConfigError(format!("{place}: {refused}")));
+        }
+    }
+    Ok(())
 }
 
 /// Where mounted Secret files live: `/var/run/secrets/airlock`, or `AIRLOCK_SECRETS_DIR`

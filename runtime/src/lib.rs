@@ -24,6 +24,7 @@ pub mod enforce;
 pub mod errors;
 pub mod gateway;
 pub mod mcp;
+pub mod outbound;
 pub mod record;
 pub mod s3;
 mod upstream;

@@ -73,11 +73,22 @@ pub async fn client(location: &Location) -> aws_sdk_s3::Client {
         loader = loader.credentials_provider(FileCredentials(files.clone()));
     }
     let shared = loader.load().await;
-    let mut builder = aws_sdk_s3::config::Builder::from(&shared);
+    // Only the data plane: the SDK's credential chain keeps its own client, which must reach
+    // the instance and container metadata endpoints the guard refuses.
+    let mut builder = aws_sdk_s3::config::Builder::from(&shared).http_client(guarded_http_client());
     if let Some(endpoint) = &location.endpoint {
         builder = builder.endpoint_url(endpoint).force_path_style(true);
     }
     aws_sdk_s3::Client::from_conf(builder.build())
+}
+
+/// The SDK's own HTTPS client (rustls on aws-lc), resolving through the outbound guard.
+fn guarded_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
+        ))
+        .build_with_resolver(crate::outbound::GuardedResolver)
 }
 
 /// A failed S3 request: [`describe`]'s line, and the SDK's error behind it.

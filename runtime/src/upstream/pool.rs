@@ -4,6 +4,7 @@
 
 use super::UpstreamError;
 use super::exchanged::{Exchanged, MAX_RESPONSE_BYTES};
+use crate::outbound::GuardedResolver;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::Uri;
@@ -26,7 +27,7 @@ const USER_AGENT: &str = concat!("airlock/", env!("CARGO_PKG_VERSION"));
 
 /// One upstream's pooled client and the URI it posts to.
 pub enum Pooled {
-    Tcp(Client<HttpConnector, Full<Bytes>>, Uri),
+    Tcp(Client<HttpConnector<GuardedResolver>, Full<Bytes>>, Uri),
     Unix(Client<UnixConnector, Full<Bytes>>, Uri),
 }
 
@@ -37,7 +38,7 @@ impl Pooled {
         if uri.scheme_str() != Some("http") {
             return None;
         }
-        let mut connector = HttpConnector::new();
+        let mut connector = HttpConnector::new_with_resolver(GuardedResolver);
         connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
         connector.set_nodelay(true);
         Some(Self::Tcp(builder().build(connector), uri))

@@ -16,6 +16,7 @@ const EXPIRY_WARNING_DAYS: i64 = 14;
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
+        .dns_resolver(crate::outbound::GuardedResolver)
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())
@@ -26,6 +27,12 @@ fn client() -> reqwest::Client {
 /// Why a document of the issuer (discovery, the key set) could not be read.
 #[derive(Debug, thiserror::Error)]
 enum FetchError {
+    #[error("will not fetch {url}: {source}")]
+    Forbidden {
+        url: String,
+        #[source]
+        source: crate::outbound::Refused,
+    },
     #[error("cannot reach {url}: {}", crate::errors::error_chain(.source))]
     Unreachable {
         url: String,
@@ -47,6 +54,9 @@ enum FetchError {
 
 async fn get_json(client: &reqwest::Client, url: &str) -> Result<Value, FetchError> {
     let url = url.to_string();
+    if let Err(source) = crate::outbound::check_url(&url) {
+        return Err(FetchError::Forbidden { url, source });
+    }
     let response = match client.get(&url).send().await {
         Ok(response) => response,
         Err(source) => return Err(FetchError::Unreachable { url, source }),

@@ -48,6 +48,13 @@ impl Family {
 /// Why the issuer's keys could not be fetched or used (the previous keys, if any, stay).
 #[derive(Debug, thiserror::Error)]
 pub enum JwksError {
+    /// The URL names a metadata or link-local address (a discovery document can name any).
+    #[error("GET {url}: {source}")]
+    Forbidden {
+        url: String,
+        #[source]
+        source: crate::outbound::Refused,
+    },
     /// The request did not get an answer.
     #[error("GET {url}: {}", crate::errors::error_chain(.source))]
     Unreachable {
@@ -190,6 +197,9 @@ impl Jwks {
 
     async fn get_json(&self, url: &str) -> Result<serde_json::Value, JwksError> {
         let url = url.to_string();
+        if let Err(source) = crate::outbound::check_url(&url) {
+            return Err(JwksError::Forbidden { url, source });
+        }
         let response = match self.client.get(&url).send().await {
             Ok(response) => response,
             Err(source) => return Err(JwksError::Unreachable { url, source }),

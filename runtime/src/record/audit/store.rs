@@ -78,6 +78,9 @@ pub enum StoreError {
     /// URL, and with it the password.
     #[error("the PostgreSQL URL is not valid")]
     InvalidUrl,
+    /// The PostgreSQL host is, or resolves to, a metadata or link-local address.
+    #[error("the PostgreSQL host: {0}")]
+    Forbidden(#[from] crate::outbound::Refused),
     /// The Secret file holding the PostgreSQL URL cannot be read.
     #[error(transparent)]
     Secret(#[from] ConfigError),
@@ -234,6 +237,9 @@ impl Store {
     /// Connects to PostgreSQL (the URL from the mounted Secret).
     pub async fn postgres(url: &str) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url).map_err(|_| StoreError::InvalidUrl)?;
+        if !options.get_host().starts_with('/') {
+            crate::outbound::check_host(options.get_host()).await?;
+        }
         let pool = PgPoolOptions::new()
             .max_connections(4)
             // A server that is down is found within this when no connection is open.

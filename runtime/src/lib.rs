@@ -27,4 +27,4 @@ pub mod mcp;
 pub mod outbound;
 pub mod record;
 pub mod s3;
-mod upstream;
+pub mod upstream;

@@ -2,7 +2,7 @@
 //!
 //!     cargo run --release -p airlock --example bench -- [SECTION ...]
 //!
-//! SECTION is any of `compile dlp policy jwt audit gateway` (default: all). `gateway` runs
+//! SECTION is any of `compile dlp policy jwt audit tools gateway` (default: all). `gateway` runs
 //! `tests/bench/gateway.py` (Debian's wrk; `tests/bench/install.sh` installs it) and is skipped
 //! with a note when wrk is missing. `audit` needs the local PostgreSQL service
 //! (`--postgres URL` to point elsewhere). Figures are medians of repeated runs; the machine's
@@ -14,6 +14,7 @@ mod dlp;
 mod jwt;
 mod policy;
 mod stats;
+mod tools;
 
 use std::path::PathBuf;
 
@@ -21,7 +22,9 @@ use std::path::PathBuf;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const SECTIONS: [&str; 6] = ["compile", "dlp", "policy", "jwt", "audit", "gateway"];
+const SECTIONS: [&str; 7] = [
+    "compile", "dlp", "policy", "jwt", "audit", "tools", "gateway",
+];
 
 fn repository() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -64,6 +67,7 @@ fn main() {
                 producers: 8,
                 postgres: postgres.clone(),
             })),
+            "tools" => tools::run(),
             "gateway" => gateway(),
             _ => unreachable!("sections are checked above"),
         }

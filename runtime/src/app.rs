@@ -270,7 +270,7 @@ impl App {
             )
             .set("policy_sha256", outcome.policy_sha256.clone())
             .maybe("reason", outcome.error.clone());
-        slot.record(event.into_value());
+        slot.record(event);
         outcome
     }
 

@@ -10,7 +10,7 @@ use airlock::record::audit::{AuditLog, Event, WRITE_TIMEOUT, verify};
 use airlock::record::metrics::Metrics;
 use airlock_schema::config::BufferFullAction;
 use airlock_schema::runtime::{AuditConfig, AuditStore};
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::Connection;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,12 +33,11 @@ fn temp_sqlite() -> String {
 }
 
 async fn fill(store: &Store, n: usize) {
-    let mut events: Vec<Value> = (0..n)
+    let mut events: Vec<Event> = (0..n)
         .map(|i| {
             Event::new("tools/call")
                 .set("subject", format!("user{i}"))
                 .set("decision", "allow")
-                .into_value()
         })
         .collect();
     store.append(&mut events).await.unwrap();
@@ -254,12 +253,8 @@ async fn replicas_writing_to_one_postgres_never_fork_the_chain() {
         let log = log.clone();
         writers.push(tokio::spawn(async move {
             for i in 0..500 {
-                log.record(
-                    Event::new("tools/call")
-                        .set("subject", format!("r{r}-{i}"))
-                        .into_value(),
-                )
-                .await;
+                log.record(Event::new("tools/call").set("subject", format!("r{r}-{i}")))
+                    .await;
             }
         }));
     }
@@ -410,12 +405,8 @@ async fn outage_loses_nothing(outage: Outage, noticed_within: Duration) {
     );
     let record = async |phase: &str, n: usize| {
         for i in 0..n {
-            log.record(
-                Event::new("tools/call")
-                    .set("subject", format!("{phase}-{i}"))
-                    .into_value(),
-            )
-            .await;
+            log.record(Event::new("tools/call").set("subject", format!("{phase}-{i}")))
+                .await;
         }
     };
     record("before", 100).await;
@@ -466,16 +457,13 @@ async fn outage_loses_nothing(outage: Outage, noticed_within: Duration) {
 #[tokio::test]
 async fn retention_keeps_the_chain_verifiable() {
     let store = Store::sqlite(&temp_sqlite()).await.unwrap();
-    let mut old: Vec<Value> = (0..5)
+    let mut old: Vec<Event> = (0..5)
         .map(|i| {
             Event::new("tools/call")
                 .set("subject", format!("old{i}"))
-                .into_value()
+                .set("time", "2020-01-01T00:00:00.000Z")
         })
         .collect();
-    for event in &mut old {
-        event["time"] = "2020-01-01T00:00:00.000Z".into();
-    }
     store.append(&mut old).await.unwrap();
     fill(&store, 5).await;
     assert_eq!(
@@ -574,12 +562,11 @@ async fn a_full_sqlite_database_fails_appends_and_loses_none_that_succeeded() {
     let mut succeeded = 20;
     let mut failed = 0;
     for round in 0..30 {
-        let mut batch: Vec<Value> = (0..20)
+        let mut batch: Vec<Event> = (0..20)
             .map(|i| {
                 Event::new("tools/call")
                     .set("subject", format!("full-{round}-{i}"))
                     .set("reason", big.clone())
-                    .into_value()
             })
             .collect();
         match store.append(&mut batch).await {
@@ -595,12 +582,8 @@ async fn a_full_sqlite_database_fails_appends_and_loses_none_that_succeeded() {
     limit.store(u64::from(u32::MAX), Ordering::SeqCst);
     let mut after = Vec::new();
     for _ in 0..5 {
-        let mut batch: Vec<Value> = (0..10)
-            .map(|i| {
-                Event::new("tools/call")
-                    .set("subject", format!("after-{i}"))
-                    .into_value()
-            })
+        let mut batch: Vec<Event> = (0..10)
+            .map(|i| Event::new("tools/call").set("subject", format!("after-{i}")))
             .collect();
         if store.append(&mut batch).await.is_ok() {
             after.push(batch.len());
@@ -645,14 +628,10 @@ async fn the_buffer_holds_exactly_buffer_size_events() {
     assert!(log.reserve("r100", Duration::ZERO).await.is_none());
     assert_eq!(log.status().reserved, 100);
     for (i, slot) in slots.into_iter().enumerate() {
-        slot.record(
-            Event::new("tools/call")
-                .set("request_id", format!("r{i}"))
-                .into_value(),
-        );
+        slot.record(Event::new("tools/call").set("request_id", format!("r{i}")));
     }
     let status = log.status();
     assert_eq!((status.buffered, status.reserved), (100, 0));
-    log.record_if_room(Event::new("tools/call").into_value());
+    log.record_if_room(Event::new("tools/call"));
     assert_eq!(log.status().lost, 1, "no room: the refused request's event");
 }

@@ -200,12 +200,8 @@ fn export_config(s3: &Moto, prefix: &str) -> AuditExport {
 }
 
 async fn append(store: &Store, n: usize) {
-    let mut events: Vec<Value> = (0..n)
-        .map(|i| {
-            Event::new("tools/call")
-                .set("subject", format!("user{i}"))
-                .into_value()
-        })
+    let mut events: Vec<Event> = (0..n)
+        .map(|i| Event::new("tools/call").set("subject", format!("user{i}")))
         .collect();
     store.append(&mut events).await.unwrap();
 }

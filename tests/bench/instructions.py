@@ -3,7 +3,8 @@
 repeatable whatever else the machine is doing, where wall-clock figures on 2 shared cores are
 not. The gateway runs under callgrind twice, serving SMALL and then LARGE calls (2 connections,
 keep-alive); the difference divided by LARGE - SMALL is the cost of one call, start-up and
-shutdown cancelled out.
+shutdown cancelled out. The same difference of the calls callgrind saw into mimalloc's
+allocation functions (from code outside the allocator) is the allocations per call.
 
     tests/bench/install.sh && tests/bench/instructions.py [--small 200] [--large 1200] [--no-build] [--store redis]
 
@@ -49,7 +50,38 @@ def drive(url: str, token: str, calls: int, connections: int = 2) -> None:
         t.join()
 
 
-def instructions(calls: int, limits: str) -> int:
+# mimalloc's entry points that Rust's `GlobalAlloc` reaches: one call is one allocation
+# (a `realloc` counts as one: it may move the block).
+ALLOCATING = re.compile(r"^(?:mi_malloc|mi_zalloc|mi_calloc|mi_realloc)(?:_aligned)?$")
+
+
+def allocations(text: str) -> int:
+    """Calls into mimalloc's allocation functions from outside the allocator, summed over a
+    callgrind output file (names are given once as `(id) name`, then referred to by id)."""
+    names: dict[str, str] = {}
+    caller = callee = ""
+    total = 0
+
+    def resolve(spec: str) -> str:
+        match = re.match(r"\((\d+)\)(?: (.*))?", spec)
+        if not match:
+            return spec
+        ident, name = match.groups()
+        if name:
+            names[ident] = name
+        return names.get(ident, "")
+
+    for line in text.splitlines():
+        if line.startswith("fn="):
+            caller = resolve(line[3:])
+        elif line.startswith("cfn="):
+            callee = resolve(line[4:])
+        elif line.startswith("calls=") and ALLOCATING.match(callee) and not caller.startswith(("mi_", "_mi_")):
+            total += int(line[6:].split()[0])
+    return total
+
+
+def instructions(calls: int, limits: str) -> tuple[int, int]:
     out = Path(tempfile.mkdtemp(prefix="airlock-callgrind-")) / "callgrind.out"
     stack = bench.Stack(rate_limiting=limits, wrap=["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"])
     try:
@@ -62,7 +94,7 @@ def instructions(calls: int, limits: str) -> int:
         stack.close()
     text = out.read_text(errors="replace")
     totals = re.search(r"^(?:summary|totals):\s+(\d+)", text, re.M)
-    return int(totals.group(1))
+    return int(totals.group(1)), allocations(text)
 
 
 def main() -> None:
@@ -77,11 +109,14 @@ def main() -> None:
     limits = "{perToken: 1000000/s, burst: 1000000}"
     if args.store == "redis":
         limits = "{perToken: 1000000/s, perIp: 1000000/s, burst: 1000000, store: {redis: {url: \"redis://127.0.0.1:6379/0\", keyPrefix: \"airlock-bench:%d:\"}}}" % os.getpid()
-    small = instructions(args.small, limits)
-    large = instructions(args.large, limits)
+    small, small_allocs = instructions(args.small, limits)
+    large, large_allocs = instructions(args.large, limits)
     per_call = (large - small) / (args.large - args.small)
+    allocs_per_call = (large_allocs - small_allocs) / (args.large - args.small)
     print(f"gateway instructions per tools/call (callgrind, store {args.store}): {per_call:,.0f} "
           f"({small:,} for {args.small} calls, {large:,} for {args.large})")
+    print(f"gateway allocations per tools/call: {allocs_per_call:,.1f} "
+          f"({small_allocs:,} for {args.small} calls, {large_allocs:,} for {args.large})")
 
 
 if __name__ == "__main__":

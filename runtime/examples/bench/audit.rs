@@ -29,7 +29,7 @@ fn config(store: AuditStore, buffer: u32) -> AuditConfig {
 }
 
 /// An event the size of a real request's: subject, tenant, tool, resource, decision, digest.
-fn event(i: usize) -> serde_json::Value {
+fn event(i: usize) -> Event {
     Event::new("tools/call")
         .set("request_id", format!("7f0c2a4e-{i:012}"))
         .set("subject", format!("user{}@example.com", i % 1000))
@@ -43,7 +43,6 @@ fn event(i: usize) -> serde_json::Value {
         .set("redactions", 0)
         .set("latency_ms", 1.234)
         .set("input_digest", format!("sha256:{:064x}", i))
-        .into_value()
 }
 
 async fn run_store(name: &str, store: AuditStore, options: &Options) {

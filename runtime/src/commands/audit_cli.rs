@@ -216,8 +216,7 @@ async fn erase(config: &Path, subject: &str, reason: &str) -> ExitCode {
     let mut events = [Event::new("subject_erasure")
         .set("subject", subject)
         .set("reason", reason)
-        .set("outcome", "success")
-        .into_value()];
+        .set("outcome", "success")];
     match store.append(&mut events).await {
         Ok((seq, _)) => {
             println!("recorded the erasure of {subject} as audit event {seq}");

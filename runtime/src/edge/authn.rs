@@ -64,7 +64,7 @@ pub async fn authenticate(
     client_ip: IpAddr,
     request_id: &str,
     throttle: Throttle,
-) -> Result<Principal, Refusal> {
+) -> Result<std::sync::Arc<Principal>, Refusal> {
     if throttle == Throttle::Check
         && let Err(refusal) = app.limits.check_blocked(client_ip, Instant::now()).await
     {

@@ -160,7 +160,6 @@ async fn audit_refusal(app: &App, exchange: &Exchange) {
         .set("status", exchange.status)
         .maybe("error_type", exchange.error_type.map(|e| e.as_str()))
         .maybe("auth_stage", exchange.auth_stage.map(|s| s.as_str()))
-        .maybe("client_ip", exchange.client_ip.map(|ip| ip.to_string()))
-        .into_value();
+        .maybe("client_ip", exchange.client_ip.map(|ip| ip.to_string()));
     app.audit.record(event).await;
 }

@@ -93,7 +93,7 @@ impl Exchange {
 
     /// The audit event: what was asked, by whom, what was decided and what happened. Never a
     /// token and never a payload (the body only as its digest).
-    pub fn audit_event(&self) -> Value {
+    pub fn audit_event(&self) -> crate::record::audit::Event {
         let refused_authentication =
             self.auth_stage.is_some() || self.error_type == Some(ErrorType::AuthThrottled);
         let action = match (self.violation, refused_authentication, &self.mcp_method) {
@@ -137,7 +137,6 @@ impl Exchange {
             .set("latency_ms", self.latency_ms)
             .maybe("client_ip", self.client_ip.map(|ip| ip.to_string()))
             .maybe("input_digest", self.input_digest.clone())
-            .into_value()
     }
 
     /// The attributes of the request's server span.
@@ -187,10 +186,10 @@ mod tests {
         let event = refused.audit_event();
         assert_eq!(
             (
-                event["action"].as_str(),
-                event["http_method"].as_str(),
-                event["path"].as_str(),
-                event["outcome"].as_str()
+                event.text("action"),
+                event.text("http_method"),
+                event.text("path"),
+                event.text("outcome")
             ),
             (Some("unknown"), Some("POST"), Some("/mcp"), Some("failure"))
         );
@@ -201,8 +200,8 @@ mod tests {
             ..Exchange::default()
         };
         let event = called.audit_event();
-        assert_eq!(event["action"], "tools/call");
-        assert_eq!(event["decision"], "allow");
+        assert_eq!(event.text("action"), Some("tools/call"));
+        assert_eq!(event.text("decision"), Some("allow"));
         assert!(event.get("http_method").is_none());
     }
 }

@@ -21,21 +21,22 @@ struct Histogram {
     sum_micros: AtomicU64,
 }
 
-/// One series: a metric name with its rendered label set (`{a="b"}`), the map key.
-type SeriesKey = (&'static str, String);
+/// Series by metric name, then by rendered label set (`{a="b"}`). Two levels so that a lookup
+/// borrows the rendered labels: the hot path allocates nothing for a series that exists.
+type Series<T> = RwLock<BTreeMap<&'static str, BTreeMap<String, T>>>;
 
 #[derive(Default)]
 pub struct Metrics {
-    counters: RwLock<BTreeMap<SeriesKey, Arc<AtomicU64>>>,
-    gauges: RwLock<BTreeMap<SeriesKey, AtomicU64>>,
-    histograms: RwLock<BTreeMap<SeriesKey, Histogram>>,
+    counters: Series<Arc<AtomicU64>>,
+    gauges: Series<AtomicU64>,
+    histograms: Series<Histogram>,
 }
 
-fn render_labels(labels: &[(&str, &str)]) -> String {
+fn render_labels_into(labels: &[(&str, &str)], out: &mut String) {
     if labels.is_empty() {
-        return String::new();
+        return;
     }
-    let mut out = String::from("{");
+    out.push('{');
     for (i, (k, v)) in labels.iter().enumerate() {
         if i > 0 {
             out.push(',');
@@ -53,19 +54,46 @@ fn render_labels(labels: &[(&str, &str)]) -> String {
         out.push('"');
     }
     out.push('}');
+}
+
+#[cfg(test)]
+fn render_labels(labels: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    render_labels_into(labels, &mut out);
     out
 }
 
+thread_local! {
+    /// The label set being looked up, rendered into a buffer each thread reuses.
+    static RENDERED: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Calls `f` with the series `name{labels}`, created on first use. `f` must not record metrics
+/// itself (the rendered labels are borrowed while it runs).
 fn with_series<T: Default>(
-    map: &RwLock<BTreeMap<SeriesKey, T>>,
-    key: SeriesKey,
+    map: &Series<T>,
+    name: &'static str,
+    labels: &[(&str, &str)],
     f: impl FnOnce(&T),
 ) {
-    if let Some(series) = map.read().expect("metrics lock").get(&key) {
-        return f(series);
-    }
-    let mut write = map.write().expect("metrics lock");
-    f(write.entry(key).or_default());
+    RENDERED.with_borrow_mut(|rendered| {
+        rendered.clear();
+        render_labels_into(labels, rendered);
+        if let Some(series) = map
+            .read()
+            .expect("metrics lock")
+            .get(name)
+            .and_then(|by_labels| by_labels.get(rendered.as_str()))
+        {
+            return f(series);
+        }
+        let mut write = map.write().expect("metrics lock");
+        f(write
+            .entry(name)
+            .or_default()
+            .entry(rendered.clone())
+            .or_default());
+    })
 }
 
 impl Metrics {
@@ -73,22 +101,22 @@ impl Metrics {
         self.add(name, labels, 1);
     }
     pub fn add(&self, name: &'static str, labels: &[(&str, &str)], n: u64) {
-        with_series(&self.counters, (name, render_labels(labels)), |c| {
+        with_series(&self.counters, name, labels, |c| {
             c.fetch_add(n, Ordering::Relaxed);
         });
     }
     pub fn set(&self, name: &'static str, labels: &[(&str, &str)], value: i64) {
-        with_series(&self.gauges, (name, render_labels(labels)), |g| {
+        with_series(&self.gauges, name, labels, |g| {
             g.store(value as u64, Ordering::Relaxed)
         });
     }
     pub fn gauge_add(&self, name: &'static str, delta: i64) {
-        with_series(&self.gauges, (name, String::new()), |g| {
+        with_series(&self.gauges, name, &[], |g| {
             g.fetch_add(delta as u64, Ordering::Relaxed);
         });
     }
     pub fn observe(&self, name: &'static str, labels: &[(&str, &str)], seconds: f64) {
-        with_series(&self.histograms, (name, render_labels(labels)), |h| {
+        with_series(&self.histograms, name, labels, |h| {
             for (bound, bucket) in BUCKETS.iter().zip(&h.buckets) {
                 if seconds <= *bound {
                     bucket.fetch_add(1, Ordering::Relaxed);
@@ -103,23 +131,27 @@ impl Metrics {
     /// series (the label rendering and map lookup of `inc` cost more than the increment).
     pub fn counter_handle(&self, name: &'static str, labels: &[(&str, &str)]) -> Arc<AtomicU64> {
         let mut handle = None;
-        with_series(
-            &self.counters,
-            (name, render_labels(labels)),
-            |c: &Arc<AtomicU64>| {
-                handle = Some(c.clone());
-            },
-        );
+        with_series(&self.counters, name, labels, |c: &Arc<AtomicU64>| {
+            handle = Some(c.clone());
+        });
         handle.expect("with_series calls back")
     }
 
     /// The current value of a counter series (tests and `/info`).
     pub fn counter(&self, name: &'static str, labels: &[(&str, &str)]) -> u64 {
-        self.counters
-            .read()
-            .expect("metrics lock")
-            .get(&(name, render_labels(labels)))
-            .map_or(0, |c| c.load(Ordering::Relaxed))
+        let mut value = 0;
+        RENDERED.with_borrow_mut(|rendered| {
+            rendered.clear();
+            render_labels_into(labels, rendered);
+            value = self
+                .counters
+                .read()
+                .expect("metrics lock")
+                .get(name)
+                .and_then(|by_labels| by_labels.get(rendered.as_str()))
+                .map_or(0, |c| c.load(Ordering::Relaxed));
+        });
+        value
     }
 
     /// The Prometheus text exposition (format 0.0.4).
@@ -133,11 +165,13 @@ impl Metrics {
             }
         };
         let mut seen = None;
-        for ((name, labels), value) in self.counters.read().expect("metrics lock").iter() {
+        let counters = self.counters.read().expect("metrics lock");
+        for (name, labels, value) in flatten(&counters) {
             header(&mut out, name, "counter", &mut seen);
             let _ = writeln!(out, "{name}{labels} {}", value.load(Ordering::Relaxed));
         }
-        for ((name, labels), value) in self.gauges.read().expect("metrics lock").iter() {
+        let gauges = self.gauges.read().expect("metrics lock");
+        for (name, labels, value) in flatten(&gauges) {
             header(&mut out, name, "gauge", &mut seen);
             let _ = writeln!(
                 out,
@@ -145,7 +179,8 @@ impl Metrics {
                 value.load(Ordering::Relaxed) as i64
             );
         }
-        for ((name, labels), h) in self.histograms.read().expect("metrics lock").iter() {
+        let histograms = self.histograms.read().expect("metrics lock");
+        for (name, labels, h) in flatten(&histograms) {
             header(&mut out, name, "histogram", &mut seen);
             let inner = labels.trim_start_matches('{').trim_end_matches('}');
             let sep = if inner.is_empty() { "" } else { "," };
@@ -167,6 +202,17 @@ impl Metrics {
         }
         out
     }
+}
+
+/// Every series of a map, by name then labels (the exposition's order).
+fn flatten<'a, T>(
+    map: &'a BTreeMap<&'static str, BTreeMap<String, T>>,
+) -> impl Iterator<Item = (&'static str, &'a str, &'a T)> {
+    map.iter().flat_map(|(name, by_labels)| {
+        by_labels
+            .iter()
+            .map(move |(labels, value)| (*name, labels.as_str(), value))
+    })
 }
 
 fn help(name: &str) -> &'static str {

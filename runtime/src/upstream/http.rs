@@ -6,10 +6,32 @@
 use super::exchanged::{Exchanged, MAX_RESPONSE_BYTES};
 use super::pool::Pooled;
 use super::{ProbeError, UpstreamError};
+use axum::http::header::{ACCEPT, CONTENT_TYPE, InvalidHeaderName, InvalidHeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use bytes::Bytes;
 use serde_json::Value;
 use std::sync::Mutex;
 use std::time::Duration;
+
+const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+
+/// A configured upstream header that HTTP cannot carry.
+#[derive(Debug, thiserror::Error)]
+pub enum HeaderError {
+    #[error("the header name `{name}` is not valid: {source}")]
+    Name {
+        name: String,
+        #[source]
+        source: InvalidHeaderName,
+    },
+    #[error("the value of header `{name}` is not valid (control characters?): {source}")]
+    Value {
+        name: String,
+        #[source]
+        source: InvalidHeaderValue,
+    },
+}
 
 pub enum Connector {
     /// A TCP upstream. Its messages go through `pooled` for `http://` URLs and through reqwest
@@ -25,9 +47,10 @@ pub enum Connector {
 
 pub struct HttpTransport {
     connector: Connector,
-    headers: Vec<(String, String)>,
-    session: Mutex<Option<String>>,
-    protocol_version: Mutex<Option<String>>,
+    /// What every POST carries: content type, accept, the configured headers; parsed once.
+    headers: HeaderMap,
+    session: Mutex<Option<HeaderValue>>,
+    protocol_version: Mutex<Option<HeaderValue>>,
 }
 
 /// What an upstream answered to one POST.
@@ -39,13 +62,34 @@ pub enum Reply {
 }
 
 impl HttpTransport {
-    pub fn new(connector: Connector, headers: Vec<(String, String)>) -> Self {
-        Self {
+    pub fn new(connector: Connector, configured: &[(String, String)]) -> Result<Self, HeaderError> {
+        let mut headers = HeaderMap::with_capacity(2 + configured.len());
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            ACCEPT,
+            HeaderValue::from_static("application/json, text/event-stream"),
+        );
+        for (name, value) in configured {
+            let parsed_name =
+                HeaderName::from_bytes(name.as_bytes()).map_err(|source| HeaderError::Name {
+                    name: name.clone(),
+                    source,
+                })?;
+            let mut parsed_value =
+                HeaderValue::from_str(value).map_err(|source| HeaderError::Value {
+                    name: name.clone(),
+                    source,
+                })?;
+            // Configured headers carry credentials: kept out of debug output.
+            parsed_value.set_sensitive(true);
+            headers.append(parsed_name, parsed_value);
+        }
+        Ok(Self {
             connector,
             headers,
             session: Mutex::new(None),
             protocol_version: Mutex::new(None),
-        }
+        })
     }
 
     pub fn reset_session(&self) {
@@ -53,7 +97,7 @@ impl HttpTransport {
     }
 
     pub fn set_protocol_version(&self, version: &str) {
-        *self.protocol_version.lock().expect("version lock") = Some(version.to_string());
+        *self.protocol_version.lock().expect("version lock") = HeaderValue::from_str(version).ok();
     }
 
     pub fn has_session(&self) -> bool {
@@ -88,20 +132,13 @@ impl HttpTransport {
         timeout: Duration,
     ) -> Result<Reply, UpstreamError> {
         let body = serde_json::to_vec(message).expect("messages serialize");
-        let mut headers = vec![
-            ("content-type".to_string(), "application/json".to_string()),
-            (
-                "accept".to_string(),
-                "application/json, text/event-stream".to_string(),
-            ),
-        ];
+        let mut headers = self.headers.clone();
         if let Some(session) = self.session.lock().expect("session lock").clone() {
-            headers.push(("mcp-session-id".into(), session));
+            headers.insert(MCP_SESSION_ID, session);
         }
         if let Some(version) = self.protocol_version.lock().expect("version lock").clone() {
-            headers.push(("mcp-protocol-version".into(), version));
+            headers.insert(MCP_PROTOCOL_VERSION, version);
         }
-        headers.extend(self.headers.iter().cloned());
         let exchange = self.exchange(headers, body);
         let Exchanged {
             status,
@@ -111,7 +148,7 @@ impl HttpTransport {
         } = tokio::time::timeout(timeout, exchange)
             .await
             .map_err(|_| UpstreamError::Timeout)??;
-        if let Some(session) = session {
+        if let Some(session) = session.and_then(|s| HeaderValue::from_str(&s).ok()) {
             *self.session.lock().expect("session lock") = Some(session);
         }
         match status {
@@ -134,7 +171,7 @@ impl HttpTransport {
 
     async fn exchange(
         &self,
-        headers: Vec<(String, String)>,
+        headers: HeaderMap,
         body: Vec<u8>,
     ) -> Result<Exchanged, UpstreamError> {
         match &self.connector {
@@ -142,13 +179,12 @@ impl HttpTransport {
                 pooled: Some(pooled),
                 ..
             }
-            | Connector::Unix(pooled) => pooled.post(&headers, body).await,
+            | Connector::Unix(pooled) => pooled.post(headers, body).await,
             Connector::Tcp { client, url, .. } => {
-                let mut request = client.post(url.clone()).body(body);
-                for (name, value) in &headers {
-                    request = request.header(name, value);
-                }
-                let response = request
+                let response = client
+                    .post(url.clone())
+                    .headers(headers)
+                    .body(body)
                     .send()
                     .await
                     .map_err(|e| UpstreamError::Unavailable(crate::errors::error_chain(&e)))?;

@@ -133,6 +133,13 @@ pub enum SetupError {
         #[source]
         source: <reqwest::Url as std::str::FromStr>::Err,
     },
+    /// A configured header cannot be sent.
+    #[error("upstream {upstream}: {source}")]
+    Header {
+        upstream: String,
+        #[source]
+        source: http::HeaderError,
+    },
 }
 
 /// Why `GET healthCheck.path` failed.
@@ -183,19 +190,27 @@ impl Upstream {
                     source,
                 })?;
                 let pooled = pool::Pooled::tcp(url.as_str());
-                Link::Http(Box::new(http::HttpTransport::new(
+                let transport = http::HttpTransport::new(
                     http::Connector::Tcp {
                         client,
                         url,
                         pooled,
                     },
-                    headers,
-                )))
+                    &headers,
+                )
+                .map_err(|source| SetupError::Header {
+                    upstream: config.name.clone(),
+                    source,
+                })?;
+                Link::Http(Box::new(transport))
             }
-            Transport::Unix { socket } => Link::Http(Box::new(http::HttpTransport::new(
-                http::Connector::Unix(pool::Pooled::unix(std::path::Path::new(socket))),
-                Vec::new(),
-            ))),
+            Transport::Unix { socket } => Link::Http(Box::new(
+                http::HttpTransport::new(
+                    http::Connector::Unix(pool::Pooled::unix(std::path::Path::new(socket))),
+                    &[],
+                )
+                .expect("no configured headers"),
+            )),
             Transport::Stdio {
                 command,
                 env,
@@ -452,7 +467,7 @@ impl Upstream {
 
     async fn audit_event(&self, event: Event) {
         if let Some(audit) = &self.audit {
-            audit.record(event.into_value()).await;
+            audit.record(event).await;
         }
     }
 

@@ -8,6 +8,7 @@ use crate::outbound::GuardedResolver;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::Uri;
+use hyper::header::{HOST, HeaderMap, HeaderValue, USER_AGENT as USER_AGENT_HEADER};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -54,7 +55,7 @@ impl Pooled {
     /// POSTs `body` with `headers`: the status, content type, session id and the whole body.
     pub async fn post(
         &self,
-        headers: &[(String, String)],
+        headers: HeaderMap,
         body: Vec<u8>,
     ) -> Result<Exchanged, UpstreamError> {
         match self {
@@ -75,20 +76,18 @@ fn builder() -> hyper_util::client::legacy::Builder {
 async fn post<C: Connect + Clone + Send + Sync + 'static>(
     client: &Client<C, Full<Bytes>>,
     uri: &Uri,
-    host: Option<&str>,
-    headers: &[(String, String)],
+    host: Option<&'static str>,
+    mut headers: HeaderMap,
     body: Vec<u8>,
 ) -> Result<Exchanged, UpstreamError> {
-    let mut request = hyper::Request::post(uri.clone()).header("user-agent", USER_AGENT);
+    headers.insert(USER_AGENT_HEADER, HeaderValue::from_static(USER_AGENT));
     if let Some(host) = host {
-        request = request.header("host", host);
+        headers.insert(HOST, HeaderValue::from_static(host));
     }
-    for (name, value) in headers {
-        request = request.header(name.as_str(), value.as_str());
-    }
-    let request = request
+    let mut request = hyper::Request::post(uri.clone())
         .body(Full::new(Bytes::from(body)))
         .map_err(|e| UpstreamError::Protocol(e.to_string()))?;
+    *request.headers_mut() = headers;
     let response = client
         .request(request)
         .await
@@ -189,10 +188,11 @@ mod tests {
         let _ = std::fs::remove_file(&socket);
         let accepted = echo_server(&socket).await;
         let pooled = Pooled::unix(&socket);
-        let headers = [("content-type".to_string(), "application/json".to_string())];
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
         for i in 0..5 {
             let reply = pooled
-                .post(&headers, i.to_string().into_bytes())
+                .post(headers.clone(), i.to_string().into_bytes())
                 .await
                 .unwrap();
             assert_eq!(reply.status, 200);
@@ -208,7 +208,7 @@ mod tests {
     #[tokio::test]
     async fn a_missing_socket_is_unavailable_and_named() {
         let pooled = Pooled::unix(Path::new("/nonexistent/airlock/upstream.sock"));
-        match pooled.post(&[], Vec::new()).await {
+        match pooled.post(HeaderMap::new(), Vec::new()).await {
             Err(UpstreamError::Unavailable(reason)) => {
                 assert!(
                     reason.contains("connect /nonexistent/airlock/upstream.sock"),

@@ -158,9 +158,7 @@ pub async fn audit(config: &FrozenConfig) -> Vec<Check> {
     if let airlock_schema::runtime::AuditStore::Sqlite { path } = &config.audit.store {
         checks.push(sqlite_space(path));
     }
-    let mut probe = [Event::new("doctor_check")
-        .set("outcome", "success")
-        .into_value()];
+    let mut probe = [Event::new("doctor_check").set("outcome", "success")];
     match store.append(&mut probe).await {
         Ok((seq, _)) => checks.push(Check::pass(
             "audit.store",

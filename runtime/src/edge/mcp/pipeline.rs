@@ -199,7 +199,10 @@ impl<'a> Pipeline<'a> {
 
     /// Authenticates the caller (throttle first, unless `limit_ip` checked it; failures
     /// counted: `authn`), traced and recorded.
-    pub async fn authenticate(&mut self, throttle: Throttle) -> Result<Principal, Failure> {
+    pub async fn authenticate(
+        &mut self,
+        throttle: Throttle,
+    ) -> Result<std::sync::Arc<Principal>, Failure> {
         let start = now_ns();
         let result = authn::authenticate(
             self.app,

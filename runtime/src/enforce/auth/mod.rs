@@ -145,12 +145,12 @@ impl Authenticator {
     }
 
     /// Validates a token (stage `token_validation`), from the cache when it was seen before.
-    pub async fn validate(&self, token: &str) -> Result<Principal, AuthError> {
+    pub async fn validate(&self, token: &str) -> Result<Arc<Principal>, AuthError> {
         let now = now_secs();
         if let Some(principal) = self.cache.get(token, now) {
             return Ok(principal);
         }
-        let principal = self.validate_uncached(token, now).await?;
+        let principal = Arc::new(self.validate_uncached(token, now).await?);
         self.cache.insert(token, principal.clone(), now);
         Ok(principal)
     }

@@ -12,7 +12,6 @@
 //! verification reports.
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -21,11 +20,16 @@ pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000
 /// copy of the event): it runs for every request.
 pub fn canonical(event: &Value) -> String {
     let mut out = Vec::with_capacity(512);
-    write_canonical(event, &mut out, true);
+    write_canonical_at(event, &mut out, true);
     String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
-fn write_canonical(value: &Value, out: &mut Vec<u8>, top: bool) {
+/// The canonical JSON of a value inside an event (its `hash` members are kept).
+pub(super) fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+    write_canonical_at(value, out, false);
+}
+
+fn write_canonical_at(value: &Value, out: &mut Vec<u8>, top: bool) {
     match value {
         Value::Object(map) => {
             let mut members: Vec<(&String, &Value)> = map
@@ -40,7 +44,7 @@ fn write_canonical(value: &Value, out: &mut Vec<u8>, top: bool) {
                 }
                 serde_json::to_writer(&mut *out, key).expect("strings serialize");
                 out.push(b':');
-                write_canonical(member, out, false);
+                write_canonical(member, out);
             }
             out.push(b'}');
         }
@@ -50,7 +54,7 @@ fn write_canonical(value: &Value, out: &mut Vec<u8>, top: bool) {
                 if index > 0 {
                     out.push(b',');
                 }
-                write_canonical(item, out, false);
+                write_canonical(item, out);
             }
             out.push(b']');
         }
@@ -59,10 +63,7 @@ fn write_canonical(value: &Value, out: &mut Vec<u8>, top: bool) {
 }
 
 pub fn hash_of(event: &Value) -> String {
-    format!(
-        "sha256:{}",
-        hex::encode(Sha256::digest(canonical(event).as_bytes()))
-    )
+    super::sha256_tag(canonical(event).as_bytes())
 }
 
 /// Seals an event: sets `seq`, `prev_hash` and `hash`. Returns the event's stored text: its
@@ -71,12 +72,14 @@ pub fn seal(event: &mut Value, seq: i64, prev_hash: &str) -> String {
     event["seq"] = seq.into();
     event["prev_hash"] = prev_hash.into();
     let mut text = canonical(event);
-    let hash = format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())));
+    let hash = super::sha256_tag(text.as_bytes());
     text.pop(); // the closing brace: events are objects
     if text.len() > 1 {
         text.push(',');
     }
-    text.push_str(&format!("\"hash\":\"{hash}\"}}"));
+    text.push_str("\"hash\":\"");
+    text.push_str(&hash);
+    text.push_str("\"}");
     event["hash"] = hash.into();
     text
 }

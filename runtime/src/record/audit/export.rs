@@ -276,8 +276,7 @@ pub async fn run(log: Arc<AuditLog>, config: AuditExport) {
                         .set("outcome", "success")
                         .set("segments", outcome.written.len())
                         .set("events", events)
-                        .maybe("last_key", outcome.written.last().map(|s| s.key.clone()))
-                        .into_value(),
+                        .maybe("last_key", outcome.written.last().map(|s| s.key.clone())),
                 )
                 .await;
             }
@@ -286,8 +285,7 @@ pub async fn run(log: Arc<AuditLog>, config: AuditExport) {
                 log.record(
                     Event::new("audit_export")
                         .set("outcome", "failure")
-                        .set("reason", error.to_string())
-                        .into_value(),
+                        .set("reason", error.to_string()),
                 )
                 .await;
             }

@@ -5,15 +5,16 @@
 //! retention from a checkpoint, and exported as sealed JSONL segments to S3 (`export`).
 
 pub mod chain;
+mod event;
 pub mod export;
 pub mod retention;
 pub mod store;
 pub mod verify;
 mod writer;
 
+pub use event::Event;
 pub use writer::{AuditLog, AuditSlot, AuditStatus, StoreState, WRITE_TIMEOUT, open};
 
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 /// The current time as RFC 3339 UTC with milliseconds (sortable as text).
@@ -47,41 +48,18 @@ pub fn rfc3339(millis: i64) -> String {
 
 /// `sha256:<hex>` of a request's bytes: proves what was sent without keeping it.
 pub fn digest(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+    sha256_tag(bytes)
 }
 
-/// Builds an event; empty fields are left out.
-pub struct Event(Map<String, Value>);
-
-impl Event {
-    pub fn new(action: &str) -> Self {
-        let mut map = Map::new();
-        map.insert("time".into(), timestamp().into());
-        map.insert("action".into(), action.into());
-        Event(map)
-    }
-    pub fn set(mut self, key: &str, value: impl Into<Value>) -> Self {
-        let value = value.into();
-        let empty = match &value {
-            Value::Null => true,
-            Value::String(s) => s.is_empty(),
-            Value::Object(o) => o.is_empty(),
-            _ => false,
-        };
-        if !empty {
-            self.0.insert(key.into(), value);
-        }
-        self
-    }
-    pub fn maybe(self, key: &str, value: Option<impl Into<Value>>) -> Self {
-        match value {
-            Some(v) => self.set(key, v),
-            None => self,
-        }
-    }
-    pub fn into_value(self) -> Value {
-        Value::Object(self.0)
-    }
+/// `sha256:<hex>` of some bytes, written into one string (no formatting machinery: it runs
+/// several times per request).
+pub fn sha256_tag(bytes: &[u8]) -> String {
+    let mut hex = [0u8; 64];
+    hex::encode_to_slice(Sha256::digest(bytes), &mut hex).expect("64 hex digits for 32 bytes");
+    let mut tag = String::with_capacity(7 + hex.len());
+    tag.push_str("sha256:");
+    tag.push_str(std::str::from_utf8(&hex).expect("hex digits are ASCII"));
+    tag
 }
 
 #[cfg(test)]
@@ -91,13 +69,10 @@ mod tests {
     #[test]
     fn timestamps_are_rfc3339() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            sha256_tag(b"abc"),
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!(rfc3339(1_795_394_460_123), "2026-11-23T00:41:00.123Z");
-        let event = Event::new("tools/call")
-            .set("subject", "alice")
-            .set("reason", "")
-            .maybe("tool", None::<String>)
-            .into_value();
-        assert_eq!(event["subject"], "alice");
-        assert!(event.get("reason").is_none() && event.get("tool").is_none());
     }
 }

@@ -42,8 +42,7 @@ pub async fn apply(
                 .set("reason", format!("events before {cutoff} deleted"))
                 .set("deleted", deleted)
                 .maybe("checkpoint_seq", checkpoint.as_ref().map(|c| c.0))
-                .maybe("checkpoint_hash", checkpoint.map(|c| c.1))
-                .into_value(),
+                .maybe("checkpoint_hash", checkpoint.map(|c| c.1)),
         )
         .await;
     }

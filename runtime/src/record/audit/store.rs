@@ -4,7 +4,8 @@
 //! on top of the head, inserts it and moves the head, in one transaction. So replicas writing
 //! to one database never fork the chain, and a batch costs one lock and one commit.
 
-use super::chain::{self, GENESIS};
+use super::Event;
+use super::chain::GENESIS;
 use crate::config::ConfigError;
 use serde_json::Value;
 use sqlx::pool::PoolConnection;
@@ -47,6 +48,8 @@ const INIT_HEAD: &str =
     "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING";
 /// Rows per multi-row INSERT on SQLite (7 parameters each, far below SQLite's limit).
 const SQLITE_ROWS: usize = 500;
+/// Batches up to this many events reuse a prepared statement (one per batch size).
+const SQLITE_PREPARED_ROWS: usize = 8;
 
 /// Why the audit store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -137,21 +140,19 @@ impl Columns {
     }
 }
 
-fn row_parts(event: &Value, json: String) -> EventRow {
+/// The indexed columns of an event, from its fields (`get`: an [`Event`]'s or a stored JSON
+/// object's).
+fn row_parts<'e>(get: impl Fn(&str) -> Option<&'e Value>, json: String) -> EventRow {
     let text = |k: &str| {
-        event
-            .get(k)
+        get(k)
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string()
     };
     EventRow {
-        seq: event["seq"].as_i64().unwrap_or_default(),
+        seq: get("seq").and_then(Value::as_i64).unwrap_or_default(),
         time: text("time"),
-        subject: event
-            .get("subject")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        subject: get("subject").and_then(Value::as_str).map(str::to_string),
         action: text("action"),
         json,
         prev_hash: text("prev_hash"),
@@ -286,7 +287,7 @@ impl Store {
     }
 
     /// Seals and appends a batch on top of the chain head; returns the new head.
-    pub async fn append(&self, events: &mut [Value]) -> Result<(i64, String), StoreError> {
+    pub async fn append(&self, events: &mut [Event]) -> Result<(i64, String), StoreError> {
         self.append_once(events, &mut None).await
     }
 
@@ -300,7 +301,7 @@ impl Store {
     /// must not carry the next batch.
     pub async fn append_once(
         &self,
-        events: &mut [Value],
+        events: &mut [Event],
         sealed: &mut Option<(i64, String)>,
     ) -> Result<(i64, String), StoreError> {
         match self {
@@ -382,7 +383,7 @@ impl Store {
             .map(|(seq, time, subject, action, text, prev_hash, hash)| {
                 let event: Value = serde_json::from_str(&text)
                     .map_err(|source| StoreError::NotJson { seq, source })?;
-                let said = row_parts(&event, String::new());
+                let said = row_parts(|k| event.get(k), String::new());
                 let differs = [
                     ("seq", said.seq.to_string(), seq.to_string()),
                     ("time", said.time, time),
@@ -580,7 +581,7 @@ impl<DB: sqlx::Database> Drop for CloseUnlessFinished<DB> {
 
 async fn append_sqlite(
     connection: &mut SqliteConnection,
-    events: &mut [Value],
+    events: &mut [Event],
     sealed: &mut Option<(i64, String)>,
 ) -> Result<(i64, String), StoreError> {
     // The write lock first, so the head cannot move under us. A plain BEGIN/COMMIT pair, not
@@ -605,9 +606,10 @@ async fn append_sqlite(
         .fetch_one(&mut *connection)
         .await?;
     let (new_head, rows) = seal_all(events, head.get::<i64, _>(0), head.get::<String, _>(1));
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk = rows.by_ref().take(SQLITE_ROWS);
+    let mut rows = rows.into_iter();
+    while rows.len() > 0 {
+        let n = rows.len().min(SQLITE_ROWS);
+        let chunk = rows.by_ref().take(n);
         let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "INSERT INTO audit_events (seq, time, subject, action, event, prev_hash, hash) ",
         );
@@ -620,9 +622,11 @@ async fn append_sqlite(
                 .push_bind(parts.prev_hash)
                 .push_bind(parts.hash);
         });
+        // The statement of a small batch is kept prepared: under light load every batch is one
+        // or a few events, and parsing the INSERT cost as much as running it.
         insert
             .build()
-            .persistent(false)
+            .persistent(n <= SQLITE_PREPARED_ROWS)
             .execute(&mut *connection)
             .await?;
     }
@@ -638,7 +642,7 @@ async fn append_sqlite(
 
 async fn append_postgres(
     connection: &mut PgConnection,
-    events: &mut [Value],
+    events: &mut [Event],
     sealed: &mut Option<(i64, String)>,
 ) -> Result<(i64, String), StoreError> {
     let mut tx = connection.begin().await?;
@@ -686,15 +690,15 @@ async fn append_postgres(
 
 /// Seals events on top of (seq, hash); returns the new head and the rows to insert.
 fn seal_all(
-    events: &mut [Value],
+    events: &mut [Event],
     mut seq: i64,
     mut prev: String,
 ) -> ((i64, String), Vec<EventRow>) {
     let mut rows = Vec::with_capacity(events.len());
     for event in events.iter_mut() {
         seq += 1;
-        let text = chain::seal(event, seq, &prev);
-        let row = row_parts(event, text);
+        let text = event.seal(seq, &prev);
+        let row = row_parts(|k| event.get(k), text);
         prev.clone_from(&row.hash);
         rows.push(row);
     }

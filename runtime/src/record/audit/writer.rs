@@ -15,13 +15,13 @@
 //!   the store down at once: `airlock_audit_store_up 0`, `airlock_audit_errors_total`, an error
 //!   log line, and `/info`. The first successful write or probe marks it up again.
 
+use super::Event;
 use super::store::{Store, StoreError};
 use crate::record::metrics::Metrics;
 use airlock_schema::config::BufferFullAction;
 use airlock_schema::metrics as m;
 use airlock_schema::runtime::{AuditConfig, AuditStore};
 use serde::Serialize;
-use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -88,7 +88,7 @@ pub struct AuditStatus {
 }
 
 pub struct AuditLog {
-    queue: mpsc::UnboundedSender<Value>,
+    queue: mpsc::UnboundedSender<Event>,
     /// One permit per place in the buffer; a permit is taken when a request is admitted (or
     /// another event is offered) and returns when its event is committed.
     room: Arc<Semaphore>,
@@ -119,7 +119,7 @@ pub struct AuditSlot {
 impl AuditSlot {
     /// Records the request's event in the place reserved for it: this cannot fail for want of
     /// room.
-    pub fn record(mut self, event: Value) {
+    pub fn record(mut self, event: Event) {
         if let Some(permit) = self.permit.take() {
             self.log.enqueue(event, permit);
         }
@@ -133,8 +133,7 @@ impl Drop for AuditSlot {
             let event = super::Event::new("unknown")
                 .set("request_id", self.request_id.clone())
                 .set("outcome", "failure")
-                .set("error_type", "internal_error")
-                .into_value();
+                .set("error_type", "internal_error");
             self.log.enqueue(event, permit);
         }
     }
@@ -265,7 +264,7 @@ impl AuditLog {
 
     /// Records an event that no request reserved room for (a policy reload, a retention run):
     /// with `onBufferFull: block` a full buffer is waited on, at most `BLOCK_AT_MOST`.
-    pub async fn record(&self, event: Value) {
+    pub async fn record(&self, event: Event) {
         match self.take_room(BLOCK_AT_MOST).await {
             Some(permit) => self.enqueue(event, permit),
             None => self.lost("buffer_full", &event),
@@ -274,7 +273,7 @@ impl AuditLog {
 
     /// Records the event of a request refused for want of room, if room appeared meanwhile: it
     /// must not wait for the room it was refused for.
-    pub fn record_if_room(&self, event: Value) {
+    pub fn record_if_room(&self, event: Event) {
         match self.room.clone().try_acquire_owned() {
             Ok(permit) => self.enqueue(event, permit),
             Err(_) => self.lost("buffer_full", &event),
@@ -294,8 +293,8 @@ impl AuditLog {
     }
 
     /// Queues an event in the place `permit` holds; the place returns when it is committed.
-    fn enqueue(&self, mut event: Value, permit: OwnedSemaphorePermit) {
-        event["replica"] = self.replica.clone().into();
+    fn enqueue(&self, event: Event, permit: OwnedSemaphorePermit) {
+        let event = event.set("replica", self.replica.clone());
         self.accepted.fetch_add(1, Ordering::AcqRel);
         match self.queue.send(event) {
             Ok(()) => permit.forget(),
@@ -308,12 +307,12 @@ impl AuditLog {
             .set(m::AUDIT_BUFFERED_EVENTS, &[], self.buffered() as i64);
     }
 
-    fn lost(&self, reason: &'static str, event: &Value) {
+    fn lost(&self, reason: &'static str, event: &Event) {
         self.lost.fetch_add(1, Ordering::Relaxed);
         self.metrics
             .inc(m::AUDIT_ERRORS_TOTAL, &[("reason", reason)]);
-        let request_id = event.get("request_id").and_then(Value::as_str);
-        let action = event.get("action").and_then(Value::as_str);
+        let request_id = event.text("request_id");
+        let action = event.text("action");
         if reason == "writer_stopped" {
             tracing::error!(
                 request_id,
@@ -432,13 +431,13 @@ impl AuditLog {
     async fn run(
         self: Arc<Self>,
         config: AuditConfig,
-        mut receiver: mpsc::UnboundedReceiver<Value>,
+        mut receiver: mpsc::UnboundedReceiver<Event>,
         linger: Duration,
     ) {
         let store = self.connect(&config).await;
         let _ = self.store.set(store.clone());
         self.up();
-        let mut batch: Vec<Value> = Vec::with_capacity(64);
+        let mut batch: Vec<Event> = Vec::with_capacity(64);
         loop {
             if batch.is_empty() {
                 self.idle.notify_waiters();
@@ -479,7 +478,7 @@ impl AuditLog {
     }
 
     /// Writes one batch, retrying until it is committed.
-    async fn write(&self, store: &Store, batch: &mut [Value]) {
+    async fn write(&self, store: &Store, batch: &mut [Event]) {
         let mut backoff = Duration::from_millis(100);
         // The head an earlier attempt sealed the batch to, if that attempt reached its commit.
         let mut sealed = None;

@@ -3,10 +3,12 @@
 repeatable whatever else the machine is doing, where wall-clock figures on 2 shared cores are
 not. The gateway runs under callgrind twice, serving SMALL and then LARGE calls (2 connections,
 keep-alive); the difference divided by LARGE - SMALL is the cost of one call, start-up and
-shutdown cancelled out. The same difference of the calls callgrind saw into mimalloc's
-allocation functions (from code outside the allocator) is the allocations per call.
+shutdown cancelled out. The same difference of the calls callgrind saw into the allocator's
+allocation functions (mimalloc's, or the C library's for code that uses it; calls from outside
+the allocator) is the allocations per call. The bare forwarding proxy of the gateway benchmark
+(runtime/examples/bare_proxy.rs) is measured the same way, for the ratio.
 
-    tests/bench/install.sh && tests/bench/instructions.py [--small 200] [--large 1200] [--no-build] [--store redis]
+    tests/bench/install.sh && tests/bench/instructions.py [--small 200] [--large 1200] [--no-build] [--store redis] [--no-bare]
 
 Release binaries from target/release (as tests/bench/gateway.py builds them).
 """
@@ -18,6 +20,7 @@ import http.client
 import os
 import re
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -52,7 +55,7 @@ def drive(url: str, token: str, calls: int, connections: int = 2) -> None:
 
 # mimalloc's entry points that Rust's `GlobalAlloc` reaches: one call is one allocation
 # (a `realloc` counts as one: it may move the block).
-ALLOCATING = re.compile(r"^(?:mi_malloc|mi_zalloc|mi_calloc|mi_realloc)(?:_aligned)?$")
+ALLOCATING = re.compile(r"^(?:mi_malloc|mi_zalloc|mi_calloc|mi_realloc|malloc|calloc|realloc)(?:_aligned)?$")
 
 
 def allocations(text: str) -> int:
@@ -97,12 +100,35 @@ def instructions(calls: int, limits: str) -> tuple[int, int]:
     return int(totals.group(1)), allocations(text)
 
 
+def bare_instructions(calls: int, limits: str) -> tuple[int, int]:
+    """The same count for the bare forwarding proxy in front of the same upstream."""
+    out = Path(tempfile.mkdtemp(prefix="airlock-callgrind-bare-")) / "callgrind.out"
+    stack = bench.Stack(rate_limiting=limits)
+    try:
+        port = bench.free_port()
+        proxy = stack.spawn(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                             bench.RELEASE / "examples" / "bare_proxy", f"127.0.0.1:{port}", stack.direct_url],
+                            stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}/mcp"
+        bench.wait_for(url, "POST")
+        drive(url, "unused", 20)
+        drive(url, "unused", calls)
+        proxy.send_signal(signal.SIGTERM)
+        proxy.wait(timeout=120)
+    finally:
+        stack.close()
+    text = out.read_text(errors="replace")
+    totals = re.search(r"^(?:summary|totals):\s+(\d+)", text, re.M)
+    return int(totals.group(1)), allocations(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--small", type=int, default=200)
     parser.add_argument("--large", type=int, default=1200)
     parser.add_argument("--no-build", action="store_true")
     parser.add_argument("--store", choices=["none", "redis"], default="none")
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare proxy")
     args = parser.parse_args()
     if not args.no_build:
         bench.build_release()
@@ -117,6 +143,14 @@ def main() -> None:
           f"({small:,} for {args.small} calls, {large:,} for {args.large})")
     print(f"gateway allocations per tools/call: {allocs_per_call:,.1f} "
           f"({small_allocs:,} for {args.small} calls, {large_allocs:,} for {args.large})")
+    if args.no_bare:
+        return
+    bare_small, bare_small_allocs = bare_instructions(args.small, limits)
+    bare_large, bare_large_allocs = bare_instructions(args.large, limits)
+    bare = (bare_large - bare_small) / (args.large - args.small)
+    bare_allocs = (bare_large_allocs - bare_small_allocs) / (args.large - args.small)
+    print(f"bare proxy per call: {bare:,.0f} instructions, {bare_allocs:,.1f} allocations; "
+          f"the gateway does {per_call / bare:.1f}x the instructions")
 
 
 if __name__ == "__main__":

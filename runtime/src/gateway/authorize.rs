@@ -128,13 +128,15 @@ impl Call<'_, '_> {
     pub(super) fn authorize(&mut self, target: &Target<'_>) -> Result<Authorized, Failure> {
         let start = now_ns();
         let decision = self.decide(target);
-        let (_, tool, _, _) = target.input_parts();
-        let attributes = vec![
-            ("decision", Verdict::of(decision.allow).as_str().into()),
-            ("tool", tool.into()),
-            ("tenant", self.principal.tenant.clone().into()),
-            ("cache_hit", decision.cached.into()),
-        ];
+        let attributes = || {
+            let (_, tool, _, _) = target.input_parts();
+            vec![
+                ("decision", Verdict::of(decision.allow).as_str().into()),
+                ("tool", tool.into()),
+                ("tenant", self.principal.tenant.clone().into()),
+                ("cache_hit", decision.cached.into()),
+            ]
+        };
         self.record
             .timeline
             .mark("policy", KIND_INTERNAL, start, attributes, !decision.allow);

@@ -307,12 +307,14 @@ impl<'a, 'r> Call<'a, 'r> {
     ) -> Result<Value, Failure> {
         let start = now_ns();
         let result = upstream.call(method, params).await;
-        let latency_ms = (now_ns().saturating_sub(start)) as f64 / 1e6;
-        let attributes = vec![
-            ("upstream", upstream.name().into()),
-            ("mcp.method", method.into()),
-            ("latency_ms", latency_ms.into()),
-        ];
+        let attributes = || {
+            let latency_ms = (now_ns().saturating_sub(start)) as f64 / 1e6;
+            vec![
+                ("upstream", upstream.name().into()),
+                ("mcp.method", method.into()),
+                ("latency_ms", latency_ms.into()),
+            ]
+        };
         self.record
             .timeline
             .mark("upstream", KIND_CLIENT, start, attributes, result.is_err());

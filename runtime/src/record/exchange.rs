@@ -68,18 +68,19 @@ impl Exchange {
     pub fn finish(&mut self, status: u16, metrics: &Metrics, elapsed: Duration) {
         self.status = status;
         self.latency_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3;
-        let status = self.status.to_string();
+        let code = axum::http::StatusCode::from_u16(status).ok();
+        let status = code.as_ref().map_or("000", axum::http::StatusCode::as_str);
         let method = self
             .mcp_method
             .as_deref()
             .map_or("none", crate::mcp::protocol::method_label);
-        let labels = [("status", status.as_str()), ("mcp_method", method)];
+        let labels = [("status", status), ("mcp_method", method)];
         metrics.inc(m::REQUESTS_TOTAL, &labels);
         let labels = [("mcp_method", method)];
         metrics.observe(m::REQUEST_DURATION_SECONDS, &labels, elapsed.as_secs_f64());
         if self.status >= 400 {
             let error_type = self.error_type.map_or("unknown", ErrorType::as_str);
-            let labels = [("status", status.as_str()), ("error_type", error_type)];
+            let labels = [("status", status), ("error_type", error_type)];
             metrics.inc(m::REQUESTS_FAILED_TOTAL, &labels);
         }
         self.emit();
@@ -92,51 +93,44 @@ impl Exchange {
     }
 
     /// The audit event: what was asked, by whom, what was decided and what happened. Never a
-    /// token and never a payload (the body only as its digest).
-    pub fn audit_event(&self) -> crate::record::audit::Event {
+    /// token and never a payload (the body only as its digest). The record is spent: the
+    /// event takes its text rather than copies of it.
+    pub fn into_audit_event(self) -> crate::record::audit::Event {
         let refused_authentication =
             self.auth_stage.is_some() || self.error_type == Some(ErrorType::AuthThrottled);
-        let action = match (self.violation, refused_authentication, &self.mcp_method) {
-            (Some(_), _, _) => "security_violation",
-            (None, true, _) => "authentication",
-            (None, false, Some(method)) => method.as_str(),
+        let succeeded = self.succeeded();
+        let (action, mcp_method) = match (self.violation, refused_authentication, self.mcp_method) {
+            // A violation keeps the method it was found in.
+            (Some(_), _, method) => ("security_violation".to_string(), method),
+            (None, true, _) => ("authentication".to_string(), None),
+            (None, false, Some(method)) => (method, None),
             // Refused before its body was read (a size or rate limit): which MCP method it
             // carried is not known, and the HTTP request says what is.
-            (None, false, None) => "unknown",
+            (None, false, None) => ("unknown".to_string(), None),
         };
         let unread = action == "unknown";
-        crate::record::audit::Event::new(action)
-            .set("request_id", self.request_id.clone())
+        crate::record::audit::Event::new(&action)
+            .set("request_id", self.request_id)
             .maybe("http_method", unread.then_some(self.method))
-            .maybe("path", unread.then(|| self.uri.clone()))
-            .maybe("subject", self.subject.clone())
-            .maybe("tenant", self.tenant.clone())
-            .maybe("tool", self.tool.clone())
-            .maybe("resource", self.resource.clone())
+            .maybe("path", unread.then_some(self.uri))
+            .maybe("subject", self.subject)
+            .maybe("tenant", self.tenant)
+            .maybe("tool", self.tool)
+            .maybe("resource", self.resource)
             .maybe("decision", self.decision.map(Verdict::as_str))
-            .maybe("rule_id", self.rule_id.clone())
-            .set(
-                "outcome",
-                if self.succeeded() {
-                    "success"
-                } else {
-                    "failure"
-                },
-            )
+            .maybe("rule_id", self.rule_id)
+            .set("outcome", if succeeded { "success" } else { "failure" })
             .set("status", self.status)
             .maybe("error_type", self.error_type.map(ErrorType::as_str))
             .maybe("auth_stage", self.auth_stage.map(AuthStage::as_str))
-            .maybe("upstream", self.upstream.clone())
-            .maybe("root", self.root.clone())
+            .maybe("upstream", self.upstream)
+            .maybe("root", self.root)
             .maybe("violation", self.violation.map(ViolationKind::as_str))
-            .maybe(
-                "mcp_method",
-                self.violation.and_then(|_| self.mcp_method.clone()),
-            )
+            .maybe("mcp_method", mcp_method)
             .set("redactions", self.redactions)
             .set("latency_ms", self.latency_ms)
             .maybe("client_ip", self.client_ip.map(|ip| ip.to_string()))
-            .maybe("input_digest", self.input_digest.clone())
+            .maybe("input_digest", self.input_digest)
     }
 
     /// The attributes of the request's server span.
@@ -183,7 +177,7 @@ mod tests {
             error_type: Some(ErrorType::PayloadTooLarge),
             ..Exchange::default()
         };
-        let event = refused.audit_event();
+        let event = refused.into_audit_event();
         assert_eq!(
             (
                 event.text("action"),
@@ -199,7 +193,7 @@ mod tests {
             decision: Some(Verdict::Allow),
             ..Exchange::default()
         };
-        let event = called.audit_event();
+        let event = called.into_audit_event();
         assert_eq!(event.text("action"), Some("tools/call"));
         assert_eq!(event.text("decision"), Some("allow"));
         assert!(event.get("http_method").is_none());

@@ -301,12 +301,17 @@ impl Upstream {
             },
             Link::Stdio(stdio) => stdio.request(&id, &message, timeout).await?,
         };
-        if let Some(error) = response.get("error") {
-            return Err(UpstreamError::Rpc(error.clone()));
+        // The response is ours: its result is taken, not copied.
+        let Value::Object(mut response) = response else {
+            return Err(UpstreamError::Protocol(
+                "a response that is not an object".into(),
+            ));
+        };
+        if let Some(error) = response.remove("error") {
+            return Err(UpstreamError::Rpc(error));
         }
         response
-            .get("result")
-            .cloned()
+            .remove("result")
             .ok_or_else(|| UpstreamError::Protocol("a response without result or error".into()))
     }
 

@@ -59,8 +59,8 @@ async fn serve_post(app: Arc<App>, peer: SocketAddr, headers: HeaderMap, body: B
     let outcome = pipeline.answer(served);
     let mut response = pipeline.respond(outcome);
     cors::expose(&app, &headers, &mut response);
-    pipeline.audit();
     pipeline.trace();
+    pipeline.audit();
     response
 }
 

@@ -18,7 +18,7 @@ use crate::mcp::jsonrpc::{self, Message, Parsed};
 use crate::mcp::protocol::{self, Era};
 use crate::record::audit::AuditSlot;
 use crate::record::exchange::Exchange;
-use crate::record::traces::{KIND_INTERNAL, now_ns};
+use crate::record::traces::{KIND_INTERNAL, Timeline, now_ns};
 use airlock_schema::metrics as m;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -84,6 +84,10 @@ impl<'a> Pipeline<'a> {
                 method,
                 uri: "/mcp".into(),
                 client_ip: Some(client_ip),
+                timeline: match app.tracer {
+                    Some(_) => Timeline::recording(),
+                    None => Timeline::default(),
+                },
                 ..Exchange::default()
             },
             audit_slot: None,
@@ -212,7 +216,7 @@ impl<'a> Pipeline<'a> {
             throttle,
         )
         .await;
-        let attributes = match &result {
+        let attributes = || match &result {
             Ok(p) => vec![("tenant", Value::from(p.tenant.clone()))],
             Err(refusal) => {
                 let mut attributes = vec![("error_type", refusal.failure.kind.as_str().into())];
@@ -404,7 +408,7 @@ impl<'a> Pipeline<'a> {
             "dlp",
             KIND_INTERNAL,
             start,
-            vec![("redactions", found.into())],
+            || vec![("redactions", found.into())],
             false,
         );
         for (pattern, n) in self.app.dlp.summarize(&counts) {
@@ -512,10 +516,12 @@ impl<'a> Pipeline<'a> {
     }
 
     /// Records the request's audit event: in the place it took at admission, or, for a
-    /// request refused before it had one, only if there is room.
-    pub fn audit(&mut self) {
-        let event = self.exchange.audit_event();
-        match self.audit_slot.take() {
+    /// request refused before it had one, only if there is room. The last thing a request
+    /// does: the event takes the record.
+    pub fn audit(mut self) {
+        let slot = self.audit_slot.take();
+        let event = self.exchange.into_audit_event();
+        match slot {
             Some(slot) => slot.record(event),
             None => self.app.audit.record_if_room(event),
         }

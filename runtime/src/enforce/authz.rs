@@ -98,18 +98,23 @@ struct Compiled {
 /// The package of the generated decision rule; a policy that names it gets no fast path.
 const DECISION_PACKAGE: &str = "airlock_gateway_decision";
 
-/// The generated rule behind the fast path: a set holding `"allow"` when the entrypoint is
-/// `true`, else `["reason", text]` and `["rule_id", text]` for the explanation rules the policy
-/// defines (`explained`, full paths). `not allowed` comes first so an allowed request does not
-/// evaluate its explanations.
+/// The generated rule behind the fast path: `true` when the entrypoint is `true`, else (`else`,
+/// so an allowed request evaluates nothing more) the set of `["reason", text]` and
+/// `["rule_id", text]` for the explanation rules the policy defines (`explained`: rule name and
+/// full path), evaluated in the same run as the verdict so the rules they share are cached.
 fn decision_module(entrypoint: &str, explained: &[(&str, &str)]) -> String {
+    let denied = if explained.is_empty() {
+        "set()"
+    } else {
+        "explanation"
+    };
     let mut module = format!(
-        "package {DECISION_PACKAGE}\nimport rego.v1\n\nallowed if {entrypoint} == true\n\n\
-         decision contains \"allow\" if allowed\n"
+        "package {DECISION_PACKAGE}\nimport rego.v1\n\n\
+         decision := true if {{\n\t{entrypoint} == true\n}} else := {denied}\n"
     );
     for (rule, path) in explained {
         module.push_str(&format!(
-            "\ndecision contains [\"{rule}\", text] if {{\n\tnot allowed\n\ttext := {path}\n}}\n"
+            "\nexplanation contains [\"{rule}\", text] if {{\n\ttext := {path}\n}}\n"
         ));
     }
     module
@@ -520,19 +525,28 @@ impl Authorizer {
             let vms = slot.as_mut().expect("vms just set");
             if let Some(fast) = vms.decision.as_mut() {
                 fast.set_input(value.clone());
-                if let Ok(Value::Set(decision)) = fast.execute_entry_point_by_index(0) {
-                    return Self::read_decision(&decision);
+                match fast.execute_entry_point_by_index(0) {
+                    Ok(Value::Bool(true)) => {
+                        return Decision {
+                            allow: true,
+                            reason: None,
+                            rule_id: None,
+                            cached: false,
+                        };
+                    }
+                    Ok(Value::Set(explanation)) => return Self::denial(&explanation),
+                    // An error, or anything unforeseen: the reference path answers.
+                    _ => {}
                 }
             }
             self.evaluate_reference(policy, &mut vms.reference, value)
         })
     }
 
-    /// The fast path's set as a decision.
-    fn read_decision(decision: &regorus::value::Set) -> Decision {
-        let allow = decision.contains(&Value::from("allow"));
+    /// A denial with the fast path's explanations.
+    fn denial(explanation: &regorus::value::Set) -> Decision {
         let [mut reason, mut rule_id] = [None, None];
-        for entry in decision.iter() {
+        for entry in explanation.iter() {
             if let Value::Array(pair) = entry
                 && let [Value::String(rule), value] = pair.as_slice()
             {
@@ -544,7 +558,7 @@ impl Authorizer {
             }
         }
         Decision {
-            allow,
+            allow: false,
             reason,
             rule_id,
             cached: false,

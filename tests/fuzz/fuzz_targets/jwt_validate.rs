@@ -59,7 +59,7 @@ fn fixture() -> &'static Fixture {
     })
 }
 
-fn validate(token: &str) -> Option<airlock::enforce::auth::Principal> {
+fn validate(token: &str) -> Option<std::sync::Arc<airlock::enforce::auth::Principal>> {
     let f = fixture();
     f.runtime
         .block_on(async {

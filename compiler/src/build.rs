@@ -141,6 +141,16 @@ fn config_map_size(model: &Model, ready: &Ready, workspace: &Workspace) -> Optio
             json_len(source),
         ));
     }
+    if let Some(pins) = &model.frozen.tools.pins {
+        let text = serde_json::to_string_pretty(&pins.upstreams).unwrap_or_default();
+        // Three levels deep in `airlock.json`: six more spaces on every line.
+        let bytes = text.len() + 6 * text.lines().count();
+        parts.push((
+            "/toolPinning/lockFile".into(),
+            format!("the reviewed tool definitions of this lock are in it inside `airlock.json`, about {bytes} bytes (pin only the upstreams' tools clients may call)"),
+            bytes,
+        ));
+    }
     let rest = total.saturating_sub(parts.iter().map(|p| p.2).sum());
     parts.push((
         String::new(),

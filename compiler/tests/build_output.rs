@@ -118,3 +118,58 @@ fn hex_sha256(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// AL2031 names the tool lock when its reviewed definitions, carried in `airlock.json`, are
+/// what pushes the ConfigMap over Kubernetes' limit.
+#[test]
+fn a_lock_too_large_for_the_config_map_is_named_as_the_cause() {
+    use airlock_schema::pins::{LOCK_VERSION, Pin, ToolLock};
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/build/tool-pinning");
+    let dir = std::env::temp_dir().join(format!("airlockc-big-lock-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for file in ["airlock.yaml", "policy.rego", "policy_test.rego"] {
+        std::fs::copy(source.join(file), dir.join(file)).unwrap();
+    }
+    let mut lock: ToolLock =
+        serde_json::from_str(&std::fs::read_to_string(source.join("airlock.tools.json")).unwrap())
+            .unwrap();
+    assert_eq!(lock.version, LOCK_VERSION);
+    // Just under the 1 MiB airlockc reads a lock up to; three levels deeper in `airlock.json`,
+    // it no longer fits the ConfigMap.
+    let padding = "Returns the matching records of the knowledge base. ".repeat(12);
+    for i in 0.. {
+        let name = format!("lookup_{i:04}");
+        let tool = serde_json::json!({"name": name, "description": padding, "inputSchema": {"type": "object"}});
+        let search = lock.upstreams.get_mut("search").unwrap();
+        search.insert(name, Pin::of(&tool));
+        if i % 50 == 0 && lock.to_text().len() > 1_000_000 {
+            break;
+        }
+    }
+    std::fs::write(dir.join("airlock.tools.json"), lock.to_text()).unwrap();
+
+    let workspace = airlockc::load(&dir.join("airlock.yaml")).unwrap();
+    let result = build(&workspace);
+    let size = result
+        .diagnostics()
+        .iter()
+        .find(|d| d.code.id == "AL2031")
+        .unwrap_or_else(|| {
+            panic!(
+                "AL2031 is reported: {:?}",
+                result
+                    .diagnostics()
+                    .iter()
+                    .map(|d| (d.code.id, &d.message))
+                    .collect::<Vec<_>>()
+            )
+        });
+    assert_eq!(size.pointer.as_deref(), Some("/toolPinning/lockFile"));
+    let help = size.help.as_deref().unwrap();
+    assert!(
+        help.contains("the reviewed tool definitions of this lock"),
+        "{help}"
+    );
+    assert!(matches!(result, Build::Refused(_)));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

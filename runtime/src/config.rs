@@ -62,7 +62,29 @@ pub fn parse(text: &str) -> Result<FrozenConfig, ConfigError> {
         )));
     }
     refuse_forbidden_endpoints(&config)?;
+    refuse_unreviewed_pins(&config)?;
     Ok(config)
+}
+
+/// A pin whose definition does not hash to it: the gateway compares listings with the
+/// definition and reports the hash, so the two must be the same review. airlockc refuses such a
+/// lock (AL6008); a file written by hand with a recomputed hash is refused here too.
+fn refuse_unreviewed_pins(config: &FrozenConfig) -> Result<(), ConfigError> {
+    let Some(pins) = &config.tools.pins else {
+        return Ok(());
+    };
+    for (upstream, tools) in &pins.upstreams {
+        for (tool, pin) in tools {
+            let actual = airlock_schema::pins::pin_hash(&pin.definition);
+            if actual != pin.sha256 {
+                return Err(ConfigError(format!(
+                    "tools.pins.upstreams.{upstream}.{tool}: the definition hashes to {actual}, not to its pin {}: the file was edited after airlockc built it; rebuild it instead",
+                    pin.sha256
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Every endpoint the gateway connects to, by where it is in the config. airlockc refuses a

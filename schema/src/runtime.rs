@@ -70,13 +70,14 @@ impl Default for ToolIntegrityConfig {
     }
 }
 
-/// The pins of a lock: upstream → tool (the upstream's own name) → `sha256:<hex>`.
+/// The pins of a lock: upstream → tool (the upstream's own name) → its hash and the reviewed
+/// definition (the gateway compares listings with the definition, and reports the hash).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PinsConfig {
     pub on_drift: crate::config::OnDrift,
     pub on_unpinned: crate::config::OnUnpinned,
-    pub upstreams: BTreeMap<String, BTreeMap<String, String>>,
+    pub upstreams: BTreeMap<String, BTreeMap<String, crate::pins::Pin>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -13,7 +13,7 @@ seconds=${1:-10}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(config_validate rego_lint jsonrpc_parse jwt_validate vpath_resolve)
+  targets=(config_validate rego_lint jsonrpc_parse jwt_validate vpath_resolve pin_match)
 fi
 export PATH="$root/.tools/cargo/bin:$PATH"
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
@@ -58,6 +58,16 @@ for p in docs/readme.md docs/sub/a.txt readme up/secret.txt etc/passwd proc/etc 
   name=$(printf '%s' "$p" | od -An -tx1 | tr -d ' \n')
   printf '%s' "$p" > "$corpus/vpath_resolve/seed-${name:-empty}"
 done
+seed pin_match
+i=0
+while IFS= read -r line; do
+  i=$((i + 1))
+  printf '%s' "$line" | tr '|' '\377' > "$corpus/pin_match/seed-$i"
+done <<'JSON'
+{"name":"a","description":"Adds.","inputSchema":{"type":"object","properties":{"x":{"minimum":0.0}}}}|{"inputSchema":{"properties":{"x":{"minimum":-0.0}},"type":"object"},"description":"Adds.","name":"a"}
+{"name":"a","title":null,"annotations":{"b":1,"a":[1,1.0,-1,null]}}|{"name":"a","annotations":{"a":[1,1.0,-1,null],"b":1},"_meta":{}}
+{"name":"\u00e9","inputSchema":{"E":1,"e":2,"\u00e9":3}}|{"name":"é","inputSchema":{"e":2,"é":3,"E":1}}
+JSON
 
 for target in "${targets[@]}"; do
   if [ -d "tests/fuzz/regressions/$target" ]; then

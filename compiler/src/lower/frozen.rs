@@ -227,17 +227,7 @@ pub fn freeze(config: &Config, policy: &PolicyBundle, tools: Option<&ToolLock>) 
                 .map(|(pinning, lock)| PinsConfig {
                     on_drift: pinning.on_drift,
                     on_unpinned: pinning.on_unpinned,
-                    upstreams: lock
-                        .upstreams
-                        .iter()
-                        .map(|(upstream, tools)| {
-                            let hashes = tools
-                                .iter()
-                                .map(|(tool, pin)| (tool.clone(), pin.sha256.clone()))
-                                .collect();
-                            (upstream.clone(), hashes)
-                        })
-                        .collect(),
+                    upstreams: lock.upstreams.clone(),
                 }),
             screen_unpinned: config.tool_screening.enabled,
             exceptions: config.tool_screening.exceptions.clone(),

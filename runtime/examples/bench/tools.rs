@@ -1,11 +1,12 @@
 //! Tool integrity at listing time: one `tools/list` of 100 realistic tools held against 100
-//! pins (SHA-256 over each canonical definition), and the same listing screened for poisoning
+//! pins (each definition walked against its reviewed one), against 100 pins it no longer
+//! matches (each definition also hashed, to report its drift), and screened for poisoning
 //! without a lock (the default). A `tools/call` pays none of it: its tool is one map lookup in
 //! the catalog the listing built.
 
 use airlock::upstream::integrity::Integrity;
 use airlock_schema::config::{OnDrift, OnUnpinned};
-use airlock_schema::pins::pin_hash;
+use airlock_schema::pins::Pin;
 use airlock_schema::runtime::{PinsConfig, ToolIntegrityConfig};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -54,16 +55,17 @@ fn time_listings(integrity: &Integrity, listing: &[Value], runs: usize) -> (Dura
     )
 }
 
-pub fn run() {
-    let listing: Vec<Value> = (0..TOOLS).map(tool).collect();
-    let pins: BTreeMap<String, String> = listing
+/// Holds listings against pins of `reviewed`; a drift is served (and reported), so every
+/// run serves the whole listing.
+fn pinned_to(reviewed: &[Value]) -> Integrity {
+    let pins: BTreeMap<String, Pin> = reviewed
         .iter()
-        .map(|t| (t["name"].as_str().unwrap().to_string(), pin_hash(t)))
+        .map(|t| (t["name"].as_str().unwrap().to_string(), Pin::of(t)))
         .collect();
-    let pinned = Integrity::new(
+    Integrity::new(
         &ToolIntegrityConfig {
             pins: Some(PinsConfig {
-                on_drift: OnDrift::Block,
+                on_drift: OnDrift::Warn,
                 on_unpinned: OnUnpinned::Block,
                 upstreams: BTreeMap::from([("docs".to_string(), pins)]),
             }),
@@ -71,7 +73,22 @@ pub fn run() {
             exceptions: vec![],
         },
         "docs",
-    );
+    )
+}
+
+pub fn run() {
+    let listing: Vec<Value> = (0..TOOLS).map(tool).collect();
+    let pinned = pinned_to(&listing);
+    // Every tool drifted: each walk fails, so each definition is hashed to report it.
+    let earlier: Vec<Value> = listing
+        .iter()
+        .map(|t| {
+            let mut t = t.clone();
+            t["description"] = json!("An earlier description.");
+            t
+        })
+        .collect();
+    let drifted = pinned_to(&earlier);
     let screened = Integrity::new(
         &ToolIntegrityConfig {
             pins: None,
@@ -84,6 +101,7 @@ pub fn run() {
     println!("a tools/list of {TOOLS} tools ({bytes} bytes of definitions), per listing:");
     for (what, integrity) in [
         ("held against 100 pins", &pinned),
+        ("every tool drifted", &drifted),
         ("screened, no lock", &screened),
     ] {
         let (p50, p99) = time_listings(integrity, &listing, 2_000);

@@ -8,7 +8,7 @@
 //! returns.
 
 use airlock_schema::config::{OnDrift, OnUnpinned, ToolException};
-use airlock_schema::pins::pin_hash;
+use airlock_schema::pins::{Reviewed, pin_hash};
 use airlock_schema::poisoning::{self, Kind};
 use airlock_schema::runtime::ToolIntegrityConfig;
 use serde::Serialize;
@@ -51,7 +51,7 @@ pub struct Screened {
 #[derive(Clone, Debug, Default)]
 pub struct Integrity {
     /// The pins of this upstream, when a lock is configured.
-    pins: Option<BTreeMap<String, String>>,
+    pins: Option<BTreeMap<String, Reviewed>>,
     on_drift: OnDrift,
     on_unpinned: OnUnpinned,
     screen_unpinned: bool,
@@ -74,7 +74,14 @@ impl Integrity {
             .collect();
         match &config.pins {
             Some(pins) => Self {
-                pins: Some(pins.upstreams.get(upstream).cloned().unwrap_or_default()),
+                pins: Some(
+                    pins.upstreams
+                        .get(upstream)
+                        .into_iter()
+                        .flatten()
+                        .map(|(tool, pin)| (tool.clone(), Reviewed::new(pin)))
+                        .collect(),
+                ),
                 on_drift: pins.on_drift,
                 on_unpinned: pins.on_unpinned,
                 screen_unpinned: config.screen_unpinned,
@@ -120,13 +127,18 @@ impl Integrity {
         let pinned = self.pins.as_ref().map(|pins| pins.get(name));
         match pinned {
             Some(Some(pinned)) => {
+                // The tree walk settles the usual case (unchanged) without hashing; the hash
+                // stays the contract, so anything the walk does not match is hashed.
+                if pinned.matches(tool) {
+                    return Verdict::Serve;
+                }
                 let actual = pin_hash(tool);
-                if &actual == pinned {
+                if actual == pinned.sha256() {
                     return Verdict::Serve;
                 }
                 let drift = Drift {
                     tool: name.to_string(),
-                    pinned: pinned.clone(),
+                    pinned: pinned.sha256().to_string(),
                     actual,
                 };
                 match self.on_drift {
@@ -174,6 +186,7 @@ enum Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use airlock_schema::pins::Pin;
     use airlock_schema::runtime::PinsConfig;
     use serde_json::json;
 
@@ -187,9 +200,9 @@ mod tests {
             BTreeMap::from([
                 (
                     "search".to_string(),
-                    pin_hash(&tool("search", "Search the docs.")),
+                    Pin::of(&tool("search", "Search the docs.")),
                 ),
-                ("read".to_string(), pin_hash(&tool("read", "Read a page."))),
+                ("read".to_string(), Pin::of(&tool("read", "Read a page."))),
             ]),
         )]);
         Integrity::new(

@@ -3,7 +3,6 @@
 //! one-line reason — the runtime never guesses.
 
 use airlock_schema::runtime::{FORMAT_VERSION, FrozenConfig, SECRETS_DIR};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// Why a config cannot be used.
@@ -47,10 +46,7 @@ pub fn parse(text: &str) -> Result<FrozenConfig, ConfigError> {
             "does not match format version {FORMAT_VERSION} ({e})"
         ))
     })?;
-    let actual = format!(
-        "sha256:{}",
-        hex::encode(Sha256::digest(config.hashed_text().as_bytes()))
-    );
+    let actual = airlock_schema::canonical::sha256_tag(config.hashed_text().as_bytes());
     if actual != config.content_hash {
         return Err(ConfigError(format!(
             "content hash mismatch (declared {}, actual {actual}): the file was edited after airlockc built it; rebuild it instead",

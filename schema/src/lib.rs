@@ -8,6 +8,7 @@
 //! - Defaults are declared here with serde, so they appear in the schema.
 //! - Credentials never appear as values: only [`types::SecretKeyRef`] / [`types::SecretRef`].
 
+pub mod canonical;
 pub mod config;
 mod examples;
 pub mod metrics;

@@ -7,9 +7,9 @@
 //! schemas and annotations. The hash is SHA-256 over the canonical JSON of those fields (keys
 //! sorted at every depth, no whitespace), so any change to them, and nothing else, changes it.
 
+use crate::canonical::{self, Nulls};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// The format of the lock this build writes and reads.
@@ -56,72 +56,15 @@ pub fn pinned_definition(tool: &Value) -> Value {
 }
 
 /// The pin hash of a tool definition (any shape: only the pinned fields count): SHA-256 of
-/// `canonical_json(&pinned_definition(tool))`, written straight from the borrowed definition
-/// (the gateway hashes every tool of every listing; copying and re-sorting trees cost ten
-/// times the hashing).
+/// the canonical JSON of `pinned_definition(tool)`, written straight from the borrowed
+/// definition (copying and re-sorting trees cost ten times the hashing).
 pub fn pin_hash(tool: &Value) -> String {
-    let mut fields: Vec<(&str, &Value)> = PINNED_FIELDS
+    let fields = PINNED_FIELDS
         .iter()
-        .filter_map(|field| Some((*field, tool.get(*field).filter(|v| !v.is_null())?)))
-        .collect();
-    fields.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    let mut canonical = Vec::with_capacity(1024);
-    canonical.push(b'{');
-    for (index, (field, value)) in fields.into_iter().enumerate() {
-        if index > 0 {
-            canonical.push(b',');
-        }
-        write_json_string(field, &mut canonical);
-        canonical.push(b':');
-        write_canonical(value, &mut canonical);
-    }
-    canonical.push(b'}');
-    let mut hex = [0u8; 64];
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for (i, byte) in Sha256::digest(&canonical).into_iter().enumerate() {
-        hex[2 * i] = DIGITS[usize::from(byte >> 4)];
-        hex[2 * i + 1] = DIGITS[usize::from(byte & 0x0f)];
-    }
-    let mut text = String::with_capacity(71);
-    text.push_str("sha256:");
-    text.push_str(std::str::from_utf8(&hex).expect("hex digits are ASCII"));
-    text
-}
-
-/// `serde_json`'s compact form of `value` with object keys sorted by their bytes at every
-/// depth: the bytes `canonical_json` writes, without building a sorted copy.
-fn write_canonical(value: &Value, out: &mut Vec<u8>) {
-    match value {
-        Value::Object(map) => {
-            let mut members: Vec<(&String, &Value)> = map.iter().collect();
-            members.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push(b'{');
-            for (index, (key, member)) in members.into_iter().enumerate() {
-                if index > 0 {
-                    out.push(b',');
-                }
-                write_json_string(key, out);
-                out.push(b':');
-                write_canonical(member, out);
-            }
-            out.push(b'}');
-        }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (index, item) in items.iter().enumerate() {
-                if index > 0 {
-                    out.push(b',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(b']');
-        }
-        scalar => serde_json::to_writer(&mut *out, scalar).expect("JSON scalars serialize"),
-    }
-}
-
-fn write_json_string(text: &str, out: &mut Vec<u8>) {
-    serde_json::to_writer(&mut *out, text).expect("strings serialize");
+        .filter_map(|field| Some((*field, tool.get(*field).filter(|v| !v.is_null())?)));
+    let mut text = Vec::with_capacity(1024);
+    canonical::write_object(fields, Nulls::Keep, &mut text);
+    canonical::sha256_tag(&text)
 }
 
 impl Pin {
@@ -293,8 +236,8 @@ fn sorted(value: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::canonical_json;
     use serde_json::json;
+    use sha2::{Digest, Sha256};
 
     #[test]
     fn a_pin_covers_what_a_model_reads_and_nothing_else() {
@@ -311,8 +254,9 @@ mod tests {
 
     #[test]
     fn the_hash_is_sha256_of_the_canonical_pinned_definition() {
+        // Independent of the canonical writer: a sorted copy written by serde_json.
         let reference = |tool: &Value| {
-            let canonical = canonical_json(&pinned_definition(tool));
+            let canonical = serde_json::to_string(&pinned_definition(tool)).unwrap();
             let digest = Sha256::digest(canonical.as_bytes());
             let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
             format!("sha256:{hex}")

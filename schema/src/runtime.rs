@@ -358,22 +358,6 @@ pub struct EgressDestination {
     pub purpose: String,
 }
 
-/// The canonical JSON of a value: sorted keys, compact.
-pub fn canonical_json(value: &Value) -> String {
-    fn sort(value: &Value) -> Value {
-        match value {
-            Value::Object(map) => {
-                let sorted: BTreeMap<&String, Value> =
-                    map.iter().map(|(k, v)| (k, sort(v))).collect();
-                Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
-            }
-            Value::Array(items) => Value::Array(items.iter().map(sort).collect()),
-            other => other.clone(),
-        }
-    }
-    serde_json::to_string(&sort(value)).expect("JSON values serialize")
-}
-
 impl FrozenConfig {
     /// The canonical JSON of the document without `contentHash`: what the hash covers.
     pub fn hashed_text(&self) -> String {
@@ -381,6 +365,6 @@ impl FrozenConfig {
         if let Value::Object(map) = &mut value {
             map.remove("contentHash");
         }
-        canonical_json(&value)
+        crate::canonical::to_string(&value, crate::canonical::Nulls::Keep)
     }
 }

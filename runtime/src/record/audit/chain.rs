@@ -11,55 +11,28 @@
 //! So any edited, deleted, inserted or reordered event breaks a link at a position that
 //! verification reports.
 
+use airlock_schema::canonical::{self, Nulls};
 use serde_json::Value;
 
 pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
 /// The canonical JSON of an event without its `hash`: keys sorted by their bytes at every
-/// depth, `null` members left out, no whitespace. Written straight from the borrowed value (no
-/// copy of the event): it runs for every request.
+/// depth, `null` members left out, no whitespace (`airlock_schema::canonical`, which also
+/// writes the config and pin hashes). Written straight from the borrowed value: it runs for
+/// every request.
 pub fn canonical(event: &Value) -> String {
     let mut out = Vec::with_capacity(512);
-    write_canonical_at(event, &mut out, true);
-    String::from_utf8(out).expect("serde_json writes UTF-8")
-}
-
-/// The canonical JSON of a value inside an event (its `hash` members are kept).
-pub(super) fn write_canonical(value: &Value, out: &mut Vec<u8>) {
-    write_canonical_at(value, out, false);
-}
-
-fn write_canonical_at(value: &Value, out: &mut Vec<u8>, top: bool) {
-    match value {
-        Value::Object(map) => {
-            let mut members: Vec<(&String, &Value)> = map
-                .iter()
-                .filter(|(k, v)| !(v.is_null() || (top && *k == "hash")))
-                .collect();
-            members.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push(b'{');
-            for (index, (key, member)) in members.into_iter().enumerate() {
-                if index > 0 {
-                    out.push(b',');
-                }
-                serde_json::to_writer(&mut *out, key).expect("strings serialize");
-                out.push(b':');
-                write_canonical(member, out);
-            }
-            out.push(b'}');
-        }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (index, item) in items.iter().enumerate() {
-                if index > 0 {
-                    out.push(b',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(b']');
-        }
-        scalar => serde_json::to_writer(&mut *out, scalar).expect("scalars serialize"),
+    match event {
+        Value::Object(map) => canonical::write_object(
+            map.iter()
+                .filter(|(k, _)| *k != "hash")
+                .map(|(k, v)| (k.as_str(), v)),
+            Nulls::Omit,
+            &mut out,
+        ),
+        other => canonical::write(other, Nulls::Omit, &mut out),
     }
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
 pub fn hash_of(event: &Value) -> String {

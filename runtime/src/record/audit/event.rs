@@ -4,7 +4,7 @@
 //! its indexed columns by name from the same fields. An event never holds a token or a payload
 //! (the body only as its digest: `record::exchange`).
 
-use super::chain;
+use airlock_schema::canonical::{self, Nulls};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
@@ -110,9 +110,9 @@ impl Event {
                 out.push(b',');
             }
             first = false;
-            serde_json::to_writer(&mut out, name.as_ref()).expect("strings serialize");
+            canonical::write_string(name, &mut out);
             out.push(b':');
-            chain::write_canonical(value, &mut out);
+            canonical::write(value, Nulls::Omit, &mut out);
         }
         out.push(b'}');
         String::from_utf8(out).expect("serde_json writes UTF-8")
@@ -140,6 +140,7 @@ impl Event {
 
 #[cfg(test)]
 mod tests {
+    use super::super::chain;
     use super::*;
     use serde_json::json;
 

@@ -15,8 +15,6 @@ mod writer;
 pub use event::Event;
 pub use writer::{AuditLog, AuditSlot, AuditStatus, StoreState, WRITE_TIMEOUT, open};
 
-use sha2::{Digest, Sha256};
-
 /// The current time as RFC 3339 UTC with milliseconds (sortable as text).
 pub fn timestamp() -> String {
     let now = std::time::SystemTime::now()
@@ -51,16 +49,7 @@ pub fn digest(bytes: &[u8]) -> String {
     sha256_tag(bytes)
 }
 
-/// `sha256:<hex>` of some bytes, written into one string (no formatting machinery: it runs
-/// several times per request).
-pub fn sha256_tag(bytes: &[u8]) -> String {
-    let mut hex = [0u8; 64];
-    hex::encode_to_slice(Sha256::digest(bytes), &mut hex).expect("64 hex digits for 32 bytes");
-    let mut tag = String::with_capacity(7 + hex.len());
-    tag.push_str("sha256:");
-    tag.push_str(std::str::from_utf8(&hex).expect("hex digits are ASCII"));
-    tag
-}
+pub use airlock_schema::canonical::sha256_tag;
 
 #[cfg(test)]
 mod tests {

@@ -105,7 +105,7 @@ pub fn analyze(workspace: &Workspace) -> Analysis {
     let policy = lint::rego::check(&doc, workspace, &mut diagnostics);
     lint::dlp::check(&doc, &mut diagnostics);
     lint::secrets::check(&doc, &mut diagnostics);
-    let tools = lint::tools::check(&doc, workspace, &mut diagnostics);
+    let tools = lint::tools::check(&doc, workspace, policy.as_ref(), &mut diagnostics);
     let config = typed_config(&doc, &mut diagnostics);
     let diagnostics = mask_quoted_secrets(source, diagnostics).sorted();
     // `typed_config` gives no config exactly when the config is invalid; `lint::rego::check`

@@ -50,7 +50,7 @@ is_resource_read if {
 has_resource if input.resource != ""
 
 # Tool allowlist by group. Power users are also members of mcp.users (auth.oidc.requiredGroups).
-user_tools := {"search_docs", "web_search_docs", "read_file", "list_directory", "search_files"}
+user_tools := {"search_docs", "web_search_docs", "read_file", "list_directory", "search_files", "explain_diff", "find_symbol"}
 
 power_user_tools := {"read_file", "write_file", "execute_command"}
 

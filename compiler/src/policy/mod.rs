@@ -5,6 +5,7 @@
 //! `airlockc test` run its tests; `lower` embeds it in the frozen config.
 
 pub mod ast;
+pub mod reach;
 pub mod tests;
 
 use crate::diagnostics::{Code, Diagnostic, Location, codes};
@@ -44,6 +45,16 @@ impl PolicyBundle {
             tests: of(true),
             files,
         }
+    }
+
+    /// The parsed policy files (not the tests); a file that does not parse is left out (the
+    /// Rego lint reported it).
+    pub(crate) fn modules(&self, workspace: &Workspace) -> Vec<Module> {
+        self.files
+            .iter()
+            .filter(|(name, _)| self.sources.iter().any(|(source, _)| source == name))
+            .filter_map(|(_, index)| parse(&workspace.files[*index], *index).ok())
+            .collect()
     }
 
     /// A regorus engine holding the policy files (and the test files when asked). A file regorus

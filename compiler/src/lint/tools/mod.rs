@@ -2,7 +2,7 @@
 //! spans, so each finding points at `file:line:col` in the lock; its pins must hash to what
 //! they record (AL6008). Each rule is a file: the poisoning markers of `airlock_schema::poisoning`
 //! (hidden text AL6001, instructions to the model AL6002, links AL6003, size AL6004), a tool that
-//! names another upstream's tool (AL6005), a pin `allowTools` can never serve (AL6006), and a tool
+//! names another upstream's tool (AL6005), a pin `allowTools` or the policy can never serve (AL6006), and a tool
 //! `allowTools` serves that has no pin while `onUnpinned: block` (AL6007). A reviewer accepts a
 //! marker for one tool in `toolScreening.exceptions`, with a reason.
 
@@ -13,6 +13,8 @@ mod shadowing;
 mod unpinned;
 
 use crate::diagnostics::Diagnostics;
+use crate::policy::PolicyBundle;
+use crate::policy::reach::{self, Reach};
 use crate::syntax::Node;
 use crate::validate::ConfigDoc;
 use crate::workspace::Workspace;
@@ -30,6 +32,8 @@ struct Context<'a> {
     pinning: &'a ToolPinning,
     upstreams: &'a [Upstream],
     exceptions: &'a [ToolException],
+    /// The tools the policy can ever allow on a `tools/call`, and its entrypoint.
+    policy: (Reach, &'a str),
 }
 
 impl Context<'_> {
@@ -71,6 +75,7 @@ impl Context<'_> {
 pub fn check(
     doc: &ConfigDoc<'_>,
     workspace: &Workspace,
+    policy: Option<&PolicyBundle>,
     out: &mut Diagnostics,
 ) -> Option<ToolLock> {
     let pinning = doc.section::<ToolPinning>("/toolPinning")?;
@@ -83,7 +88,17 @@ pub fn check(
         .into_iter()
         .map(|(_, u)| u)
         .collect();
+    let policy = match policy {
+        Some(bundle) => {
+            let modules = bundle.modules(workspace);
+            let reach =
+                reach::allowed_tools(&modules.iter().collect::<Vec<_>>(), &bundle.entrypoint);
+            (reach, bundle.entrypoint.as_str())
+        }
+        None => (Reach::Any, ""),
+    };
     let context = Context {
+        policy,
         lock: &lock,
         root: &root,
         file,

@@ -13,6 +13,7 @@ use crate::record::exchange::Exchange;
 use crate::record::traces::{KIND_CLIENT, now_ns};
 use crate::upstream::{Upstream, UpstreamError};
 use authorize::{Authorized, Target};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -46,6 +47,22 @@ struct Route {
     name: String,
     upstream: Arc<Upstream>,
     definition: Value,
+}
+
+/// The params of a forwarded `tools/call`, borrowing the client's arguments (forwarded as
+/// they came, never copied).
+#[derive(Serialize)]
+struct ToolCall<'a> {
+    name: &'a str,
+    arguments: &'a Value,
+    #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
+    meta: Option<Progress<'a>>,
+}
+
+#[derive(Serialize)]
+struct Progress<'a> {
+    #[serde(rename = "progressToken")]
+    token: &'a Value,
 }
 
 /// The upstream serving the tool clients call `name`, and the tool's own name there: the
@@ -218,9 +235,10 @@ impl<'a, 'r> Call<'a, 'r> {
             .param("name")
             .and_then(Value::as_str)
             .ok_or_else(|| Failure::new(ErrorType::InvalidParams, "tools/call needs `name`"))?;
+        let no_arguments = Value::Object(Map::new());
         let arguments = match message.param("arguments") {
-            None | Some(Value::Null) => Value::Object(Map::new()),
-            Some(args @ Value::Object(_)) => args.clone(),
+            None | Some(Value::Null) => &no_arguments,
+            Some(args @ Value::Object(_)) => args,
             Some(_) => {
                 return Err(Failure::new(
                     ErrorType::InvalidParams,
@@ -232,7 +250,7 @@ impl<'a, 'r> Call<'a, 'r> {
         let Some((upstream, original)) = route_of(&self.app.upstreams, name) else {
             // No upstream has the tool: a built-in file tool, when roots are configured.
             if let Some(request) =
-                Request::parse(name, &arguments).filter(|_| !self.app.roots.is_empty())
+                Request::parse(name, arguments).filter(|_| !self.app.roots.is_empty())
             {
                 let request = request.map_err(|message| {
                     Failure::new(ErrorType::InvalidParams, format!("{name}: {message}"))
@@ -262,11 +280,15 @@ impl<'a, 'r> Call<'a, 'r> {
             resource: &resource,
             upstream: &upstream,
         })?;
-        let mut params = json!({ "name": original, "arguments": arguments });
-        if let Some(token) = message.param("_meta").and_then(|m| m.get("progressToken")) {
-            params["_meta"] = json!({ "progressToken": token });
-        }
-        self.forward(&authorized, &upstream, "tools/call", params)
+        let params = ToolCall {
+            name: &original,
+            arguments,
+            meta: message
+                .param("_meta")
+                .and_then(|m| m.get("progressToken"))
+                .map(|token| Progress { token }),
+        };
+        self.forward(&authorized, &upstream, "tools/call", &params)
             .await
     }
 
@@ -298,12 +320,12 @@ impl<'a, 'r> Call<'a, 'r> {
     }
 
     /// Calls the upstream, as the policy allowed.
-    async fn forward(
+    async fn forward<P: Serialize + Sync + ?Sized>(
         &mut self,
         _allowed: &Authorized,
         upstream: &Upstream,
         method: &str,
-        params: Value,
+        params: &P,
     ) -> Result<Value, Failure> {
         let start = now_ns();
         let result = upstream.call(method, params).await;
@@ -451,7 +473,7 @@ impl<'a, 'r> Call<'a, 'r> {
             &authorized,
             &upstream,
             "resources/read",
-            json!({ "uri": uri }),
+            &json!({ "uri": uri }),
         )
         .await
     }
@@ -509,7 +531,7 @@ impl<'a, 'r> Call<'a, 'r> {
         if let Some(arguments) = message.param("arguments") {
             params["arguments"] = arguments.clone();
         }
-        self.forward(&authorized, &upstream, "prompts/get", params)
+        self.forward(&authorized, &upstream, "prompts/get", &params)
             .await
     }
 }

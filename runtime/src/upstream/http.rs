@@ -127,7 +127,7 @@ impl HttpTransport {
     /// POSTs one message; `id` is the request id to wait for (none for notifications).
     pub async fn post(
         &self,
-        message: &Value,
+        message: &(impl serde::Serialize + ?Sized),
         id: Option<&Value>,
         timeout: Duration,
     ) -> Result<Reply, UpstreamError> {

@@ -169,6 +169,16 @@ fn resolve(values: &[NamedValue]) -> Result<Vec<(String, String)>, ConfigError> 
         .collect()
 }
 
+/// A JSON-RPC request to an upstream, serialized from what the caller holds.
+#[derive(Serialize)]
+struct Outgoing<'a, P: ?Sized> {
+    jsonrpc: &'static str,
+    id: &'a Value,
+    method: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    params: Option<&'a P>,
+}
+
 impl Upstream {
     pub fn new(
         config: &UpstreamConfig,
@@ -279,17 +289,21 @@ impl Upstream {
     }
 
     /// Sends one JSON-RPC request and returns its `result`.
-    async fn send(
+    /// Sends one request and takes the result out of its response. The request is written
+    /// from borrowed parts (`Outgoing`): the params are never copied into a message tree.
+    async fn send<P: Serialize + Sync + ?Sized>(
         &self,
         method: &str,
-        params: Option<Value>,
+        params: Option<&P>,
         timeout: Duration,
     ) -> Result<Value, UpstreamError> {
         let id = Value::from(self.next_id.fetch_add(1, Ordering::Relaxed));
-        let mut message = json!({"jsonrpc": "2.0", "id": id, "method": method});
-        if let Some(params) = params {
-            message["params"] = params;
-        }
+        let message = Outgoing {
+            jsonrpc: "2.0",
+            id: &id,
+            method,
+            params,
+        };
         let response = match &self.link {
             Link::Http(http) => match http.post(&message, Some(&id), timeout).await? {
                 http::Reply::Response(response) => response,
@@ -316,6 +330,7 @@ impl Upstream {
     }
 
     async fn notify(&self, method: &str) -> Result<(), UpstreamError> {
+        // Rare (the handshake's `initialized`): a small tree is fine here.
         let message = json!({"jsonrpc": "2.0", "method": method});
         match &self.link {
             Link::Http(http) => http.post(&message, None, self.timeout()).await.map(|_| ()),
@@ -351,7 +366,7 @@ impl Upstream {
             "clientInfo": {"name": "airlock", "version": env!("CARGO_PKG_VERSION")}
         });
         let init = self
-            .send("initialize", Some(params), self.timeout())
+            .send("initialize", Some(&params), self.timeout())
             .await?;
         if let Link::Http(http) = &self.link {
             let version = init
@@ -481,7 +496,7 @@ impl Upstream {
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_PAGES {
             let params = cursor.as_ref().map(|c| json!({"cursor": c}));
-            let page = self.send(method, params, self.timeout()).await?;
+            let page = self.send(method, params.as_ref(), self.timeout()).await?;
             if let Some(Value::Array(found)) = page.get(key) {
                 items.extend(found.iter().cloned());
             }
@@ -494,11 +509,13 @@ impl Upstream {
     }
 
     /// Calls the upstream for a client: one retry after a re-initialize when its session ended.
-    pub async fn call(&self, method: &str, params: Value) -> Result<Value, UpstreamError> {
+    pub async fn call<P: Serialize + Sync + ?Sized>(
+        &self,
+        method: &str,
+        params: &P,
+    ) -> Result<Value, UpstreamError> {
         let started = Instant::now();
-        let mut result = self
-            .send(method, Some(params.clone()), self.timeout())
-            .await;
+        let mut result = self.send(method, Some(params), self.timeout()).await;
         if matches!(result, Err(UpstreamError::SessionExpired)) && self.connect().await.is_ok() {
             result = self.send(method, Some(params), self.timeout()).await;
         }
@@ -585,7 +602,7 @@ impl Upstream {
 
     /// A `ping` and a fresh listing on the live session.
     async fn check_session(&self) {
-        let checked = match self.send("ping", None, self.timeout()).await {
+        let checked = match self.send::<Value>("ping", None, self.timeout()).await {
             Ok(_) => self.relist().await,
             Err(error) => Err(error),
         };

@@ -201,7 +201,7 @@ impl StdioTransport {
     pub async fn request(
         &self,
         id: &Value,
-        message: &Value,
+        message: &(impl serde::Serialize + ?Sized),
         timeout: Duration,
     ) -> Result<Value, UpstreamError> {
         let live = self

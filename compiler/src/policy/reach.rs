@@ -135,28 +135,10 @@ impl Scope<'_> {
 
     /// `Some(set)` when `expr` constrains `input.tool` (`Some(None)`: to something unknown).
     fn tool_constraint(&self, expr: &Expr) -> Option<Option<BTreeSet<String>>> {
+        if let Some(other) = compared_with_input(expr, "tool") {
+            return Some(string(other).map(|s| BTreeSet::from([s])));
+        }
         match expr {
-            Expr::BoolExpr {
-                op: BoolOp::Eq,
-                lhs,
-                rhs,
-                ..
-            }
-            | Expr::AssignExpr {
-                op: AssignOp::Eq,
-                lhs,
-                rhs,
-                ..
-            } => {
-                let other = if is_input(lhs, "tool") {
-                    rhs
-                } else if is_input(rhs, "tool") {
-                    lhs
-                } else {
-                    return None;
-                };
-                Some(string(other).map(|s| BTreeSet::from([s])))
-            }
             Expr::Membership {
                 key: None,
                 value,
@@ -247,6 +229,13 @@ impl Scope<'_> {
 
 /// `input.method == "m"` (or `=`) with `m` other than `tools/call`.
 fn excludes_tool_calls(expr: &Expr) -> bool {
+    compared_with_input(expr, "method")
+        .and_then(string)
+        .is_some_and(|m| m != "tools/call")
+}
+
+/// The other side of `input.<field> == x` or `input.<field> = x` (either way round).
+fn compared_with_input<'e>(expr: &'e Expr, field: &str) -> Option<&'e Expr> {
     let (lhs, rhs) = match expr {
         Expr::BoolExpr {
             op: BoolOp::Eq,
@@ -260,16 +249,15 @@ fn excludes_tool_calls(expr: &Expr) -> bool {
             rhs,
             ..
         } => (lhs, rhs),
-        _ => return false,
+        _ => return None,
     };
-    let method = if is_input(lhs, "method") {
-        string(rhs)
-    } else if is_input(rhs, "method") {
-        string(lhs)
+    if is_input(lhs, field) {
+        Some(rhs)
+    } else if is_input(rhs, field) {
+        Some(lhs)
     } else {
         None
-    };
-    method.is_some_and(|m| m != "tools/call")
+    }
 }
 
 /// `input.<field>` or `input["<field>"]`.

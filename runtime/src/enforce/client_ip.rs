@@ -13,6 +13,29 @@ const FORWARDED_FOR: &str = "x-forwarded-for";
 /// the gateway parse thousands of entries it padded the header with.
 const MAX_HOPS: usize = 16;
 
+/// The address as text (`10.1.2.3`, `::1`), as the policy input, the log line and the audit
+/// event carry it. IPv4, the common case, is written digit by digit: every request writes it
+/// three times, and the formatter costs more than the rest of the log line's fields.
+pub fn text(ip: IpAddr) -> String {
+    let IpAddr::V4(v4) = ip else {
+        return ip.to_string();
+    };
+    let mut out = String::with_capacity(15);
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if octet >= 100 {
+            out.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            out.push(char::from(b'0' + octet / 10 % 10));
+        }
+        out.push(char::from(b'0' + octet % 10));
+    }
+    out
+}
+
 #[derive(Default)]
 pub struct TrustedProxies(Vec<IpCidr>);
 
@@ -87,6 +110,25 @@ fn parse_entry(entry: &str) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_are_written_as_the_standard_library_writes_them() {
+        let cases = [
+            "0.0.0.0",
+            "10.1.2.3",
+            "127.0.0.1",
+            "192.168.100.9",
+            "255.255.255.255",
+            "99.100.10.1",
+            "::1",
+            "2001:db8::8a2e:370:7334",
+            "::ffff:10.0.0.1",
+        ];
+        for case in cases {
+            let ip: IpAddr = case.parse().unwrap();
+            assert_eq!(text(ip), ip.to_string(), "{case}");
+        }
+    }
 
     fn proxies(cidrs: &[&str]) -> TrustedProxies {
         TrustedProxies::new(&cidrs.iter().map(|c| c.to_string()).collect::<Vec<_>>()).unwrap()

@@ -94,7 +94,10 @@ impl Target<'_> {
 impl Call<'_, '_> {
     fn input(&self, target: &Target<'_>) -> Input {
         let (method, tool, resource, mut metadata) = target.input_parts();
-        metadata.insert("client_ip".into(), self.ip.to_string().into());
+        metadata.insert(
+            "client_ip".into(),
+            crate::enforce::client_ip::text(self.ip).into(),
+        );
         metadata.insert("protocol_version".into(), self.era.version().into());
         if let Some(count) = self.requests_per_minute {
             metadata.insert(

@@ -109,28 +109,32 @@ impl Exchange {
             (None, false, None) => ("unknown".to_string(), None),
         };
         let unread = action == "unknown";
+        // In the event's canonical order (by name), so that each field is appended, not inserted.
         crate::record::audit::Event::new(&action)
-            .set("request_id", self.request_id)
+            .maybe("auth_stage", self.auth_stage.map(AuthStage::as_str))
+            .maybe(
+                "client_ip",
+                self.client_ip.map(crate::enforce::client_ip::text),
+            )
+            .maybe("decision", self.decision.map(Verdict::as_str))
+            .maybe("error_type", self.error_type.map(ErrorType::as_str))
             .maybe("http_method", unread.then_some(self.method))
+            .maybe("input_digest", self.input_digest)
+            .set("latency_ms", self.latency_ms)
+            .maybe("mcp_method", mcp_method)
+            .set("outcome", if succeeded { "success" } else { "failure" })
             .maybe("path", unread.then_some(self.uri))
+            .set("redactions", self.redactions)
+            .set("request_id", self.request_id)
+            .maybe("resource", self.resource)
+            .maybe("root", self.root)
+            .maybe("rule_id", self.rule_id)
+            .set("status", self.status)
             .maybe("subject", self.subject)
             .maybe("tenant", self.tenant)
             .maybe("tool", self.tool)
-            .maybe("resource", self.resource)
-            .maybe("decision", self.decision.map(Verdict::as_str))
-            .maybe("rule_id", self.rule_id)
-            .set("outcome", if succeeded { "success" } else { "failure" })
-            .set("status", self.status)
-            .maybe("error_type", self.error_type.map(ErrorType::as_str))
-            .maybe("auth_stage", self.auth_stage.map(AuthStage::as_str))
             .maybe("upstream", self.upstream)
-            .maybe("root", self.root)
             .maybe("violation", self.violation.map(ViolationKind::as_str))
-            .maybe("mcp_method", mcp_method)
-            .set("redactions", self.redactions)
-            .set("latency_ms", self.latency_ms)
-            .maybe("client_ip", self.client_ip.map(|ip| ip.to_string()))
-            .maybe("input_digest", self.input_digest)
     }
 
     /// The attributes of the request's server span.

@@ -9,7 +9,6 @@
 //! decides whether it is written.
 
 use crate::record::exchange::Exchange;
-use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tracing::Level;
@@ -52,7 +51,11 @@ impl Exchange {
     fn json_line(&self, level: Level, message: &str, now: SystemTime) -> Vec<u8> {
         let mut line = JsonLine(Vec::with_capacity(512));
         line.0.extend_from_slice(b"{\"timestamp\":\"");
-        rfc3339_micros(now, &mut line.0);
+        crate::record::clock::write_rfc3339(
+            now.duration_since(UNIX_EPOCH).unwrap_or_default(),
+            crate::record::clock::Fraction::Micros,
+            &mut line.0,
+        );
         line.0.extend_from_slice(b"\",\"level\":\"");
         line.0.extend_from_slice(level.as_str().as_bytes());
         line.0.push(b'"');
@@ -61,7 +64,10 @@ impl Exchange {
         line.field("method", self.method);
         line.field("uri", &self.uri);
         line.field("status", self.status);
-        line.field("client_ip", self.client_ip.map(|ip| ip.to_string()));
+        line.field(
+            "client_ip",
+            self.client_ip.map(crate::enforce::client_ip::text),
+        );
         line.field("mcp_method", &self.mcp_method);
         line.field("auth_stage", self.auth_stage.map(|s| s.as_str()));
         line.field("error_type", self.error_type.map(|e| e.as_str()));
@@ -133,48 +139,12 @@ impl JsonLine {
     }
 }
 
-/// `2026-11-23T09:08:13.698624Z`: UTC with microseconds, as `tracing`'s default timer writes.
-fn rfc3339_micros(now: SystemTime, out: &mut Vec<u8>) {
-    let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let seconds = since.as_secs();
-    let (days, second_of_day) = (seconds / 86_400, seconds % 86_400);
-    let (year, month, day) = civil_from_days(days as i64);
-    let _ = write!(
-        out,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-        second_of_day / 3600,
-        second_of_day / 60 % 60,
-        second_of_day % 60,
-        since.subsec_micros()
-    );
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::errors::{AuthStage, ErrorType, ViolationKind};
     use crate::record::exchange::Verdict;
     use crate::record::log_sink::Captured;
-    use std::time::Duration;
 
     /// The line `tracing`'s JSON formatter writes, configured as `telemetry::init` does.
     fn through_tracing(log: &Exchange) -> serde_json::Value {
@@ -252,19 +222,5 @@ mod tests {
                 "{stamp}"
             );
         }
-    }
-
-    #[test]
-    fn timestamps_are_utc_with_microseconds() {
-        let at = |seconds: u64, micros: u64| {
-            let mut out = Vec::new();
-            let time = UNIX_EPOCH + Duration::from_secs(seconds) + Duration::from_micros(micros);
-            rfc3339_micros(time, &mut out);
-            String::from_utf8(out).unwrap()
-        };
-        assert_eq!(at(0, 0), "1970-01-01T00:00:00.000000Z");
-        assert_eq!(at(951_782_400, 5), "2000-02-29T00:00:00.000005Z");
-        assert_eq!(at(1_795_423_693, 698_624), "2026-11-23T08:48:13.698624Z");
-        assert_eq!(at(4_107_542_399, 999_999), "2100-02-28T23:59:59.999999Z");
     }
 }

@@ -23,7 +23,7 @@ impl Event {
         let event = Self {
             fields: Vec::with_capacity(28),
         };
-        event.set("time", super::timestamp()).set("action", action)
+        event.set("action", action).set("time", super::timestamp())
     }
 
     /// Sets a field; an empty value (null, `""`, `{}`) is left out.
@@ -79,6 +79,15 @@ impl Event {
 
     /// Sets (or replaces) a field, keeping the canonical order.
     pub(super) fn put(&mut self, name: Name, value: Value) {
+        // Built in canonical order (`Exchange::into_audit_event`), a field goes at the end.
+        if self
+            .fields
+            .last()
+            .is_none_or(|(last, _)| last.as_bytes() < name.as_bytes())
+        {
+            self.fields.push((name, value));
+            return;
+        }
         match self.position(&name) {
             Ok(i) => self.fields[i].1 = value,
             Err(i) => self.fields.insert(i, (name, value)),

@@ -20,7 +20,7 @@ pub fn timestamp() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    rfc3339(now.as_millis() as i64)
+    written(now)
 }
 
 /// Seconds since the epoch (schedules).
@@ -30,18 +30,20 @@ pub fn now_secs() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// RFC 3339 UTC with milliseconds of a time in milliseconds since the epoch.
+/// RFC 3339 UTC with milliseconds of a time in milliseconds since the epoch (before the epoch:
+/// the epoch).
 pub fn rfc3339(millis: i64) -> String {
-    let days = millis.div_euclid(86_400_000);
-    let rest = millis.rem_euclid(86_400_000);
-    let (year, month, day) = airlock_schema::types::civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rest / 3_600_000,
-        rest / 60_000 % 60,
-        rest / 1000 % 60,
-        rest % 1000
-    )
+    written(std::time::Duration::from_millis(millis.max(0) as u64))
+}
+
+fn written(since_epoch: std::time::Duration) -> String {
+    let mut out = Vec::with_capacity(24);
+    crate::record::clock::write_rfc3339(
+        since_epoch,
+        crate::record::clock::Fraction::Millis,
+        &mut out,
+    );
+    String::from_utf8(out).expect("digits and separators are ASCII")
 }
 
 /// `sha256:<hex>` of a request's bytes: proves what was sent without keeping it.

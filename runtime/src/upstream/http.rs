@@ -139,7 +139,8 @@ impl HttpTransport {
         if let Some(version) = self.protocol_version.lock().expect("version lock").clone() {
             headers.insert(MCP_PROTOCOL_VERSION, version);
         }
-        let exchange = self.exchange(headers, body);
+        // Boxed, so the timeout does not move the client's (large) state.
+        let exchange = Box::pin(self.exchange(headers, body));
         let Exchanged {
             status,
             content_type,

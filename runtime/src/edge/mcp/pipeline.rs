@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::edge::authn::{self, Refusal, Throttle};
 use crate::edge::cors;
 use crate::enforce::auth::{Principal, www_authenticate};
-use crate::enforce::dlp::{Counts, Redacted};
+use crate::enforce::dlp::{Counts, Redacted, RedactedBody};
 use crate::errors::{ErrorStatus, ErrorType, Failure};
 use crate::gateway::{Call, Reply};
 use crate::mcp::jsonrpc::{self, Message, Parsed};
@@ -44,7 +44,7 @@ pub enum Answer {
 /// The response about to be written; its body passed DLP.
 pub struct Outcome {
     status: StatusCode,
-    body: Option<Redacted>,
+    body: Option<RedactedBody>,
     headers: Vec<(header::HeaderName, String)>,
 }
 
@@ -373,7 +373,8 @@ impl<'a> Pipeline<'a> {
             call.requests_per_minute = Some(app.limits.request_rate.hit(&principal.subject, now));
         }
         let timeout = Duration::from_millis(app.config.server.request_timeout_ms.max(1));
-        tokio::time::timeout(timeout, call.dispatch(message))
+        // Boxed, so the timeout does not move the method's (large) state.
+        tokio::time::timeout(timeout, Box::pin(call.dispatch(message)))
             .await
             .unwrap_or_else(|_| {
                 Err(Failure::new(
@@ -451,7 +452,7 @@ impl<'a> Pipeline<'a> {
             },
             Ok(Answer::Document(status, document)) => Outcome {
                 status,
-                body: Some(self.redact(document)),
+                body: Some(self.redact(document).into_body()),
                 headers: Vec::new(),
             },
             Err(failure) => self.refuse(failure),
@@ -499,7 +500,15 @@ impl<'a> Pipeline<'a> {
             self.started.elapsed(),
         );
         let mut response = match outcome.body {
-            Some(body) => (outcome.status, axum::Json(body.into_value())).into_response(),
+            Some(body) => (
+                outcome.status,
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                body.into_bytes(),
+            )
+                .into_response(),
             None => outcome.status.into_response(),
         };
         let headers = response.headers_mut();

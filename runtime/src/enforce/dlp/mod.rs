@@ -48,14 +48,19 @@ impl Redacted {
     pub fn as_value(&self) -> &Value {
         &self.0
     }
-    pub fn into_value(self) -> Value {
-        self.0
+
+    /// The value as a response body.
+    pub fn into_body(self) -> RedactedBody {
+        let mut out = Vec::with_capacity(256);
+        write_json(&self.0, &mut out);
+        RedactedBody(out)
     }
 
     /// The JSON-RPC response whose `result` is this value. The envelope is the gateway's and
-    /// the id the client's own, echoed unredacted so the client can match the answer.
-    pub fn into_jsonrpc_result(self, id: &Value) -> Redacted {
-        Redacted(serde_json::json!({ "jsonrpc": "2.0", "id": id, "result": self.0 }))
+    /// the id the client's own, echoed unredacted so the client can match the answer. Written
+    /// straight to bytes: no envelope object is built.
+    pub fn into_jsonrpc_result(self, id: &Value) -> RedactedBody {
+        RedactedBody(envelope(id, "result", &self.0))
     }
 
     /// The JSON-RPC response whose `error` is this error object, its `data` completed with
@@ -68,7 +73,7 @@ impl Redacted {
         own: &serde_json::Map<String, Value>,
         error_type: &str,
         correlation_id: &str,
-    ) -> Redacted {
+    ) -> RedactedBody {
         let mut error = self.0;
         if let Some(data) = error.get_mut("data").and_then(Value::as_object_mut) {
             let relayed = std::mem::take(data);
@@ -77,8 +82,38 @@ impl Redacted {
             data.insert("error_type".into(), error_type.into());
             data.insert("correlation_id".into(), correlation_id.into());
         }
-        Redacted(serde_json::json!({ "jsonrpc": "2.0", "id": id, "error": error }))
+        RedactedBody(envelope(id, "error", &error))
     }
+}
+
+/// A response body (JSON) made only from a [`Redacted`] value: what the edge writes.
+#[derive(Debug)]
+pub struct RedactedBody(Vec<u8>);
+
+impl RedactedBody {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+/// `{"jsonrpc":"2.0","id":<id>,"<member>":<value>}`.
+fn envelope(id: &Value, member: &str, value: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+    write_json(id, &mut out);
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(member.as_bytes());
+    out.extend_from_slice(b"\":");
+    write_json(value, &mut out);
+    out.push(b'}');
+    out
+}
+
+fn write_json(value: &Value, out: &mut Vec<u8>) {
+    serde_json::to_writer(out, value).expect("a JSON value serializes into memory");
 }
 
 /// Redactions per pattern index.

@@ -483,11 +483,13 @@ impl AuditLog {
         // The head an earlier attempt sealed the batch to, if that attempt reached its commit.
         let mut sealed = None;
         loop {
-            let written =
-                tokio::time::timeout(WRITE_TIMEOUT, store.append_once(batch, &mut sealed))
-                    .await
-                    .map_err(|_| Outage::WriteTimeout)
-                    .and_then(|appended| appended.map_err(Outage::from));
+            let written = tokio::time::timeout(
+                WRITE_TIMEOUT,
+                Box::pin(store.append_once(batch, &mut sealed)),
+            )
+            .await
+            .map_err(|_| Outage::WriteTimeout)
+            .and_then(|appended| appended.map_err(Outage::from));
             match written {
                 Ok(_) => {
                     self.up();

@@ -7,7 +7,7 @@ use crate::app::App;
 use crate::enforce::auth::Principal;
 use crate::enforce::roots::tools::Request;
 use crate::errors::{ErrorType, Failure};
-use crate::mcp::jsonrpc::Message;
+use crate::mcp::jsonrpc::{Json, Message};
 use crate::mcp::protocol::{self, Era};
 use crate::record::exchange::Exchange;
 use crate::record::traces::{KIND_CLIENT, now_ns};
@@ -37,7 +37,7 @@ pub struct Call<'a, 'r> {
 
 /// A method's answer, before DLP (the edge redacts every answer, in one place).
 pub struct Reply {
-    pub result: Value,
+    pub result: Json,
     /// A session `initialize` created, for the `Mcp-Session-Id` header.
     pub session: Option<String>,
 }
@@ -120,25 +120,40 @@ impl<'a, 'r> Call<'a, 'r> {
     /// Serves one request. Notifications are handled by the caller.
     pub async fn dispatch(&mut self, message: &Message) -> Result<Reply, Failure> {
         let modern = self.era.is_modern();
-        let result = match message.method.as_str() {
-            "initialize" if !modern => self.initialize(message).await,
-            "ping" if !modern => Ok(json!({})),
-            "server/discover" => Ok(protocol::discover_result()),
-            "tools/list" => Ok(self.list_tools()),
-            "tools/call" => self.call_tool(message).await,
-            "resources/list" => Ok(self.list_resources()),
-            "resources/templates/list" => Ok(self.list_templates()),
-            "resources/read" => self.read_resource(message).await,
-            "prompts/list" => Ok(self.list_prompts()),
-            "prompts/get" => self.get_prompt(message).await,
-            "debug/token" => Ok(self.token_info()),
-            other => Err(Failure::new(
-                ErrorType::MethodNotFound,
-                format!("method `{other}` is not supported by this gateway"),
-            )),
-        }?;
+        let result: Json = match message.method.as_str() {
+            "initialize" if !modern => self.initialize(message).await?.into(),
+            "ping" if !modern => json!({}).into(),
+            "server/discover" => protocol::discover_result().into(),
+            "tools/list" => self.list_tools().into(),
+            "tools/call" => self.call_tool(message).await?,
+            "resources/list" => self.list_resources().into(),
+            "resources/templates/list" => self.list_templates().into(),
+            "resources/read" => self.read_resource(message).await?,
+            "prompts/list" => self.list_prompts().into(),
+            "prompts/get" => self.get_prompt(message).await?,
+            "debug/token" => self.token_info().into(),
+            other => {
+                return Err(Failure::new(
+                    ErrorType::MethodNotFound,
+                    format!("method `{other}` is not supported by this gateway"),
+                ));
+            }
+        };
+        let result = match (modern, result) {
+            // The draft revision adds members to results: those of upstreams become trees.
+            (true, result) => {
+                let tree = result.into_tree().map_err(|_| {
+                    Failure::new(
+                        ErrorType::UpstreamError,
+                        "the upstream answered text that is not Unicode",
+                    )
+                })?;
+                protocol::finish(&message.method, tree, &self.era).into()
+            }
+            (false, result) => result,
+        };
         Ok(Reply {
-            result: protocol::finish(&message.method, result, &self.era),
+            result,
             session: self.new_session.take(),
         })
     }
@@ -230,7 +245,7 @@ impl<'a, 'r> Call<'a, 'r> {
         json!({ "tools": tools })
     }
 
-    async fn call_tool(&mut self, message: &Message) -> Result<Value, Failure> {
+    async fn call_tool(&mut self, message: &Message) -> Result<Json, Failure> {
         let name = message
             .param("name")
             .and_then(Value::as_str)
@@ -255,7 +270,7 @@ impl<'a, 'r> Call<'a, 'r> {
                 let request = request.map_err(|message| {
                     Failure::new(ErrorType::InvalidParams, format!("{name}: {message}"))
                 })?;
-                return self.call_builtin(name, request).await;
+                return self.call_builtin(name, request).await.map(Json::Tree);
             }
             if let Some(failure) = self.withheld(name) {
                 return Err(failure);
@@ -326,7 +341,7 @@ impl<'a, 'r> Call<'a, 'r> {
         upstream: &Upstream,
         method: &str,
         params: &P,
-    ) -> Result<Value, Failure> {
+    ) -> Result<Json, Failure> {
         let start = now_ns();
         let result = upstream.call(method, params).await;
         let attributes = || {
@@ -439,14 +454,14 @@ impl<'a, 'r> Call<'a, 'r> {
         json!({ "resourceTemplates": templates })
     }
 
-    async fn read_resource(&mut self, message: &Message) -> Result<Value, Failure> {
+    async fn read_resource(&mut self, message: &Message) -> Result<Json, Failure> {
         let uri = message
             .param("uri")
             .and_then(Value::as_str)
             .ok_or_else(|| Failure::new(ErrorType::InvalidParams, "resources/read needs `uri`"))?
             .to_string();
         if self.app.roots.serves(&uri) {
-            return self.read_root_resource(&uri).await;
+            return self.read_root_resource(&uri).await.map(Json::Tree);
         }
         self.about_resource(&crate::enforce::roots::truncate(&uri));
         let Some(upstream) = self.resource_owner(&uri) else {
@@ -502,7 +517,7 @@ impl<'a, 'r> Call<'a, 'r> {
         json!({ "prompts": prompts })
     }
 
-    async fn get_prompt(&mut self, message: &Message) -> Result<Value, Failure> {
+    async fn get_prompt(&mut self, message: &Message) -> Result<Json, Failure> {
         let name = message
             .param("name")
             .and_then(Value::as_str)

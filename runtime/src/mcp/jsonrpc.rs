@@ -1,6 +1,7 @@
 //! JSON-RPC 2.0 messages as MCP uses them: parsing a request body into one message with
-//! precise errors (parse error, invalid request). Responses are built by the edge, from
-//! redacted values (`enforce::dlp::Redacted`).
+//! precise errors (parse error, invalid request), and [`Json`], an answer as a tree or as the
+//! text an upstream sent. Responses are built by the edge, from redacted values
+//! (`enforce::dlp::Redacted`).
 //!
 //! The body is parsed strictly, in one pass: an object with a duplicate key anywhere in the
 //! message is a parse error. JSON parsers disagree on duplicates (first wins, last wins, error),
@@ -34,6 +35,32 @@ impl Message {
     }
     pub fn param(&self, key: &str) -> Option<&Value> {
         self.params.as_ref().and_then(|p| p.get(key))
+    }
+}
+
+/// A JSON value as the gateway holds an answer: a tree it built or parsed, or the text an
+/// upstream sent, forwarded without being parsed into a tree (DLP reads it as text:
+/// `enforce::dlp`).
+#[derive(Debug)]
+pub enum Json {
+    Tree(Value),
+    Text(Box<serde_json::value::RawValue>),
+}
+
+impl Json {
+    /// The value as a tree: the text parsed (it is valid JSON; it fails only on a string whose
+    /// escapes are not Unicode).
+    pub fn into_tree(self) -> serde_json::Result<Value> {
+        match self {
+            Json::Tree(value) => Ok(value),
+            Json::Text(text) => serde_json::from_str(text.get()),
+        }
+    }
+}
+
+impl From<Value> for Json {
+    fn from(value: Value) -> Self {
+        Json::Tree(value)
     }
 }
 

@@ -55,8 +55,10 @@ pub struct HttpTransport {
 
 /// What an upstream answered to one POST.
 pub enum Reply {
-    /// The JSON-RPC response to the request.
-    Response(Value),
+    /// The JSON-RPC response to the request, as the JSON body it came in (not parsed here).
+    Json(Bytes),
+    /// The JSON-RPC response with the request's id, found among the events of a stream.
+    Event(Value),
     /// 202: a notification was accepted.
     Accepted,
 }
@@ -162,11 +164,9 @@ impl HttpTransport {
             return Ok(Reply::Accepted);
         };
         if content_type.starts_with("text/event-stream") {
-            sse_response(&bytes, id).map(Reply::Response)
+            sse_response(&bytes, id).map(Reply::Event)
         } else {
-            serde_json::from_slice(&bytes)
-                .map(Reply::Response)
-                .map_err(|e| UpstreamError::Protocol(format!("the response is not JSON: {e}")))
+            Ok(Reply::Json(bytes))
         }
     }
 

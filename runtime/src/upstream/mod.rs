@@ -10,12 +10,14 @@ mod pool;
 mod stdio;
 
 use crate::config::{ConfigError, read_secret};
+use crate::mcp::jsonrpc::Json;
 use crate::record::audit::{AuditLog, Event};
 use crate::record::metrics::Metrics;
 use airlock_schema::metrics as m;
 use airlock_schema::runtime::{NamedValue, Transport, UpstreamConfig};
 pub use integrity::{Integrity, Screened, Withheld};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -179,6 +181,40 @@ struct Outgoing<'a, P: ?Sized> {
     params: Option<&'a P>,
 }
 
+/// A response message as it came: the text of an HTTP upstream's JSON answer, or a tree (a
+/// stdio line or an SSE event, which were parsed to find the response among them).
+enum Received {
+    Text(bytes::Bytes),
+    Tree(Value),
+}
+
+/// A response with a result, read without parsing the result into a tree.
+#[derive(serde::Deserialize)]
+struct Response<'a> {
+    #[serde(borrow)]
+    result: Option<&'a RawValue>,
+    error: Option<Value>,
+}
+
+fn not_json(error: serde_json::Error) -> UpstreamError {
+    UpstreamError::Protocol(format!("the response is not JSON: {error}"))
+}
+
+/// The `result` of a response tree, taken out of it (not copied), or its `error`.
+fn result_of(response: Value) -> Result<Value, UpstreamError> {
+    let Value::Object(mut response) = response else {
+        return Err(UpstreamError::Protocol(
+            "a response that is not an object".into(),
+        ));
+    };
+    if let Some(error) = response.remove("error") {
+        return Err(UpstreamError::Rpc(error));
+    }
+    response
+        .remove("result")
+        .ok_or_else(|| UpstreamError::Protocol("a response without result or error".into()))
+}
+
 impl Upstream {
     pub fn new(
         config: &UpstreamConfig,
@@ -288,15 +324,54 @@ impl Upstream {
         );
     }
 
-    /// Sends one JSON-RPC request and returns its `result`.
-    /// Sends one request and takes the result out of its response. The request is written
-    /// from borrowed parts (`Outgoing`): the params are never copied into a message tree.
+    /// Sends one request and takes the result out of its response, as a tree (the handshake
+    /// and the listings, which the gateway reads).
     async fn send<P: Serialize + Sync + ?Sized>(
         &self,
         method: &str,
         params: Option<&P>,
         timeout: Duration,
     ) -> Result<Value, UpstreamError> {
+        let response = match self.exchange(method, params, timeout).await? {
+            Received::Text(bytes) => serde_json::from_slice(&bytes).map_err(not_json)?,
+            Received::Tree(response) => response,
+        };
+        result_of(response)
+    }
+
+    /// Sends one request and takes the result out of its response as the client will get it:
+    /// an HTTP upstream's JSON answer as its text, never parsed into a tree.
+    async fn send_forwarded<P: Serialize + Sync + ?Sized>(
+        &self,
+        method: &str,
+        params: &P,
+        timeout: Duration,
+    ) -> Result<Json, UpstreamError> {
+        match self.exchange(method, Some(params), timeout).await? {
+            Received::Text(bytes) => match serde_json::from_slice::<Response<'_>>(&bytes) {
+                Ok(Response {
+                    result: Some(result),
+                    error: None,
+                }) => Ok(Json::Text(result.to_owned())),
+                // Anything else (an error, a null or missing result, a duplicate member, not an
+                // object) is read as a tree, exactly as `send` reads it.
+                _ => serde_json::from_slice(&bytes)
+                    .map_err(not_json)
+                    .and_then(result_of)
+                    .map(Json::Tree),
+            },
+            Received::Tree(response) => result_of(response).map(Json::Tree),
+        }
+    }
+
+    /// Sends one request and returns the response message. The request is written from
+    /// borrowed parts (`Outgoing`): the params are never copied into a message tree.
+    async fn exchange<P: Serialize + Sync + ?Sized>(
+        &self,
+        method: &str,
+        params: Option<&P>,
+        timeout: Duration,
+    ) -> Result<Received, UpstreamError> {
         let id = Value::from(self.next_id.fetch_add(1, Ordering::Relaxed));
         let message = Outgoing {
             jsonrpc: "2.0",
@@ -304,29 +379,19 @@ impl Upstream {
             method,
             params,
         };
-        let response = match &self.link {
+        match &self.link {
             Link::Http(http) => match http.post(&message, Some(&id), timeout).await? {
-                http::Reply::Response(response) => response,
-                http::Reply::Accepted => {
-                    return Err(UpstreamError::Protocol(
-                        "a request was answered 202 Accepted".into(),
-                    ));
-                }
+                http::Reply::Json(bytes) => Ok(Received::Text(bytes)),
+                http::Reply::Event(response) => Ok(Received::Tree(response)),
+                http::Reply::Accepted => Err(UpstreamError::Protocol(
+                    "a request was answered 202 Accepted".into(),
+                )),
             },
-            Link::Stdio(stdio) => stdio.request(&id, &message, timeout).await?,
-        };
-        // The response is ours: its result is taken, not copied.
-        let Value::Object(mut response) = response else {
-            return Err(UpstreamError::Protocol(
-                "a response that is not an object".into(),
-            ));
-        };
-        if let Some(error) = response.remove("error") {
-            return Err(UpstreamError::Rpc(error));
+            Link::Stdio(stdio) => stdio
+                .request(&id, &message, timeout)
+                .await
+                .map(Received::Tree),
         }
-        response
-            .remove("result")
-            .ok_or_else(|| UpstreamError::Protocol("a response without result or error".into()))
     }
 
     async fn notify(&self, method: &str) -> Result<(), UpstreamError> {
@@ -513,11 +578,11 @@ impl Upstream {
         &self,
         method: &str,
         params: &P,
-    ) -> Result<Value, UpstreamError> {
+    ) -> Result<Json, UpstreamError> {
         let started = Instant::now();
-        let mut result = self.send(method, Some(params), self.timeout()).await;
+        let mut result = self.send_forwarded(method, params, self.timeout()).await;
         if matches!(result, Err(UpstreamError::SessionExpired)) && self.connect().await.is_ok() {
-            result = self.send(method, Some(params), self.timeout()).await;
+            result = self.send_forwarded(method, params, self.timeout()).await;
         }
         self.metrics.observe(
             m::UPSTREAM_DURATION_SECONDS,

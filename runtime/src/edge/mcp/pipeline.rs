@@ -400,7 +400,7 @@ impl<'a> Pipeline<'a> {
 
     /// Redacts a body on its way out, counted per pattern and traced: the one place DLP
     /// applies to what the gateway answers.
-    fn redact(&mut self, value: Value) -> Redacted {
+    fn redact(&mut self, value: impl Into<crate::mcp::jsonrpc::Json>) -> Redacted {
         let start = now_ns();
         let mut counts = Counts::new();
         let redacted = self.app.dlp.redact(value, &mut counts);

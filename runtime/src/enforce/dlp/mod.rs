@@ -2,12 +2,15 @@
 //! text). A literal prefilter (`prefilter.rs`) finds which patterns can match a text in one
 //! pass, so clean text costs one literal search and only candidate patterns run their regex
 //! and replacement. Redactions are counted per pattern. Applied to every string of a JSON value (tool results, resource contents) and to
-//! request arguments before they are logged or audited.
+//! request arguments before they are logged or audited. An upstream's answer is redacted as
+//! the text it sent, without a tree (`text.rs`).
 
 mod literals;
 mod pattern;
 mod prefilter;
+mod text;
 
+use crate::mcp::jsonrpc::Json;
 use airlock_schema::runtime::DlpRule;
 use pattern::{NEST_LIMIT, Pattern};
 use prefilter::Prefilter;
@@ -42,13 +45,9 @@ pub struct Redactor {
 /// let forged = airlock::enforce::dlp::Redacted(serde_json::json!({"leak": "AKIA..."}));
 /// ```
 #[derive(Debug)]
-pub struct Redacted(Value);
+pub struct Redacted(Json);
 
 impl Redacted {
-    pub fn as_value(&self) -> &Value {
-        &self.0
-    }
-
     /// The value as a response body.
     pub fn into_body(self) -> RedactedBody {
         let mut out = Vec::with_capacity(256);
@@ -58,7 +57,7 @@ impl Redacted {
 
     /// The JSON-RPC response whose `result` is this value. The envelope is the gateway's and
     /// the id the client's own, echoed unredacted so the client can match the answer. Written
-    /// straight to bytes: no envelope object is built.
+    /// straight to bytes: no envelope object is built, and an upstream's text is copied as is.
     pub fn into_jsonrpc_result(self, id: &Value) -> RedactedBody {
         RedactedBody(envelope(id, "result", &self.0))
     }
@@ -74,7 +73,8 @@ impl Redacted {
         error_type: &str,
         correlation_id: &str,
     ) -> RedactedBody {
-        let mut error = self.0;
+        // Error objects are the gateway's own trees; a text that is not Unicode has none.
+        let mut error = self.0.into_tree().unwrap_or_default();
         if let Some(data) = error.get_mut("data").and_then(Value::as_object_mut) {
             let relayed = std::mem::take(data);
             data.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -82,7 +82,12 @@ impl Redacted {
             data.insert("error_type".into(), error_type.into());
             data.insert("correlation_id".into(), correlation_id.into());
         }
-        RedactedBody(envelope(id, "error", &error))
+        RedactedBody(envelope(id, "error", &Json::Tree(error)))
+    }
+
+    #[cfg(test)]
+    fn into_tree(self) -> Value {
+        self.0.into_tree().unwrap()
     }
 }
 
@@ -100,10 +105,10 @@ impl RedactedBody {
 }
 
 /// `{"jsonrpc":"2.0","id":<id>,"<member>":<value>}`.
-fn envelope(id: &Value, member: &str, value: &Value) -> Vec<u8> {
+fn envelope(id: &Value, member: &str, value: &Json) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
-    write_json(id, &mut out);
+    serde_json::to_writer(&mut out, id).expect("a JSON value serializes into memory");
     out.extend_from_slice(b",\"");
     out.extend_from_slice(member.as_bytes());
     out.extend_from_slice(b"\":");
@@ -112,8 +117,13 @@ fn envelope(id: &Value, member: &str, value: &Value) -> Vec<u8> {
     out
 }
 
-fn write_json(value: &Value, out: &mut Vec<u8>) {
-    serde_json::to_writer(out, value).expect("a JSON value serializes into memory");
+fn write_json(value: &Json, out: &mut Vec<u8>) {
+    match value {
+        Json::Tree(value) => {
+            serde_json::to_writer(out, value).expect("a JSON value serializes into memory");
+        }
+        Json::Text(text) => out.extend_from_slice(text.get().as_bytes()),
+    }
 }
 
 /// Redactions per pattern index.
@@ -173,10 +183,16 @@ impl Redactor {
         self.redact_str(&text, &mut Counts::new()).unwrap_or(text)
     }
 
-    /// `value` with every string and key redacted, counted into `counts`.
-    pub fn redact(&self, mut value: Value, counts: &mut Counts) -> Redacted {
-        self.redact_json(&mut value, counts);
-        Redacted(value)
+    /// `value` with every string and key redacted, counted into `counts`: a tree walked, an
+    /// upstream's text scanned (`text.rs`).
+    pub fn redact(&self, value: impl Into<Json>, counts: &mut Counts) -> Redacted {
+        match value.into() {
+            Json::Tree(mut value) => {
+                self.redact_json(&mut value, counts);
+                Redacted(Json::Tree(value))
+            }
+            Json::Text(text) => Redacted(Json::Text(self.redact_text(text, counts))),
+        }
     }
 
     /// Redacts every string (and object key) of a JSON value in place.
@@ -252,7 +268,7 @@ impl RandomText {
 mod tests {
     use super::*;
 
-    fn redactor() -> Redactor {
+    pub(super) fn redactor() -> Redactor {
         Redactor::new(&[
             DlpRule {
                 name: "aws-key".into(),

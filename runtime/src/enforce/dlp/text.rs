@@ -1,0 +1,248 @@
+//! DLP over the JSON text an upstream answered, without parsing it into a tree. One pass finds
+//! every string token (object keys too) of the text, which serde_json already validated; a
+//! string without escapes is searched where it lies, one with escapes is decoded first, and
+//! only a string with something to redact is written again. A text with nothing to redact is
+//! forwarded as it came. What the client reads is what redacting the same value as a tree
+//! gives (`tests` compare the two on random documents): the same strings redacted, counted the
+//! same way.
+//!
+//! A string whose escapes do not make Unicode (a lone surrogate, which JSON's grammar allows)
+//! is written again from its lossy decoding, so what leaves the gateway is always Unicode.
+
+use super::{Counts, Redactor};
+use serde::de::{Deserializer, Error, Visitor};
+use serde_json::value::RawValue;
+
+impl Redactor {
+    /// `raw` with every string and key redacted, counted into `counts`.
+    pub(super) fn redact_text(&self, raw: Box<RawValue>, counts: &mut Counts) -> Box<RawValue> {
+        if self.patterns.is_empty() {
+            return raw;
+        }
+        let text = raw.get();
+        let bytes = text.as_bytes();
+        let mut rewritten: Option<String> = None;
+        let mut copied = 0;
+        let mut at = 0;
+        while let Some(offset) = memchr::memchr(b'"', &bytes[at..]) {
+            let open = at + offset;
+            let close = closing_quote(bytes, open + 1);
+            let inner = &text[open + 1..close];
+            let replacement = if memchr::memchr(b'\\', inner.as_bytes()).is_none() {
+                self.redact_str(inner, counts)
+            } else {
+                match decode(&text[open..=close]) {
+                    Decoded::Unicode(decoded) => self.redact_str(&decoded, counts),
+                    Decoded::Lossy(decoded) => {
+                        Some(self.redact_str(&decoded, counts).unwrap_or(decoded))
+                    }
+                }
+            };
+            if let Some(replacement) = replacement {
+                let out = rewritten.get_or_insert_with(|| String::with_capacity(text.len() + 64));
+                out.push_str(&text[copied..open]);
+                write_string(&replacement, out);
+                copied = close + 1;
+            }
+            at = close + 1;
+        }
+        match rewritten {
+            None => raw,
+            Some(mut out) => {
+                out.push_str(&text[copied..]);
+                RawValue::from_string(out).expect("strings replaced by JSON strings stay JSON")
+            }
+        }
+    }
+}
+
+/// The index of the quote that closes the string whose contents start at `from`, in JSON text
+/// serde_json validated (so there is one).
+fn closing_quote(bytes: &[u8], mut from: usize) -> usize {
+    loop {
+        let found = from
+            + memchr::memchr2(b'"', b'\\', &bytes[from..])
+                .expect("validated JSON closes every string");
+        if bytes[found] == b'"' {
+            return found;
+        }
+        from = found + 2;
+    }
+}
+
+enum Decoded {
+    Unicode(String),
+    /// Escapes that are not Unicode, replaced by U+FFFD.
+    Lossy(String),
+}
+
+/// Decodes one string token (quotes included) that has escapes.
+fn decode(token: &str) -> Decoded {
+    if let Ok(decoded) = serde_json::from_str::<String>(token) {
+        return Decoded::Unicode(decoded);
+    }
+    // serde_json writes lone surrogates as WTF-8 when it decodes into bytes.
+    let bytes = serde_json::Deserializer::from_str(token)
+        .deserialize_bytes(BytesVisitor)
+        .unwrap_or_default();
+    Decoded::Lossy(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+struct BytesVisitor;
+
+impl Visitor<'_> for BytesVisitor {
+    type Value = Vec<u8>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON string")
+    }
+    fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+        Ok(v.to_vec())
+    }
+    fn visit_borrowed_bytes<E: Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+        Ok(v.to_vec())
+    }
+    fn visit_byte_buf<E: Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+        Ok(v)
+    }
+}
+
+fn write_string(text: &str, out: &mut String) {
+    let escaped = serde_json::to_string(text).expect("a string serializes");
+    out.push_str(&escaped);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::RandomText;
+    use super::super::tests::redactor;
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn raw(text: &str) -> Box<RawValue> {
+        RawValue::from_string(text.to_string()).unwrap()
+    }
+
+    /// The text path and the tree path on the same document: the same value, the same counts.
+    fn agree(text: &str) {
+        let r = redactor();
+        let (mut by_text, mut by_tree) = (Counts::new(), Counts::new());
+        let redacted = r.redact_text(raw(text), &mut by_text);
+        let tree = r
+            .redact(serde_json::from_str::<Value>(text).unwrap(), &mut by_tree)
+            .into_tree();
+        let read: Value = serde_json::from_str(redacted.get()).unwrap();
+        assert_eq!(read, tree, "{text}");
+        by_text.resize(2, 0);
+        by_tree.resize(2, 0);
+        assert_eq!(by_text, by_tree, "{text}");
+    }
+
+    #[test]
+    fn strings_and_keys_are_redacted_where_they_lie() {
+        let r = redactor();
+        let text = r#"{"content": [{"type": "text", "text": "mail bob@example.com"}], "bob@example.com": 1, "n": -1.5e3}"#;
+        let mut counts = Counts::new();
+        let redacted = r.redact_text(raw(text), &mut counts);
+        assert_eq!(
+            redacted.get(),
+            r#"{"content": [{"type": "text", "text": "mail [redacted-email]"}], "[redacted-email]": 1, "n": -1.5e3}"#
+        );
+        assert_eq!(counts.iter().sum::<u64>(), 2);
+        agree(text);
+    }
+
+    #[test]
+    fn clean_text_is_forwarded_as_it_came() {
+        let r = redactor();
+        let text = "{ \"a\" : [1, 2.50, \"caf\\u00e9\", null, true],\n \"b\": {} }";
+        let redacted = r.redact_text(raw(text), &mut Counts::new());
+        assert_eq!(redacted.get(), text);
+    }
+
+    #[test]
+    fn secrets_hidden_behind_escapes_are_found() {
+        for text in [
+            r#"{"k": "\u0041KIAABCDEFGHIJKLMNOP"}"#,
+            r#"{"k": "bob\u0040example.com"}"#,
+            r#"["quote \" then bob@example.com \\ and \n AKIAABCDEFGHIJKLMNOP"]"#,
+            r#"{"\u0062ob@example.com": "x", "esc\\aped\"key": "AKIAABCDEFGHIJKLMNOP"}"#,
+            r#""only a string: bob@example.com""#,
+        ] {
+            agree(text);
+            let redacted = redactor().redact_text(raw(text), &mut Counts::new());
+            assert!(
+                !redacted.get().contains("example.com") && !redacted.get().contains("BCDEFGH"),
+                "{text} -> {}",
+                redacted.get()
+            );
+        }
+    }
+
+    #[test]
+    fn a_lone_surrogate_is_written_again_as_unicode() {
+        let r = redactor();
+        let text = r#"{"a": "x\ud800y", "b": "bob@example.com\udc00"}"#;
+        let redacted = r.redact_text(raw(text), &mut Counts::new());
+        let read: Value = serde_json::from_str(redacted.get()).unwrap();
+        // Each byte of the surrogate's WTF-8 form becomes one U+FFFD.
+        let unknown = "\u{fffd}".repeat(3);
+        assert_eq!(
+            read,
+            json!({"a": format!("x{unknown}y"), "b": format!("[redacted-email]{unknown}")})
+        );
+    }
+
+    /// Random documents: nested objects and arrays whose strings and keys mix plain text,
+    /// escapes, non-ASCII and secrets, written compact and pretty.
+    #[test]
+    fn the_text_path_agrees_with_the_tree_path_on_random_documents() {
+        let mut random = RandomText(0x5eed_1234_abcd_0001);
+        let alphabet = [
+            "a",
+            " ",
+            "\"",
+            "\\",
+            "\n",
+            "é",
+            "日本",
+            "bob@example.com",
+            "AKIA",
+            "ABCDEFGHIJKLMNOP",
+            "Bearer ",
+            "abcdefghijklmnopqrstu",
+            "\u{1f600}",
+            "/",
+            "\t",
+        ];
+        for _ in 0..300 {
+            let document = random_value(&mut random, &alphabet, 0);
+            agree(&serde_json::to_string(&document).unwrap());
+            agree(&serde_json::to_string_pretty(&document).unwrap());
+        }
+    }
+
+    fn random_value(random: &mut RandomText, alphabet: &[&str], depth: u32) -> Value {
+        let n = random.next();
+        let string = |random: &mut RandomText| random.text(alphabet, (n % 6) as usize, "");
+        match (n >> 8) % if depth > 3 { 3 } else { 5 } {
+            0 => Value::String(string(random)),
+            1 => json!(n % 1000),
+            2 => json!(null),
+            3 => Value::Array(
+                (0..n % 4)
+                    .map(|_| random_value(random, alphabet, depth + 1))
+                    .collect(),
+            ),
+            _ => Value::Object(
+                (0..n % 4)
+                    .map(|i| {
+                        (
+                            format!("{}{i}", string(random)),
+                            random_value(random, alphabet, depth + 1),
+                        )
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}

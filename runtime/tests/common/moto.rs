@@ -24,6 +24,26 @@ fn binary() -> PathBuf {
     path
 }
 
+/// Whether an HTTP server answers on the port. A bare TCP connect is not enough: polling a
+/// free port in the ephemeral range can connect the socket to itself (TCP simultaneous open),
+/// which then "answers" with the bytes it was sent, and the test went on to a refused
+/// connection.
+fn answers_http(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    if stream
+        .write_all(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = [0u8; 5];
+    stream.read_exact(&mut head).is_ok() && &head == b"HTTP/"
+}
+
 impl Moto {
     pub fn start() -> Moto {
         let port = TcpListener::bind("127.0.0.1:0")
@@ -38,8 +58,8 @@ impl Moto {
             .spawn()
             .expect("moto_server starts");
         let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server never listened");
+        while !answers_http(port) {
+            assert!(Instant::now() < deadline, "moto_server never answered");
             std::thread::sleep(Duration::from_millis(50));
         }
         Moto {

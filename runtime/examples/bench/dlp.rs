@@ -1,9 +1,14 @@
 //! DLP scan speed with 20 standard patterns over 1 MiB of realistic tool output: clean (no
 //! secret) and dirty (a secret every ~2 KiB), through the gateway's `Redactor`; and a plain
-//! `RegexSet` over the clean text for comparison (what the prefilter replaced).
+//! `RegexSet` over the clean text for comparison (what the prefilter replaced). Then the answer
+//! path of a 1 MiB `tools/call` result from an HTTP upstream: as a tree (parsed, walked,
+//! serialized: what the gateway did before) and as text (validated, scanned, copied).
 
 use airlock::enforce::dlp::{Counts, Redactor};
+use airlock::mcp::jsonrpc::Json;
 use airlock_schema::runtime::DlpRule;
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 /// Typical secret and personal-data detectors, as teams write them.
@@ -186,4 +191,42 @@ pub fn run() {
         "clean text, plain RegexSet::is_match (for comparison) {:>5.0} MB/s",
         throughput(&clean, |t| assert!(!set.is_match(t)))
     );
+    answer_path(&redactor, &clean, &dirty);
+}
+
+/// A `tools/call` result as upstreams write it: one text item per line of `text`.
+fn tool_result(text: &str) -> String {
+    let items: Vec<Value> = text
+        .lines()
+        .map(|line| json!({"type": "text", "text": line}))
+        .collect();
+    serde_json::to_string(&json!({"content": items, "isError": false})).expect("serializes")
+}
+
+/// The answer path, from the result's JSON text to the response body, both ways.
+fn answer_path(redactor: &Redactor, clean: &str, dirty: &str) {
+    let id = Value::from(7);
+    let as_tree = |result: &str| {
+        let tree: Value = serde_json::from_str(result).expect("the result is JSON");
+        let body = redactor
+            .redact(tree, &mut Counts::new())
+            .into_jsonrpc_result(&id);
+        assert!(body.as_bytes().len() > result.len() / 2);
+    };
+    let as_text = |result: &str| {
+        let text: &RawValue = serde_json::from_str(result).expect("the result is JSON");
+        let body = redactor
+            .redact(Json::Text(text.to_owned()), &mut Counts::new())
+            .into_jsonrpc_result(&id);
+        assert!(body.as_bytes().len() > result.len() / 2);
+    };
+    for (name, text) in [("clean", clean), ("dirty", dirty)] {
+        let result = tool_result(text);
+        println!(
+            "a {} KiB tools/call result, {name}: as a tree {:>5.0} MB/s, as text {:>5.0} MB/s",
+            result.len() / 1024,
+            throughput(&result, as_tree),
+            throughput(&result, as_text)
+        );
+    }
 }

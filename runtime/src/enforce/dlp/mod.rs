@@ -45,7 +45,26 @@ pub struct Redactor {
 /// let forged = airlock::enforce::dlp::Redacted(serde_json::json!({"leak": "AKIA..."}));
 /// ```
 #[derive(Debug)]
-pub struct Redacted(Json);
+pub struct Redacted(Inner);
+
+/// What a [`Redacted`] holds: a tree, an upstream's text that had nothing to redact (sent as
+/// it came), or that text with strings replaced (written by `text.rs`, already JSON).
+#[derive(Debug)]
+enum Inner {
+    Tree(Value),
+    Text(Box<serde_json::value::RawValue>),
+    Rewritten(Vec<u8>),
+}
+
+impl Inner {
+    fn into_tree(self) -> serde_json::Result<Value> {
+        match self {
+            Inner::Tree(value) => Ok(value),
+            Inner::Text(text) => serde_json::from_str(text.get()),
+            Inner::Rewritten(text) => serde_json::from_slice(&text),
+        }
+    }
+}
 
 impl Redacted {
     /// The value as a response body.
@@ -82,7 +101,7 @@ impl Redacted {
             data.insert("error_type".into(), error_type.into());
             data.insert("correlation_id".into(), correlation_id.into());
         }
-        RedactedBody(envelope(id, "error", &Json::Tree(error)))
+        RedactedBody(envelope(id, "error", &Inner::Tree(error)))
     }
 
     #[cfg(test)]
@@ -105,7 +124,7 @@ impl RedactedBody {
 }
 
 /// `{"jsonrpc":"2.0","id":<id>,"<member>":<value>}`.
-fn envelope(id: &Value, member: &str, value: &Json) -> Vec<u8> {
+fn envelope(id: &Value, member: &str, value: &Inner) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
     serde_json::to_writer(&mut out, id).expect("a JSON value serializes into memory");
@@ -117,12 +136,13 @@ fn envelope(id: &Value, member: &str, value: &Json) -> Vec<u8> {
     out
 }
 
-fn write_json(value: &Json, out: &mut Vec<u8>) {
+fn write_json(value: &Inner, out: &mut Vec<u8>) {
     match value {
-        Json::Tree(value) => {
+        Inner::Tree(value) => {
             serde_json::to_writer(out, value).expect("a JSON value serializes into memory");
         }
-        Json::Text(text) => out.extend_from_slice(text.get().as_bytes()),
+        Inner::Text(text) => out.extend_from_slice(text.get().as_bytes()),
+        Inner::Rewritten(text) => out.extend_from_slice(text),
     }
 }
 
@@ -189,9 +209,9 @@ impl Redactor {
         match value.into() {
             Json::Tree(mut value) => {
                 self.redact_json(&mut value, counts);
-                Redacted(Json::Tree(value))
+                Redacted(Inner::Tree(value))
             }
-            Json::Text(text) => Redacted(Json::Text(self.redact_text(text, counts))),
+            Json::Text(text) => Redacted(self.redact_text(text, counts)),
         }
     }
 

@@ -9,19 +9,19 @@
 //! A string whose escapes do not make Unicode (a lone surrogate, which JSON's grammar allows)
 //! is written again from its lossy decoding, so what leaves the gateway is always Unicode.
 
-use super::{Counts, Redactor};
+use super::{Counts, Inner, Redactor};
 use serde::de::{Deserializer, Error, Visitor};
 use serde_json::value::RawValue;
 
 impl Redactor {
     /// `raw` with every string and key redacted, counted into `counts`.
-    pub(super) fn redact_text(&self, raw: Box<RawValue>, counts: &mut Counts) -> Box<RawValue> {
+    pub(super) fn redact_text(&self, raw: Box<RawValue>, counts: &mut Counts) -> Inner {
         if self.patterns.is_empty() {
-            return raw;
+            return Inner::Text(raw);
         }
         let text = raw.get();
         let bytes = text.as_bytes();
-        let mut rewritten: Option<String> = None;
+        let mut rewritten: Option<Vec<u8>> = None;
         let mut copied = 0;
         let mut at = 0;
         while let Some(offset) = memchr::memchr(b'"', &bytes[at..]) {
@@ -39,18 +39,19 @@ impl Redactor {
                 }
             };
             if let Some(replacement) = replacement {
-                let out = rewritten.get_or_insert_with(|| String::with_capacity(text.len() + 64));
-                out.push_str(&text[copied..open]);
-                write_string(&replacement, out);
+                let out = rewritten.get_or_insert_with(|| Vec::with_capacity(text.len() + 64));
+                out.extend_from_slice(&bytes[copied..open]);
+                serde_json::to_writer(&mut *out, &replacement).expect("a string serializes");
                 copied = close + 1;
             }
             at = close + 1;
         }
         match rewritten {
-            None => raw,
+            None => Inner::Text(raw),
+            // JSON still: only whole string tokens were replaced, by JSON strings.
             Some(mut out) => {
-                out.push_str(&text[copied..]);
-                RawValue::from_string(out).expect("strings replaced by JSON strings stay JSON")
+                out.extend_from_slice(&bytes[copied..]);
+                Inner::Rewritten(out)
             }
         }
     }
@@ -106,11 +107,6 @@ impl Visitor<'_> for BytesVisitor {
     }
 }
 
-fn write_string(text: &str, out: &mut String) {
-    let escaped = serde_json::to_string(text).expect("a string serializes");
-    out.push_str(&escaped);
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::RandomText;
@@ -122,15 +118,26 @@ mod tests {
         RawValue::from_string(text.to_string()).unwrap()
     }
 
+    /// The text a redaction gives, checked to be JSON.
+    fn text_of(redacted: Inner) -> String {
+        let text = match redacted {
+            Inner::Text(text) => text.get().to_string(),
+            Inner::Rewritten(text) => String::from_utf8(text).expect("redacted text is UTF-8"),
+            Inner::Tree(_) => unreachable!("text stays text"),
+        };
+        serde_json::from_str::<serde::de::IgnoredAny>(&text).expect("redacted text is JSON");
+        text
+    }
+
     /// The text path and the tree path on the same document: the same value, the same counts.
     fn agree(text: &str) {
         let r = redactor();
         let (mut by_text, mut by_tree) = (Counts::new(), Counts::new());
-        let redacted = r.redact_text(raw(text), &mut by_text);
+        let redacted = text_of(r.redact_text(raw(text), &mut by_text));
         let tree = r
             .redact(serde_json::from_str::<Value>(text).unwrap(), &mut by_tree)
             .into_tree();
-        let read: Value = serde_json::from_str(redacted.get()).unwrap();
+        let read: Value = serde_json::from_str(&redacted).unwrap();
         assert_eq!(read, tree, "{text}");
         by_text.resize(2, 0);
         by_tree.resize(2, 0);
@@ -142,9 +149,9 @@ mod tests {
         let r = redactor();
         let text = r#"{"content": [{"type": "text", "text": "mail bob@example.com"}], "bob@example.com": 1, "n": -1.5e3}"#;
         let mut counts = Counts::new();
-        let redacted = r.redact_text(raw(text), &mut counts);
+        let redacted = text_of(r.redact_text(raw(text), &mut counts));
         assert_eq!(
-            redacted.get(),
+            redacted,
             r#"{"content": [{"type": "text", "text": "mail [redacted-email]"}], "[redacted-email]": 1, "n": -1.5e3}"#
         );
         assert_eq!(counts.iter().sum::<u64>(), 2);
@@ -156,7 +163,8 @@ mod tests {
         let r = redactor();
         let text = "{ \"a\" : [1, 2.50, \"caf\\u00e9\", null, true],\n \"b\": {} }";
         let redacted = r.redact_text(raw(text), &mut Counts::new());
-        assert_eq!(redacted.get(), text);
+        assert!(matches!(&redacted, Inner::Text(_)), "forwarded as it came");
+        assert_eq!(text_of(redacted), text);
     }
 
     #[test]
@@ -169,11 +177,10 @@ mod tests {
             r#""only a string: bob@example.com""#,
         ] {
             agree(text);
-            let redacted = redactor().redact_text(raw(text), &mut Counts::new());
+            let redacted = text_of(redactor().redact_text(raw(text), &mut Counts::new()));
             assert!(
-                !redacted.get().contains("example.com") && !redacted.get().contains("BCDEFGH"),
-                "{text} -> {}",
-                redacted.get()
+                !redacted.contains("example.com") && !redacted.contains("BCDEFGH"),
+                "{text} -> {redacted}"
             );
         }
     }
@@ -182,8 +189,8 @@ mod tests {
     fn a_lone_surrogate_is_written_again_as_unicode() {
         let r = redactor();
         let text = r#"{"a": "x\ud800y", "b": "bob@example.com\udc00"}"#;
-        let redacted = r.redact_text(raw(text), &mut Counts::new());
-        let read: Value = serde_json::from_str(redacted.get()).unwrap();
+        let redacted = text_of(r.redact_text(raw(text), &mut Counts::new()));
+        let read: Value = serde_json::from_str(&redacted).unwrap();
         // Each byte of the surrogate's WTF-8 form becomes one U+FFFD.
         let unknown = "\u{fffd}".repeat(3);
         assert_eq!(

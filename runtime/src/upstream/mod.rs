@@ -188,7 +188,8 @@ enum Received {
     Tree(Value),
 }
 
-/// A response with a result, read without parsing the result into a tree.
+/// A response with a result, read without parsing the result into a tree. An `"error": null`
+/// beside the result (JSON-RPC 1.0's habit) reads as no error.
 #[derive(serde::Deserialize)]
 struct Response<'a> {
     #[serde(borrow)]
@@ -354,7 +355,7 @@ impl Upstream {
                     error: None,
                 }) => Ok(Json::Text(result.to_owned())),
                 // Anything else (an error, a null or missing result, a duplicate member, not an
-                // object) is read as a tree, exactly as `send` reads it.
+                // object) is read as a tree, as `send` reads it.
                 _ => serde_json::from_slice(&bytes)
                     .map_err(not_json)
                     .and_then(result_of)

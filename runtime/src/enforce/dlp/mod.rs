@@ -35,6 +35,11 @@ pub enum DlpError {
 pub struct Redactor {
     prefilter: Prefilter,
     patterns: Vec<Pattern>,
+    /// Every pattern matches a string the same wherever the string lies (no `^`, `$` or other
+    /// assertion about the text's ends; word boundaries only see a JSON string's quotes as
+    /// the text's ends). Then a search of a whole JSON text finds every match its strings
+    /// have (`text.rs`).
+    context_free: bool,
 }
 
 /// A JSON value whose every string and key has passed DLP. Only [`Redactor::redact`] makes
@@ -146,6 +151,19 @@ fn write_json(value: &Inner, out: &mut Vec<u8>) {
     }
 }
 
+/// Whether a pattern asserts nothing about the text around a match but word boundaries. A
+/// word boundary holds at a string's ends exactly when it holds there inside a JSON text, as a
+/// string's quotes, like the ends of a text, are not word characters.
+fn context_free(hir: &regex_syntax::hir::Hir) -> bool {
+    use regex_syntax::hir::Look;
+    hir.properties().look_set().iter().all(|look| {
+        !matches!(
+            look,
+            Look::Start | Look::End | Look::StartLF | Look::EndLF | Look::StartCRLF | Look::EndCRLF
+        )
+    })
+}
+
 /// Redactions per pattern index.
 pub type Counts = Vec<u64>;
 
@@ -166,10 +184,23 @@ impl Redactor {
                     .ok()
             })
             .collect();
+        let context_free = hirs
+            .iter()
+            .all(|hir| hir.as_ref().is_some_and(context_free));
         Ok(Self {
             prefilter: Prefilter::new(&hirs)?,
             patterns,
+            context_free,
         })
+    }
+
+    /// Whether some pattern matches somewhere in `text`: the prefilter's candidates, each
+    /// searched once over the whole text.
+    fn matches_anywhere(&self, text: &str) -> bool {
+        self.prefilter
+            .candidates(text)
+            .into_iter()
+            .any(|index| self.patterns[index].is_match(text))
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {

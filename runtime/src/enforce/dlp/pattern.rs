@@ -51,19 +51,23 @@ impl Pattern {
         })
     }
 
+    /// Whether the pattern matches somewhere in `text`.
+    pub fn is_match(&self, text: &str) -> bool {
+        match self.ascii.as_ref().filter(|_| text.is_ascii()) {
+            Some(ascii) => ascii.is_match(text.as_bytes()),
+            None => self.unicode.is_match(text),
+        }
+    }
+
     /// `text` with every match replaced and the number of matches, or `None` when none.
     pub fn replace(&self, text: &str) -> Option<(String, u64)> {
         let mut found = 0;
         // `replace_all` sets up capture slots (a heap allocation) before it searches; most
         // texts that reach a pattern are clean, and a plain match test needs none.
-        let ascii = self.ascii.as_ref().filter(|_| text.is_ascii());
-        let matches = match ascii {
-            Some(ascii) => ascii.is_match(text.as_bytes()),
-            None => self.unicode.is_match(text),
-        };
-        if !matches {
+        if !self.is_match(text) {
             return None;
         }
+        let ascii = self.ascii.as_ref().filter(|_| text.is_ascii());
         match ascii {
             Some(ascii) => {
                 let replaced = ascii.replace_all(text.as_bytes(), |captures: &ByteCaptures| {

@@ -17,9 +17,9 @@ pub fn frozen(repository: &Path, example: &str) -> FrozenConfig {
 }
 
 fn input(tool: &str, resource: &str) -> Input {
-    let mut metadata = serde_json::Map::new();
-    metadata.insert("client_ip".into(), "10.1.2.3".into());
-    metadata.insert("protocol_version".into(), "2025-06-18".into());
+    let mut metadata = airlock::enforce::authz::Metadata::new();
+    metadata.insert("client_ip", "10.1.2.3".into());
+    metadata.insert("protocol_version", "2025-06-18".into());
     Input {
         subject: "alice@example.com".into(),
         tenant: "acme".into(),

@@ -11,13 +11,12 @@
 //! ```
 
 use super::Call;
-use crate::enforce::authz::{Decision, Input};
+use crate::enforce::authz::{Decision, Input, Metadata};
 use crate::enforce::roots::Root;
 use crate::errors::{ErrorType, Failure};
 use crate::record::exchange::Verdict;
 use crate::record::traces::{KIND_INTERNAL, now_ns};
 use crate::upstream::Upstream;
-use serde_json::{Map, Value};
 
 /// What a policy decision is about.
 #[derive(Clone, Copy)]
@@ -56,10 +55,10 @@ pub struct Authorized(());
 
 impl Target<'_> {
     /// The policy's `method`, `tool`, `resource` and metadata for this target.
-    fn input_parts(&self) -> (&'static str, &str, &str, Map<String, Value>) {
-        let mut metadata = Map::new();
-        let named = |metadata: &mut Map<String, Value>, key: &str, value: &str| {
-            metadata.insert(key.into(), value.into());
+    fn input_parts(&self) -> (&'static str, &str, &str, Metadata) {
+        let mut metadata = Metadata::new();
+        let named = |metadata: &mut Metadata, key: &'static str, value: &str| {
+            metadata.insert(key, value.into());
         };
         match *self {
             Target::Tool {
@@ -94,16 +93,10 @@ impl Target<'_> {
 impl Call<'_, '_> {
     fn input(&self, target: &Target<'_>) -> Input {
         let (method, tool, resource, mut metadata) = target.input_parts();
-        metadata.insert(
-            "client_ip".into(),
-            crate::enforce::client_ip::text(self.ip).into(),
-        );
-        metadata.insert("protocol_version".into(), self.era.version().into());
+        metadata.insert("client_ip", crate::enforce::client_ip::text(self.ip).into());
+        metadata.insert("protocol_version", self.era.version().into());
         if let Some(count) = self.requests_per_minute {
-            metadata.insert(
-                crate::enforce::authz::REQUESTS_PER_MINUTE.into(),
-                count.into(),
-            );
+            metadata.insert(crate::enforce::authz::REQUESTS_PER_MINUTE, count.into());
         }
         Input {
             subject: self.principal.subject.clone(),

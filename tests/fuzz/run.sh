@@ -13,7 +13,7 @@ seconds=${1:-10}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(config_validate rego_lint jsonrpc_parse jwt_validate vpath_resolve pin_match)
+  targets=(config_validate rego_lint jsonrpc_parse jwt_validate vpath_resolve pin_match dlp_text)
 fi
 export PATH="$root/.tools/cargo/bin:$PATH"
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
@@ -67,6 +67,19 @@ done <<'JSON'
 {"name":"a","description":"Adds.","inputSchema":{"type":"object","properties":{"x":{"minimum":0.0}}}}|{"inputSchema":{"properties":{"x":{"minimum":-0.0}},"type":"object"},"description":"Adds.","name":"a"}
 {"name":"a","title":null,"annotations":{"b":1,"a":[1,1.0,-1,null]}}|{"name":"a","annotations":{"a":[1,1.0,-1,null],"b":1},"_meta":{}}
 {"name":"\u00e9","inputSchema":{"E":1,"e":2,"\u00e9":3}}|{"name":"é","inputSchema":{"e":2,"é":3,"E":1}}
+JSON
+
+seed dlp_text
+i=0
+while IFS= read -r line; do
+  i=$((i + 1))
+  printf '%s' "$line" > "$corpus/dlp_text/seed-$i.json"
+done <<'JSON'
+{"content":[{"type":"text","text":"a fixed result, with nothing to redact"}]}
+{"content":[{"type":"text","text":"mail bob@example.com, key AKIAABCDEFGHIJKLMNOP"}],"bob@example.com":1}
+{"content":[{"type":"text","text":"line one\nline two \u0041KIAABCDEFGHIJKLMNOP"}],"isError":false}
+["secret","a secret","key","akey","axa","q","z","q\"z"]
+{"k":"bob\u0040example.com","n":-1.5e3,"t":true,"x":null,"\u00e9":"caf\u00e9"}
 JSON
 
 for target in "${targets[@]}"; do

@@ -53,7 +53,16 @@ impl Pattern {
 
     /// Whether the pattern matches somewhere in `text`.
     pub fn is_match(&self, text: &str) -> bool {
-        match self.ascii.as_ref().filter(|_| text.is_ascii()) {
+        self.is_match_in(self.ascii_form(text), text)
+    }
+
+    /// The ASCII form, when it has one and `text` is ASCII.
+    fn ascii_form(&self, text: &str) -> Option<&ByteRegex> {
+        self.ascii.as_ref().filter(|_| text.is_ascii())
+    }
+
+    fn is_match_in(&self, ascii: Option<&ByteRegex>, text: &str) -> bool {
+        match ascii {
             Some(ascii) => ascii.is_match(text.as_bytes()),
             None => self.unicode.is_match(text),
         }
@@ -64,10 +73,10 @@ impl Pattern {
         let mut found = 0;
         // `replace_all` sets up capture slots (a heap allocation) before it searches; most
         // texts that reach a pattern are clean, and a plain match test needs none.
-        if !self.is_match(text) {
+        let ascii = self.ascii_form(text);
+        if !self.is_match_in(ascii, text) {
             return None;
         }
-        let ascii = self.ascii.as_ref().filter(|_| text.is_ascii());
         match ascii {
             Some(ascii) => {
                 let replaced = ascii.replace_all(text.as_bytes(), |captures: &ByteCaptures| {

@@ -39,19 +39,17 @@ impl Redactor {
             let open = at + offset;
             let close = closing_quote(bytes, open + 1);
             let inner = &text[open + 1..close];
-            let replacement = if memchr::memchr(b'\\', inner.as_bytes()).is_none() {
-                if plain_strings_clean {
-                    None
-                } else {
-                    self.redact_str(inner, counts)
-                }
-            } else {
+            let replacement = if memchr::memchr(b'\\', inner.as_bytes()).is_some() {
                 match decode(&text[open..=close]) {
                     Decoded::Unicode(decoded) => self.redact_str(&decoded, counts),
                     Decoded::Lossy(decoded) => {
                         Some(self.redact_str(&decoded, counts).unwrap_or(decoded))
                     }
                 }
+            } else if plain_strings_clean {
+                None
+            } else {
+                self.redact_str(inner, counts)
             };
             if let Some(replacement) = replacement {
                 let out = rewritten.get_or_insert_with(|| Vec::with_capacity(text.len() + 64));

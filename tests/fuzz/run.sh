@@ -26,6 +26,15 @@ fuzz build
 
 corpus=tests/fuzz/corpus
 seed() { mkdir -p "$corpus/$1"; }
+# One seed of TARGET per line of standard input.
+seed_lines() {
+  local target=$1 i=0 line
+  seed "$target"
+  while IFS= read -r line; do
+    i=$((i + 1))
+    printf '%s' "$line" > "$corpus/$target/seed-$i"
+  done
+}
 seed config_validate
 for f in examples/*/airlock.yaml tests/build/*/airlock.yaml tests/cmd/*.in/airlock.yaml tests/cmd/*.in/*/airlock.yaml; do
   [ -f "$f" ] && cp "$f" "$corpus/config_validate/$(echo "$f" | tr / _)"
@@ -34,12 +43,7 @@ seed rego_lint
 for f in examples/*/*.rego tests/cmd/*.in/*.rego; do
   [ -f "$f" ] && cp "$f" "$corpus/rego_lint/$(echo "$f" | tr / _)"
 done
-seed jsonrpc_parse
-i=0
-while IFS= read -r line; do
-  i=$((i + 1))
-  printf '%s' "$line" > "$corpus/jsonrpc_parse/seed-$i.json"
-done <<'JSON'
+seed_lines jsonrpc_parse <<'JSON'
 {"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}
 {"jsonrpc":"2.0","method":"notifications/initialized"}
 {"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"echo","arguments":{"text":"hi","n":[1,2.5,null,true,{"k":"v"}]}}}
@@ -58,23 +62,14 @@ for p in docs/readme.md docs/sub/a.txt readme up/secret.txt etc/passwd proc/etc 
   name=$(printf '%s' "$p" | od -An -tx1 | tr -d ' \n')
   printf '%s' "$p" > "$corpus/vpath_resolve/seed-${name:-empty}"
 done
-seed pin_match
-i=0
-while IFS= read -r line; do
-  i=$((i + 1))
-  printf '%s' "$line" | tr '|' '\377' > "$corpus/pin_match/seed-$i"
-done <<'JSON'
+# Each line is two documents, split at the first 0xFF byte.
+tr '|' '\377' <<'JSON' | seed_lines pin_match
 {"name":"a","description":"Adds.","inputSchema":{"type":"object","properties":{"x":{"minimum":0.0}}}}|{"inputSchema":{"properties":{"x":{"minimum":-0.0}},"type":"object"},"description":"Adds.","name":"a"}
 {"name":"a","title":null,"annotations":{"b":1,"a":[1,1.0,-1,null]}}|{"name":"a","annotations":{"a":[1,1.0,-1,null],"b":1},"_meta":{}}
 {"name":"\u00e9","inputSchema":{"E":1,"e":2,"\u00e9":3}}|{"name":"é","inputSchema":{"e":2,"é":3,"E":1}}
 JSON
 
-seed dlp_text
-i=0
-while IFS= read -r line; do
-  i=$((i + 1))
-  printf '%s' "$line" > "$corpus/dlp_text/seed-$i.json"
-done <<'JSON'
+seed_lines dlp_text <<'JSON'
 {"content":[{"type":"text","text":"a fixed result, with nothing to redact"}]}
 {"content":[{"type":"text","text":"mail bob@example.com, key AKIAABCDEFGHIJKLMNOP"}],"bob@example.com":1}
 {"content":[{"type":"text","text":"line one\nline two \u0041KIAABCDEFGHIJKLMNOP"}],"isError":false}

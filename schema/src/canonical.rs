@@ -40,6 +40,7 @@ pub fn write(value: &Value, nulls: Nulls, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
+        Value::String(text) => write_string(text, out),
         scalar => serde_json::to_writer(&mut *out, scalar).expect("JSON scalars serialize"),
     }
 }
@@ -68,9 +69,24 @@ pub fn write_object<'a>(
     out.push(b'}');
 }
 
-/// Appends `text` as a JSON string.
+/// Appends `text` as a JSON string, escaped exactly as `serde_json` escapes it. Most strings
+/// need no escape (no quote, backslash or control character): those are copied whole, where
+/// `serde_json` writes them in pieces through `io::Write`. The audit chain, the log line and
+/// the config hash write several per request.
 pub fn write_string(text: &str, out: &mut Vec<u8>) {
-    serde_json::to_writer(&mut *out, text).expect("strings serialize");
+    let bytes = text.as_bytes();
+    // No early exit: the whole fold compiles to a vector loop.
+    let needs_escape = bytes.iter().fold(false, |found, &b| {
+        found | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if needs_escape {
+        serde_json::to_writer(&mut *out, text).expect("strings serialize");
+    } else {
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+    }
 }
 
 /// `sha256:<hex>` of some bytes, written into one string without the formatting machinery
@@ -135,6 +151,37 @@ mod tests {
             to_string(&json!({"b": null, "a": [null]}), Nulls::Omit),
             r#"{"a":[null]}"#
         );
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let mut texts: Vec<String> = (0u8..0x80).map(|b| char::from(b).to_string()).collect();
+        texts.extend((0u8..0x80).map(|b| format!("before {} after", char::from(b))));
+        texts.extend(
+            [
+                "",
+                "plain",
+                "é\u{7f}\u{80}\u{2028}\u{2029}",
+                "😀 \"quoted\" \\ tab\t",
+                "\u{0}",
+            ]
+            .map(String::from),
+        );
+        // Every two-character string over a mix of plain, escaped and multi-byte characters.
+        let alphabet = [
+            'a', '"', '\\', '\n', '\u{1f}', '\u{7f}', 'é', '€', '😀', '/',
+        ];
+        for x in alphabet {
+            for y in alphabet {
+                texts.push(format!("{x}{y}"));
+            }
+        }
+        for text in texts {
+            let mut ours = b"prefix".to_vec();
+            write_string(&text, &mut ours);
+            let theirs = format!("prefix{}", serde_json::to_string(&text).unwrap());
+            assert_eq!(String::from_utf8(ours).unwrap(), theirs, "{text:?}");
+        }
     }
 
     #[test]

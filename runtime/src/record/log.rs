@@ -59,27 +59,25 @@ impl Exchange {
         line.0.extend_from_slice(b"\",\"level\":\"");
         line.0.extend_from_slice(level.as_str().as_bytes());
         line.0.push(b'"');
-        line.field("message", message);
-        line.field("request_id", &self.request_id);
-        line.field("method", self.method);
-        line.field("uri", &self.uri);
+        line.text("message", Some(message));
+        line.text("request_id", Some(&self.request_id));
+        line.text("method", Some(self.method));
+        line.text("uri", Some(&self.uri));
         line.field("status", self.status);
-        line.field(
-            "client_ip",
-            self.client_ip.map(crate::enforce::client_ip::text),
-        );
-        line.field("mcp_method", &self.mcp_method);
-        line.field("auth_stage", self.auth_stage.map(|s| s.as_str()));
-        line.field("error_type", self.error_type.map(|e| e.as_str()));
-        line.field("subject", &self.subject);
-        line.field("tenant", &self.tenant);
-        line.field("tool", &self.tool);
-        line.field("resource", &self.resource);
-        line.field("decision", self.decision.map(|d| d.as_str()));
-        line.field("rule_id", &self.rule_id);
-        line.field("upstream", &self.upstream);
-        line.field("root", &self.root);
-        line.field("violation", self.violation.map(|v| v.as_str()));
+        let client_ip = self.client_ip.map(crate::enforce::client_ip::text);
+        line.text("client_ip", client_ip.as_deref());
+        line.text("mcp_method", self.mcp_method.as_deref());
+        line.text("auth_stage", self.auth_stage.map(|s| s.as_str()));
+        line.text("error_type", self.error_type.map(|e| e.as_str()));
+        line.text("subject", self.subject.as_deref());
+        line.text("tenant", self.tenant.as_deref());
+        line.text("tool", self.tool.as_deref());
+        line.text("resource", self.resource.as_deref());
+        line.text("decision", self.decision.map(|d| d.as_str()));
+        line.text("rule_id", self.rule_id.as_deref());
+        line.text("upstream", self.upstream.as_deref());
+        line.text("root", self.root.as_deref());
+        line.text("violation", self.violation.map(|v| v.as_str()));
         line.field("redactions", self.redactions);
         line.field("latency_ms", self.latency_ms);
         line.0.extend_from_slice(b"}\n");
@@ -125,12 +123,24 @@ impl Exchange {
 struct JsonLine(Vec<u8>);
 
 impl JsonLine {
-    /// `,"name":value`; nothing for `None`, as `tracing` records no absent field.
-    fn field(&mut self, name: &str, value: impl serde::Serialize) {
-        let start = self.0.len();
+    /// `,"name":"text"`; nothing for `None`, as `tracing` records no absent field.
+    fn text(&mut self, name: &str, text: Option<&str>) {
+        if let Some(text) = text {
+            self.name(name);
+            airlock_schema::canonical::write_string(text, &mut self.0);
+        }
+    }
+
+    fn name(&mut self, name: &str) {
         self.0.extend_from_slice(b",\"");
         self.0.extend_from_slice(name.as_bytes());
         self.0.extend_from_slice(b"\":");
+    }
+
+    /// `,"name":value`; nothing for `None`, as `tracing` records no absent field.
+    fn field(&mut self, name: &str, value: impl serde::Serialize) {
+        let start = self.0.len();
+        self.name(name);
         let value_start = self.0.len();
         if serde_json::to_writer(&mut self.0, &value).is_err() || self.0[value_start..] == *b"null"
         {

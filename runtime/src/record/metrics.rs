@@ -14,10 +14,13 @@ const BUCKETS: [f64; 16] = [
     60.0,
 ];
 
+/// Observations per bucket, not cumulative: an observation is one increment (of the first
+/// bucket whose bound it does not exceed, or of the last, past every bound), where cumulative
+/// buckets took up to 16 atomic increments on a cache line both cores write. The exposition
+/// sums them, so its buckets and count agree by construction.
 #[derive(Default)]
 struct Histogram {
-    buckets: [AtomicU64; BUCKETS.len()],
-    count: AtomicU64,
+    buckets: [AtomicU64; BUCKETS.len() + 1],
     sum_micros: AtomicU64,
 }
 
@@ -116,13 +119,13 @@ impl Metrics {
         });
     }
     pub fn observe(&self, name: &'static str, labels: &[(&str, &str)], seconds: f64) {
+        // A NaN exceeds no bound and is counted past them all, as before.
+        let bucket = BUCKETS
+            .iter()
+            .position(|bound| seconds <= *bound)
+            .unwrap_or(BUCKETS.len());
         with_series(&self.histograms, name, labels, |h| {
-            for (bound, bucket) in BUCKETS.iter().zip(&h.buckets) {
-                if seconds <= *bound {
-                    bucket.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-            h.count.fetch_add(1, Ordering::Relaxed);
+            h.buckets[bucket].fetch_add(1, Ordering::Relaxed);
             h.sum_micros
                 .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
         });
@@ -184,14 +187,12 @@ impl Metrics {
             header(&mut out, name, "histogram", &mut seen);
             let inner = labels.trim_start_matches('{').trim_end_matches('}');
             let sep = if inner.is_empty() { "" } else { "," };
+            let mut count = 0;
             for (bound, bucket) in BUCKETS.iter().zip(&h.buckets) {
-                let _ = writeln!(
-                    out,
-                    "{name}_bucket{{{inner}{sep}le=\"{bound}\"}} {}",
-                    bucket.load(Ordering::Relaxed)
-                );
+                count += bucket.load(Ordering::Relaxed);
+                let _ = writeln!(out, "{name}_bucket{{{inner}{sep}le=\"{bound}\"}} {count}");
             }
-            let count = h.count.load(Ordering::Relaxed);
+            count += h.buckets[BUCKETS.len()].load(Ordering::Relaxed);
             let _ = writeln!(out, "{name}_bucket{{{inner}{sep}le=\"+Inf\"}} {count}");
             let _ = writeln!(
                 out,
@@ -286,6 +287,31 @@ mod tests {
             "airlock_request_duration_seconds_bucket{mcp_method=\"ping\",le=\"0.005\"} 1\n"
         ));
         assert!(text.contains("airlock_request_duration_seconds_count{mcp_method=\"ping\"} 1\n"));
+        assert!(text.contains(
+            "airlock_request_duration_seconds_bucket{mcp_method=\"ping\",le=\"60\"} 1\n"
+        ));
         assert_eq!(render_labels(&[("a", "x\"y")]), "{a=\"x\\\"y\"}");
+    }
+
+    #[test]
+    fn histogram_buckets_are_cumulative_and_end_in_the_count() {
+        let metrics = Metrics::default();
+        for seconds in [0.0001, 0.0005, 0.003, 0.003, 2.0, 61.0, f64::NAN] {
+            metrics.observe(m::UPSTREAM_DURATION_SECONDS, &[], seconds);
+        }
+        let text = metrics.render();
+        let bucket = |le: &str| {
+            let prefix = format!("airlock_upstream_duration_seconds_bucket{{le=\"{le}\"}} ");
+            text.lines()
+                .find_map(|line| line.strip_prefix(prefix.as_str()))
+                .unwrap_or_else(|| panic!("no bucket {le} in {text}"))
+                .parse::<u64>()
+                .unwrap()
+        };
+        assert_eq!(
+            ["0.0005", "0.001", "0.0025", "0.005", "2.5", "60", "+Inf"].map(bucket),
+            [2, 2, 2, 4, 5, 5, 7]
+        );
+        assert!(text.contains("airlock_upstream_duration_seconds_count 7\n"));
     }
 }

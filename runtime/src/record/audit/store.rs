@@ -105,31 +105,32 @@ fn sql_message(error: &sqlx::Error) -> String {
     }
 }
 
-/// One event as the columns of `audit_events`.
-struct EventRow {
+/// One event as the columns of `audit_events`: its stored text, and the indexed columns
+/// borrowed from its fields (bound as they are, not copied once more for the driver).
+struct EventRow<'e> {
     seq: i64,
-    time: String,
-    subject: Option<String>,
-    action: String,
+    time: &'e str,
+    subject: Option<&'e str>,
+    action: &'e str,
     json: String,
-    prev_hash: String,
-    hash: String,
+    prev_hash: &'e str,
+    hash: &'e str,
 }
 
 /// A batch of rows, column-major, for PostgreSQL's `UNNEST` insert.
 #[derive(Default)]
-struct Columns {
+struct Columns<'e> {
     seq: Vec<i64>,
-    time: Vec<String>,
-    subject: Vec<Option<String>>,
-    action: Vec<String>,
+    time: Vec<&'e str>,
+    subject: Vec<Option<&'e str>>,
+    action: Vec<&'e str>,
     json: Vec<String>,
-    prev_hash: Vec<String>,
-    hash: Vec<String>,
+    prev_hash: Vec<&'e str>,
+    hash: Vec<&'e str>,
 }
 
-impl Columns {
-    fn push(&mut self, row: EventRow) {
+impl<'e> Columns<'e> {
+    fn push(&mut self, row: EventRow<'e>) {
         self.seq.push(row.seq);
         self.time.push(row.time);
         self.subject.push(row.subject);
@@ -142,17 +143,12 @@ impl Columns {
 
 /// The indexed columns of an event, from its fields (`get`: an [`Event`]'s or a stored JSON
 /// object's).
-fn row_parts<'e>(get: impl Fn(&str) -> Option<&'e Value>, json: String) -> EventRow {
-    let text = |k: &str| {
-        get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
+fn row_parts<'e>(get: impl Fn(&str) -> Option<&'e Value>, json: String) -> EventRow<'e> {
+    let text = |k: &str| get(k).and_then(Value::as_str).unwrap_or_default();
     EventRow {
         seq: get("seq").and_then(Value::as_i64).unwrap_or_default(),
         time: text("time"),
-        subject: get("subject").and_then(Value::as_str).map(str::to_string),
+        subject: get("subject").and_then(Value::as_str),
         action: text("action"),
         json,
         prev_hash: text("prev_hash"),
@@ -386,11 +382,11 @@ impl Store {
                 let said = row_parts(|k| event.get(k), String::new());
                 let differs = [
                     ("seq", said.seq.to_string(), seq.to_string()),
-                    ("time", said.time, time),
-                    ("subject", said.subject.unwrap_or_default(), subject.unwrap_or_default()),
-                    ("action", said.action, action),
-                    ("prev_hash", said.prev_hash, prev_hash),
-                    ("hash", said.hash, hash),
+                    ("time", said.time.to_string(), time),
+                    ("subject", said.subject.unwrap_or_default().to_string(), subject.unwrap_or_default()),
+                    ("action", said.action.to_string(), action),
+                    ("prev_hash", said.prev_hash.to_string(), prev_hash),
+                    ("hash", said.hash.to_string(), hash),
                 ]
                 .into_iter()
                 .find(|(_, in_event, in_column)| in_event != in_column)
@@ -606,10 +602,8 @@ async fn append_sqlite(
         .fetch_one(&mut *connection)
         .await?;
     let (new_head, rows) = seal_all(events, head.get::<i64, _>(0), head.get::<String, _>(1));
-    let mut rows = rows.into_iter();
-    while rows.len() > 0 {
-        let n = rows.len().min(SQLITE_ROWS);
-        let chunk = rows.by_ref().take(n);
+    for chunk in rows.chunks(SQLITE_ROWS) {
+        let n = chunk.len();
         let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "INSERT INTO audit_events (seq, time, subject, action, event, prev_hash, hash) ",
         );
@@ -618,7 +612,7 @@ async fn append_sqlite(
                 .push_bind(parts.time)
                 .push_bind(parts.subject)
                 .push_bind(parts.action)
-                .push_bind(parts.json)
+                .push_bind(parts.json.as_str())
                 .push_bind(parts.prev_hash)
                 .push_bind(parts.hash);
         });
@@ -693,13 +687,16 @@ fn seal_all(
     events: &mut [Event],
     mut seq: i64,
     mut prev: String,
-) -> ((i64, String), Vec<EventRow>) {
+) -> ((i64, String), Vec<EventRow<'_>>) {
     let mut rows = Vec::with_capacity(events.len());
     for event in events.iter_mut() {
         seq += 1;
         let text = event.seal(seq, &prev);
+        // Sealed: from here on the row borrows the event's fields.
+        let event: &Event = event;
         let row = row_parts(|k| event.get(k), text);
-        prev.clone_from(&row.hash);
+        prev.clear();
+        prev.push_str(row.hash);
         rows.push(row);
     }
     ((seq, prev), rows)

@@ -105,8 +105,9 @@ fn sql_message(error: &sqlx::Error) -> String {
     }
 }
 
-/// One event as the columns of `audit_events`: its stored text, and the indexed columns
-/// borrowed from its fields (bound as they are, not copied once more for the driver).
+/// One event as the columns of `audit_events`: its stored text (moved into the statement's
+/// arguments), and the indexed columns borrowed from its fields. PostgreSQL's encoder writes
+/// them straight into its message; SQLite's driver copies each bound text once.
 struct EventRow<'e> {
     seq: i64,
     time: &'e str,
@@ -602,8 +603,10 @@ async fn append_sqlite(
         .fetch_one(&mut *connection)
         .await?;
     let (new_head, rows) = seal_all(events, head.get::<i64, _>(0), head.get::<String, _>(1));
-    for chunk in rows.chunks(SQLITE_ROWS) {
-        let n = chunk.len();
+    let mut rows = rows.into_iter();
+    while rows.len() > 0 {
+        let n = rows.len().min(SQLITE_ROWS);
+        let chunk = rows.by_ref().take(n);
         let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "INSERT INTO audit_events (seq, time, subject, action, event, prev_hash, hash) ",
         );
@@ -612,7 +615,7 @@ async fn append_sqlite(
                 .push_bind(parts.time)
                 .push_bind(parts.subject)
                 .push_bind(parts.action)
-                .push_bind(parts.json.as_str())
+                .push_bind(parts.json)
                 .push_bind(parts.prev_hash)
                 .push_bind(parts.hash);
         });

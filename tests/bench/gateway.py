@@ -131,7 +131,7 @@ class Stack:
     """The fixed upstream, the development issuer and the gateway, as release binaries, with
     the benchmark config plus `extra` YAML (top-level keys). Stopped by `close()`."""
 
-    def __init__(self, extra: str = "", rate_limiting: str = "{perToken: 1000000/s, burst: 1000000}", max_concurrent: int = 4096, upstreams: str = "", wrap: list | None = None) -> None:
+    def __init__(self, extra: str = "", rate_limiting: str = "{perToken: 1000000/s, burst: 1000000}", max_concurrent: int = 4096, upstreams: str = "", wrap: list | None = None, max_request_size: str = "256Ki") -> None:
         self.work = Path(tempfile.mkdtemp(prefix="airlock-bench-"))
         self.processes: list[subprocess.Popen] = []
         upstream_port, self.idp_port, gateway_port = free_port(), free_port(), free_port()
@@ -152,7 +152,7 @@ auth: {{oidc: {{issuer: "http://127.0.0.1:{self.idp_port}", audience: bench, req
 policy: {{file: policy.rego}}
 audit: {{sqlite: {{path: "{work / 'audit.db'}"}}}}
 rateLimiting: {rate_limiting}
-server: {{maxConcurrentRequests: {max_concurrent}}}
+server: {{maxConcurrentRequests: {max_concurrent}, maxRequestSize: "{max_request_size}"}}
 dlp:
   patterns:
     - {{name: aws-key, regex: 'AKIA[0-9A-Z]{{16}}', examples: {{match: [AKIAABCDEFGHIJKLMNOP]}}}}

@@ -381,13 +381,14 @@ impl Store {
                 let event: Value = serde_json::from_str(&text)
                     .map_err(|source| StoreError::NotJson { seq, source })?;
                 let said = row_parts(|k| event.get(k), String::new());
+                let (said_seq, column_seq) = (said.seq.to_string(), seq.to_string());
                 let differs = [
-                    ("seq", said.seq.to_string(), seq.to_string()),
-                    ("time", said.time.to_string(), time),
-                    ("subject", said.subject.unwrap_or_default().to_string(), subject.unwrap_or_default()),
-                    ("action", said.action.to_string(), action),
-                    ("prev_hash", said.prev_hash.to_string(), prev_hash),
-                    ("hash", said.hash.to_string(), hash),
+                    ("seq", said_seq.as_str(), column_seq.as_str()),
+                    ("time", said.time, time.as_str()),
+                    ("subject", said.subject.unwrap_or_default(), subject.as_deref().unwrap_or_default()),
+                    ("action", said.action, action.as_str()),
+                    ("prev_hash", said.prev_hash, prev_hash.as_str()),
+                    ("hash", said.hash, hash.as_str()),
                 ]
                 .into_iter()
                 .find(|(_, in_event, in_column)| in_event != in_column)

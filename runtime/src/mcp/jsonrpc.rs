@@ -127,10 +127,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
         while let Some(key) = map.next_key::<String>()? {
             // One hash lookup per key: the vacant entry is where the value goes.
             match object.entry(key) {
-                Entry::Occupied(entry) => {
-                    let key = entry.key();
-                    return Err(de::Error::custom(format_args!("duplicate key {key:?}")));
-                }
+                Entry::Occupied(entry) => return Err(duplicate(entry.key())),
                 Entry::Vacant(entry) => {
                     let Strict(value) = map.next_value()?;
                     entry.insert(value);
@@ -149,36 +146,208 @@ pub fn from_slice_strict(body: &[u8]) -> serde_json::Result<Value> {
     Ok(value)
 }
 
+/// The members of a message's top-level object that `parse` reads, each parsed strictly; the
+/// others are parsed strictly too (a duplicate key anywhere is an error) and dropped. Read
+/// straight from the body: no map of the top level is built, hashed and taken apart again.
+#[derive(Default)]
+struct Envelope {
+    jsonrpc: Option<Value>,
+    id: Option<Value>,
+    method: Option<Value>,
+    params: Option<Value>,
+    result: bool,
+    error: bool,
+}
+
+/// What the body is at its top level.
+// Returned once per request on the stack: boxing the envelope would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Body {
+    Object(Envelope),
+    /// A JSON array: a batch.
+    Array,
+    /// A string, number, boolean or null.
+    Scalar,
+}
+
+impl<'de> Deserialize<'de> for Body {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(BodyVisitor)
+    }
+}
+
+/// A top-level member's name: one `parse` reads, or another (kept to find its duplicates).
+enum Member {
+    Jsonrpc,
+    Id,
+    Method,
+    Params,
+    Result,
+    Error,
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for Member {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(MemberVisitor)
+    }
+}
+
+struct MemberVisitor;
+
+impl Visitor<'_> for MemberVisitor {
+    type Value = Member;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a member name")
+    }
+    fn visit_str<E>(self, name: &str) -> Result<Member, E> {
+        Ok(match name {
+            "jsonrpc" => Member::Jsonrpc,
+            "id" => Member::Id,
+            "method" => Member::Method,
+            "params" => Member::Params,
+            "result" => Member::Result,
+            "error" => Member::Error,
+            other => Member::Other(other.to_owned()),
+        })
+    }
+}
+
+struct BodyVisitor;
+
+impl BodyVisitor {
+    /// A member's value, strictly; a member seen before is a duplicate key.
+    fn member<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        slot: &mut Option<Value>,
+        name: &str,
+    ) -> Result<(), A::Error> {
+        if slot.is_some() {
+            return Err(duplicate(name));
+        }
+        let Strict(value) = map.next_value()?;
+        *slot = Some(value);
+        Ok(())
+    }
+
+    /// A member whose presence alone counts (`result`, `error`).
+    fn present<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        seen: &mut bool,
+        name: &str,
+    ) -> Result<(), A::Error> {
+        if std::mem::replace(seen, true) {
+            return Err(duplicate(name));
+        }
+        map.next_value::<Strict>().map(drop)
+    }
+}
+
+fn duplicate<E: de::Error>(name: &str) -> E {
+    E::custom(format_args!("duplicate key {name:?}"))
+}
+
+impl<'de> Visitor<'de> for BodyVisitor {
+    type Value = Body;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Body, E> {
+        Ok(Body::Scalar)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Body, E> {
+        Ok(Body::Scalar)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Body, E> {
+        Ok(Body::Scalar)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Body, E> {
+        Ok(Body::Scalar)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Body, E> {
+        Ok(Body::Scalar)
+    }
+    fn visit_unit<E>(self) -> Result<Body, E> {
+        Ok(Body::Scalar)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Body, A::Error> {
+        // Read whole, strictly: a batch that is not valid JSON is a parse error.
+        while seq.next_element::<Strict>()?.is_some() {}
+        Ok(Body::Array)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Body, A::Error> {
+        let mut envelope = Envelope::default();
+        // Other members are rare; a set (DoS-resistant hashing) finds their duplicates.
+        let mut others = std::collections::HashSet::new();
+        while let Some(member) = map.next_key::<Member>()? {
+            match member {
+                Member::Jsonrpc => Self::member(&mut map, &mut envelope.jsonrpc, "jsonrpc")?,
+                Member::Id => Self::member(&mut map, &mut envelope.id, "id")?,
+                Member::Method => Self::member(&mut map, &mut envelope.method, "method")?,
+                Member::Params => Self::member(&mut map, &mut envelope.params, "params")?,
+                Member::Result => Self::present(&mut map, &mut envelope.result, "result")?,
+                Member::Error => Self::present(&mut map, &mut envelope.error, "error")?,
+                Member::Other(name) => {
+                    if others.contains(&name) {
+                        return Err(duplicate(&name));
+                    }
+                    map.next_value::<Strict>()?;
+                    others.insert(name);
+                }
+            }
+        }
+        Ok(Body::Object(envelope))
+    }
+}
+
 /// Parses a request body. Batches (removed from MCP in 2025-06-18) are refused.
 pub fn parse(body: &[u8]) -> Result<Parsed, (Value, Failure)> {
-    let value = from_slice_strict(body).map_err(|e| {
-        (
-            Value::Null,
-            Failure::new(
-                ErrorType::ParseError,
-                format!("the body is not valid JSON: {e}"),
-            ),
-        )
-    })?;
-    let Value::Object(mut object) = value else {
-        let what = if value.is_array() {
-            "a batch (JSON array); send one JSON-RPC message per request"
-        } else {
-            "not a JSON-RPC object"
-        };
-        return Err((
-            Value::Null,
-            Failure::new(ErrorType::InvalidRequest, format!("the body is {what}")),
-        ));
+    let read = || -> serde_json::Result<Body> {
+        let mut deserializer = serde_json::Deserializer::from_slice(body);
+        let parsed = Body::deserialize(&mut deserializer)?;
+        deserializer.end()?;
+        Ok(parsed)
     };
-    let id = match object.remove("id") {
+    let envelope = match read() {
+        Ok(Body::Object(envelope)) => envelope,
+        Ok(other) => {
+            let what = match other {
+                Body::Array => "a batch (JSON array); send one JSON-RPC message per request",
+                _ => "not a JSON-RPC object",
+            };
+            return Err((
+                Value::Null,
+                Failure::new(ErrorType::InvalidRequest, format!("the body is {what}")),
+            ));
+        }
+        Err(e) => {
+            return Err((
+                Value::Null,
+                Failure::new(
+                    ErrorType::ParseError,
+                    format!("the body is not valid JSON: {e}"),
+                ),
+            ));
+        }
+    };
+    let Envelope {
+        jsonrpc,
+        id,
+        method,
+        params,
+        result,
+        error,
+    } = envelope;
+    let id = match id {
         None => None,
         // Only integers written as integers that fit 64 bits: serde_json reads `1e3`, `1.0`,
         // `-0` and integers beyond 64 bits as floats, which would be echoed back as `1000.0`,
         // `1.0`, `-0.0` or a rounded number — not the id the client sent, as JSON-RPC requires.
         Some(id @ Value::String(_)) => Some(id),
         // A client's error response to a request it could not read carries `"id": null`.
-        Some(Value::Null) if !object.contains_key("method") && object.contains_key("error") => None,
+        Some(Value::Null) if method.is_none() && error => None,
         Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(Value::Number(n)),
         Some(other) => {
             return Err((
@@ -193,30 +362,23 @@ pub fn parse(body: &[u8]) -> Result<Parsed, (Value, Failure)> {
             ));
         }
     };
-    let reply_id = id.clone().unwrap_or(Value::Null);
-    let invalid = |message: &str| {
-        (
-            reply_id.clone(),
-            Failure::new(ErrorType::InvalidRequest, message),
-        )
-    };
-    if object.get("jsonrpc") != Some(&Value::String("2.0".into())) {
+    let reply_id = || id.clone().unwrap_or(Value::Null);
+    let invalid = |message: &str| (reply_id(), Failure::new(ErrorType::InvalidRequest, message));
+    if !matches!(&jsonrpc, Some(Value::String(version)) if version == "2.0") {
         return Err(invalid("`jsonrpc` must be \"2.0\""));
     }
-    let method = match object.remove("method") {
+    let method = match method {
         Some(Value::String(method)) if !method.is_empty() => method,
         Some(_) => return Err(invalid("`method` must be a non-empty string")),
-        None if object.contains_key("result") || object.contains_key("error") => {
-            return Ok(Parsed::Response);
-        }
+        None if result || error => return Ok(Parsed::Response),
         None => return Err(invalid("`method` is missing")),
     };
-    let params = match object.remove("params") {
+    let params = match params {
         None | Some(Value::Null) => None,
         Some(Value::Object(params)) => Some(params),
         Some(_) => {
             return Err((
-                reply_id,
+                reply_id(),
                 Failure::new(ErrorType::InvalidParams, "`params` must be an object"),
             ));
         }
@@ -260,6 +422,11 @@ mod tests {
         );
         assert_eq!(err("{"), ErrorType::ParseError);
         assert_eq!(err("[]"), ErrorType::InvalidRequest);
+        assert_eq!(err("[1,"), ErrorType::ParseError);
+        assert!(message_of(b"[{}]").contains("a batch"));
+        for scalar in ["1", "\"ping\"", "null", "true"] {
+            assert!(message_of(scalar.as_bytes()).contains("not a JSON-RPC object"));
+        }
         assert_eq!(
             err(r#"{"jsonrpc":"1.0","id":1,"method":"x"}"#),
             ErrorType::InvalidRequest
@@ -324,6 +491,21 @@ mod tests {
                 r#"{"jsonrpc":"2.0","id":1,"result":{},"result":{}}"#,
                 "result",
             ),
+            (
+                r#"{"jsonrpc":"2.0","id":null,"error":{},"error":{}}"#,
+                "error",
+            ),
+            // Members the gateway does not read, and what they hold.
+            (
+                r#"{"jsonrpc":"2.0","id":1,"method":"ping","x":1,"y":2,"x":3}"#,
+                "x",
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"method":"ping","x":{"k":1,"k":2}}"#,
+                "k",
+            ),
+            // Inside a batch, which is refused only once it is read as JSON.
+            (r#"[{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}]"#, "id"),
         ] {
             assert_eq!(err(body), ErrorType::ParseError, "{body}");
             let message = message_of(body.as_bytes());

@@ -6,7 +6,7 @@
 
 use crate::errors::{ErrorType, Failure};
 use crate::mcp::jsonrpc::Message;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName};
 use serde_json::{Value, json};
 
 /// Handshake-era revisions, oldest first; the last is offered when a client asks for another.
@@ -83,7 +83,13 @@ pub fn negotiate(requested: Option<&str>) -> &'static str {
         .unwrap_or(HANDSHAKE_VERSIONS[HANDSHAKE_VERSIONS.len() - 1])
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, Failure> {
+/// MCP's headers, parsed once: a lookup by `&str` parses and validates the name every time.
+pub const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+pub const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+pub const MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
+pub const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
+
+fn header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Result<Option<&'a str>, Failure> {
     let mut values = headers.get_all(name).iter();
     let first = values.next();
     if values.next().is_some() {
@@ -97,7 +103,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, Fai
         Some(Ok(value)) => Ok(Some(value)),
         // Present but unreadable (bytes beyond ASCII) is not absent: an unreadable
         // MCP-Protocol-Version must not be served as the default revision.
-        Some(Err(_)) if name == "mcp-protocol-version" => Err(unsupported("(not ASCII)")),
+        Some(Err(_)) if name == MCP_PROTOCOL_VERSION => Err(unsupported("(not ASCII)")),
         Some(Err(_)) => Err(Failure::new(
             ErrorType::HeaderMismatch,
             format!("the {name} header is not ASCII"),
@@ -138,9 +144,9 @@ impl Era {
 /// Classifies a request by its `MCP-Protocol-Version` header and, for the stateless revision,
 /// runs its validation ladder: envelope in `_meta`, headers agreeing with the body, a supported version.
 pub fn classify(headers: &HeaderMap, message: &Message) -> Result<Era, Failure> {
-    let version = header(headers, "mcp-protocol-version")?;
-    header(headers, "mcp-method")?;
-    header(headers, "mcp-name")?;
+    let version = header(headers, &MCP_PROTOCOL_VERSION)?;
+    header(headers, &MCP_METHOD)?;
+    header(headers, &MCP_NAME)?;
     let has_envelope = message.param("_meta").is_some_and(Value::is_object);
     if let Some(v) = version
         && !HANDSHAKE_VERSIONS.contains(&v)
@@ -179,7 +185,7 @@ pub fn classify(headers: &HeaderMap, message: &Message) -> Result<Era, Failure> 
             "the MCP-Protocol-Version header does not match params._meta",
         ));
     }
-    if header(headers, "mcp-method")? != Some(message.method.as_str()) {
+    if header(headers, &MCP_METHOD)? != Some(message.method.as_str()) {
         return Err(Failure::new(
             ErrorType::HeaderMismatch,
             "the Mcp-Method header does not match the request's method",
@@ -187,7 +193,7 @@ pub fn classify(headers: &HeaderMap, message: &Message) -> Result<Era, Failure> 
     }
     if let Some(key) = name_param(&message.method)
         && let Some(body_name) = message.param(key).and_then(Value::as_str)
-        && header(headers, "mcp-name")?
+        && header(headers, &MCP_NAME)?
             .map(decode_header_value)
             .as_deref()
             != Some(body_name)

@@ -18,9 +18,9 @@ impl Exchanged {
     pub fn new(status: u16, headers: &axum::http::HeaderMap, bytes: Bytes) -> Self {
         Self {
             status,
-            content_type: header_text(headers, "content-type"),
+            content_type: header_text(headers, &axum::http::header::CONTENT_TYPE),
             session: headers
-                .get("mcp-session-id")
+                .get(crate::mcp::protocol::MCP_SESSION_ID)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
             bytes,
@@ -28,7 +28,7 @@ impl Exchanged {
     }
 }
 
-fn header_text(headers: &axum::http::HeaderMap, name: &str) -> String {
+fn header_text(headers: &axum::http::HeaderMap, name: &axum::http::HeaderName) -> String {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())

@@ -13,8 +13,7 @@ use serde_json::Value;
 use std::sync::Mutex;
 use std::time::Duration;
 
-const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
-const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+use crate::mcp::protocol::{MCP_PROTOCOL_VERSION, MCP_SESSION_ID};
 
 /// A configured upstream header that HTTP cannot carry.
 #[derive(Debug, thiserror::Error)]

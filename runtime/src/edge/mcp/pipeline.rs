@@ -15,7 +15,7 @@ use crate::enforce::dlp::{Counts, Redacted, RedactedBody};
 use crate::errors::{ErrorStatus, ErrorType, Failure};
 use crate::gateway::{Call, Reply};
 use crate::mcp::jsonrpc::{self, Message, Parsed};
-use crate::mcp::protocol::{self, Era};
+use crate::mcp::protocol::{self, Era, MCP_SESSION_ID};
 use crate::record::audit::AuditSlot;
 use crate::record::exchange::Exchange;
 use crate::record::traces::{KIND_INTERNAL, Timeline, now_ns};
@@ -28,6 +28,9 @@ use serde_json::Value;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 use tokio::sync::OwnedSemaphorePermit;
+
+const X_REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
+const TRACEPARENT: header::HeaderName = header::HeaderName::from_static("traceparent");
 
 /// What a request that was not refused gets.
 pub enum Answer {
@@ -339,7 +342,7 @@ impl<'a> Pipeline<'a> {
         if era.is_modern() || message.method == "initialize" {
             return Ok(era);
         }
-        let Some(id) = self.headers.get("mcp-session-id") else {
+        let Some(id) = self.headers.get(MCP_SESSION_ID) else {
             return Ok(era);
         };
         // A session id that is present but unreadable is an unknown session, not an absent one.
@@ -385,7 +388,7 @@ impl<'a> Pipeline<'a> {
     }
 
     async fn end_session(&self, principal: &Principal) -> Result<Answer, Failure> {
-        match self.headers.get("mcp-session-id").map(|v| v.to_str().ok()) {
+        match self.headers.get(MCP_SESSION_ID).map(|v| v.to_str().ok()) {
             Some(Some(session)) if self.app.sessions.remove(session, &principal.subject).await => {
                 Ok(Answer::Ended)
             }
@@ -434,9 +437,7 @@ impl<'a> Pipeline<'a> {
                     headers: Vec::new(),
                 };
                 if let Some(session) = reply.session {
-                    outcome
-                        .headers
-                        .push((header::HeaderName::from_static("mcp-session-id"), session));
+                    outcome.headers.push((MCP_SESSION_ID, session));
                 }
                 outcome
             }
@@ -513,7 +514,7 @@ impl<'a> Pipeline<'a> {
         };
         let headers = response.headers_mut();
         if let Ok(value) = HeaderValue::from_str(&self.exchange.request_id) {
-            headers.insert("x-request-id", value);
+            headers.insert(X_REQUEST_ID, value);
         }
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         for (name, value) in outcome.headers {
@@ -542,9 +543,7 @@ impl<'a> Pipeline<'a> {
             return;
         };
         let context = crate::record::traces::TraceContext::from_traceparent(
-            self.headers
-                .get("traceparent")
-                .and_then(|v| v.to_str().ok()),
+            self.headers.get(TRACEPARENT).and_then(|v| v.to_str().ok()),
             tracer.ratio,
         );
         if !context.sampled {

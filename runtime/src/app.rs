@@ -28,6 +28,8 @@ pub struct App {
     pub(crate) upstreams: Vec<Arc<Upstream>>,
     pub(crate) sessions: Sessions,
     pub(crate) concurrency: Arc<Semaphore>,
+    /// `airlock_in_flight_requests`, moved by every request.
+    pub(crate) in_flight: crate::record::metrics::Gauge,
     pub(crate) started: Instant,
     pub(crate) tracer: Option<crate::record::traces::Tracer>,
     pub audit: Arc<crate::record::audit::AuditLog>,
@@ -188,6 +190,7 @@ impl App {
             sessions: Sessions::new(&config.server.sessions, shared.clone())?,
             shared,
             started: Instant::now(),
+            in_flight: metrics.gauge_handle(m::IN_FLIGHT_REQUESTS),
             metrics,
             auth,
             authz,

@@ -49,15 +49,13 @@ async fn to_the_end(
 }
 
 async fn serve_post(app: Arc<App>, peer: SocketAddr, headers: HeaderMap, body: Body) -> Response {
-    app.metrics
-        .gauge_add(airlock_schema::metrics::IN_FLIGHT_REQUESTS, 1);
+    app.in_flight.add(1);
     let mut pipeline = Pipeline::new(&app, &headers, "POST", peer.ip());
     let request_id = pipeline.exchange.request_id.clone();
     // Boxed: the stages' state is large, and this future is moved (into its task) whole.
     let stages = Box::pin(pipeline.serve_post(body));
     let served = crate::record::ids::with_request_id(request_id, stages).await;
-    app.metrics
-        .gauge_add(airlock_schema::metrics::IN_FLIGHT_REQUESTS, -1);
+    app.in_flight.add(-1);
     let outcome = pipeline.answer(served);
     let mut response = pipeline.respond(outcome);
     cors::expose(&app, &headers, &mut response);

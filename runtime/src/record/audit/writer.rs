@@ -17,7 +17,7 @@
 
 use super::Event;
 use super::store::{Store, StoreError};
-use crate::record::metrics::Metrics;
+use crate::record::metrics::{Gauge, Metrics};
 use airlock_schema::config::BufferFullAction;
 use airlock_schema::metrics as m;
 use airlock_schema::runtime::{AuditConfig, AuditStore};
@@ -95,6 +95,8 @@ pub struct AuditLog {
     capacity: usize,
     when_full: BufferFullAction,
     metrics: Arc<Metrics>,
+    /// `airlock_audit_buffered_events`, set on every event queued and batch written.
+    buffered_gauge: Gauge,
     replica: String,
     store_kind: &'static str,
     /// The store, once connected (doctor, verify, retention, export use it too).
@@ -185,6 +187,7 @@ impl AuditLog {
             room: Arc::new(Semaphore::new(capacity)),
             capacity,
             when_full: config.on_buffer_full,
+            buffered_gauge: metrics.gauge_handle(m::AUDIT_BUFFERED_EVENTS),
             metrics,
             replica: replica_name(),
             store_kind: match config.store {
@@ -303,8 +306,7 @@ impl AuditLog {
                 self.lost("writer_stopped", &event);
             }
         }
-        self.metrics
-            .set(m::AUDIT_BUFFERED_EVENTS, &[], self.buffered() as i64);
+        self.buffered_gauge.set(self.buffered() as i64);
     }
 
     fn lost(&self, reason: &'static str, event: &Event) {
@@ -472,8 +474,7 @@ impl AuditLog {
             self.room.add_permits(committed);
             self.metrics
                 .add(m::AUDIT_EVENTS_TOTAL, &[], committed as u64);
-            self.metrics
-                .set(m::AUDIT_BUFFERED_EVENTS, &[], self.buffered() as i64);
+            self.buffered_gauge.set(self.buffered() as i64);
         }
     }
 

@@ -114,6 +114,34 @@ async fn requests_are_audited_without_secrets_and_the_chain_verifies() {
     );
 }
 
+/// A batch larger than one SQLite INSERT is written in chunks, each a prepared statement of its
+/// size reused by later batches: every size stores the same rows in the same chain.
+#[tokio::test]
+async fn batches_of_every_size_chain_on_sqlite() {
+    let path = temp_sqlite();
+    let store = Store::sqlite(&path).await.unwrap();
+    let sizes = [150, 1, 64, 65, 22, 150];
+    for n in sizes {
+        fill(&store, n).await;
+    }
+    let total: usize = sizes.iter().sum();
+    let report = verify::store(&store).await.unwrap();
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.events as usize, total);
+    let events = store.read(0, total as i64 + 10).await.unwrap();
+    let seqs: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, (1..=total as i64).collect::<Vec<_>>());
+    // `fill` names its events user0, user1, …: a chunk boundary keeps the batch's order.
+    let subjects: Vec<&str> = events[..150]
+        .iter()
+        .map(|e| e["subject"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = (0..150).map(|i| format!("user{i}")).collect();
+    assert_eq!(subjects, expected);
+    assert_eq!(store.head().await.unwrap().0, total as i64);
+    let _ = std::fs::remove_dir_all(std::path::Path::new(&path).parent().unwrap());
+}
+
 async fn tamper_detection(store: Store, execute: impl AsyncFn(&str)) {
     fill(&store, 10).await;
     assert!(verify::store(&store).await.unwrap().ok());

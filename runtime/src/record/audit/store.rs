@@ -46,10 +46,21 @@ const POSTGRES_SCHEMA: [&str; 5] = [
 
 const INIT_HEAD: &str =
     "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING";
-/// Rows per multi-row INSERT on SQLite (7 parameters each, far below SQLite's limit).
-const SQLITE_ROWS: usize = 500;
-/// Batches up to this many events reuse a prepared statement (one per batch size).
-const SQLITE_PREPARED_ROWS: usize = 8;
+/// The rows of one multi-row INSERT on SQLite: the first of these sizes a batch still has, or
+/// fewer than the smallest. Every statement is kept prepared (one per size: 17 sizes, well
+/// within sqlx's cache of 100): SQLite compiles each row of a VALUES list anew, and parsing
+/// the INSERT cost about as much per event as running it. Each chunk is a round trip to the
+/// connection's thread, so chunks are large; each size is a prepared statement per connection
+/// (tens of KiB for 64 rows), so sizes are few.
+const SQLITE_CHUNKS: [usize; 2] = [64, 16];
+
+/// How many of `remaining` rows the next INSERT takes (`SQLITE_CHUNKS`).
+fn sqlite_chunk(remaining: usize) -> usize {
+    SQLITE_CHUNKS
+        .into_iter()
+        .find(|size| *size <= remaining)
+        .unwrap_or(remaining)
+}
 
 /// Why the audit store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -606,7 +617,7 @@ async fn append_sqlite(
     let (new_head, rows) = seal_all(events, head.get::<i64, _>(0), head.get::<String, _>(1));
     let mut rows = rows.into_iter();
     while rows.len() > 0 {
-        let n = rows.len().min(SQLITE_ROWS);
+        let n = sqlite_chunk(rows.len());
         let chunk = rows.by_ref().take(n);
         let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "INSERT INTO audit_events (seq, time, subject, action, event, prev_hash, hash) ",
@@ -620,13 +631,8 @@ async fn append_sqlite(
                 .push_bind(parts.prev_hash)
                 .push_bind(parts.hash);
         });
-        // The statement of a small batch is kept prepared: under light load every batch is one
-        // or a few events, and parsing the INSERT cost as much as running it.
-        insert
-            .build()
-            .persistent(n <= SQLITE_PREPARED_ROWS)
-            .execute(&mut *connection)
-            .await?;
+        // Kept prepared (sqlx's default for a query): see `SQLITE_CHUNKS`.
+        insert.build().execute(&mut *connection).await?;
     }
     sqlx::query("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1")
         .bind(new_head.0)
@@ -704,4 +710,36 @@ fn seal_all(
         rows.push(row);
     }
     ((seq, prev), rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunks(mut n: usize) -> Vec<usize> {
+        let mut sizes = Vec::new();
+        while n > 0 {
+            let chunk = sqlite_chunk(n);
+            sizes.push(chunk);
+            n -= chunk;
+        }
+        sizes
+    }
+
+    #[test]
+    fn sqlite_batches_are_written_in_few_chunks_of_few_sizes() {
+        assert_eq!(chunks(1), [1]);
+        assert_eq!(chunks(15), [15]);
+        assert_eq!(chunks(16), [16]);
+        assert_eq!(chunks(63), [16, 16, 16, 15]);
+        assert_eq!(chunks(150), [64, 64, 16, 6]);
+        let mut sizes: Vec<usize> = (1..=2000).flat_map(chunks).collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        assert_eq!(
+            sizes.len(),
+            17,
+            "one prepared statement per size: {sizes:?}"
+        );
+    }
 }

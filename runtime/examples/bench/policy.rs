@@ -16,14 +16,14 @@ pub fn frozen(repository: &Path, example: &str) -> FrozenConfig {
     airlock::config::parse(&files["runtime/airlock.json"]).expect("the frozen config verifies")
 }
 
-fn input(tool: &str, resource: &str) -> Input {
+fn input<'a>(tool: &'a str, resource: &'a str) -> Input<'a> {
     let mut metadata = airlock::enforce::authz::Metadata::new();
     metadata.insert("client_ip", "10.1.2.3".into());
     metadata.insert("protocol_version", "2025-06-18".into());
     Input {
         subject: "alice@example.com".into(),
         tenant: "acme".into(),
-        groups: vec!["mcp.users".into(), "engineering".into()],
+        groups: vec!["mcp.users".into(), "engineering".into()].into(),
         tool: tool.into(),
         resource: resource.into(),
         method: "tools/call".into(),
@@ -42,7 +42,7 @@ fn one(repository: &Path, example: &str) {
     let allowed = input("read_file", "mcp://repo/docs/guide.md");
     let mut denied = input("execute_command", "");
     if example == "minimal" {
-        denied.groups.clear();
+        denied.groups = Vec::new().into();
     }
     let mut uncached = config.policy.clone();
     uncached.cache_ttl_ms = 0;

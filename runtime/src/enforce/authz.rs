@@ -20,6 +20,7 @@ use regorus::rvm::program::Program;
 use regorus::rvm::vm::RegoVM;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -28,23 +29,51 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The input document of every decision; also the decision cache's key (hashed field by
-/// field, compared whole: no serialization on a cache hit).
+/// field, compared whole: no serialization on a cache hit). A request's input borrows its text
+/// from the request; only a cache miss copies it, into the cache's [`Key`].
 #[derive(Clone, Debug, Serialize, PartialEq, Eq, Hash)]
-pub struct Input {
-    pub subject: String,
-    pub tenant: String,
-    pub groups: Vec<String>,
-    pub tool: String,
-    pub resource: String,
-    pub method: String,
+pub struct Input<'a> {
+    pub subject: Cow<'a, str>,
+    pub tenant: Cow<'a, str>,
+    pub groups: Cow<'a, [String]>,
+    pub tool: Cow<'a, str>,
+    pub resource: Cow<'a, str>,
+    pub method: Cow<'a, str>,
     pub metadata: Metadata,
+}
+
+impl Input<'_> {
+    /// The same input owning its text.
+    pub fn into_owned(self) -> Input<'static> {
+        let owned = |text: Cow<'_, str>| Cow::Owned(text.into_owned());
+        Input {
+            subject: owned(self.subject),
+            tenant: owned(self.tenant),
+            groups: Cow::Owned(self.groups.into_owned()),
+            tool: owned(self.tool),
+            resource: owned(self.resource),
+            method: owned(self.method),
+            metadata: self.metadata,
+        }
+    }
+}
+
+/// The decision cache's key: an input that owns its text, looked up with a borrowed one (its
+/// hash and equality are the input's, as `Borrow` requires).
+#[derive(PartialEq, Eq, Hash)]
+struct Key(Input<'static>);
+
+impl<'a> std::borrow::Borrow<Input<'a>> for Key {
+    fn borrow(&self) -> &Input<'a> {
+        &self.0
+    }
 }
 
 /// `input.metadata`: a handful of members named by the gateway. A sorted map of static names:
 /// built, hashed and compared (on every cache hit) without hashing its keys.
 pub type Metadata = std::collections::BTreeMap<&'static str, serde_json::Value>;
 
-impl Input {
+impl Input<'_> {
     /// The input as a Rego value, built directly (a detour through `serde_json::Value` cost
     /// more than evaluating a small policy).
     fn to_value(&self) -> Value {
@@ -414,7 +443,7 @@ pub struct Authorizer {
     lkg: AtomicBool,
     ttl: Duration,
     capacity: usize,
-    cache: Mutex<HashMap<Input, CacheEntry, foldhash::fast::RandomState>>,
+    cache: Mutex<HashMap<Key, CacheEntry, foldhash::fast::RandomState>>,
     metrics: Arc<Metrics>,
     /// `airlock_policy_decisions_total` by (allow, cached).
     decisions: [[Arc<AtomicU64>; 2]; 2],
@@ -472,7 +501,7 @@ impl Authorizer {
     }
 
     /// Decides one request.
-    pub fn decide(&self, input: &Input) -> Decision {
+    pub fn decide(&self, input: &Input<'_>) -> Decision {
         let policy = self.current.load();
         if !self.ttl.is_zero() {
             let cache = self.cache.lock().expect("decision cache lock");
@@ -499,7 +528,7 @@ impl Authorizer {
                 }
             }
             cache.insert(
-                input.clone(),
+                Key(input.clone().into_owned()),
                 CacheEntry {
                     decision: decision.clone(),
                     at: Instant::now(),
@@ -516,7 +545,7 @@ impl Authorizer {
             .fetch_add(1, Ordering::Relaxed);
     }
 
-    fn evaluate(&self, policy: &Compiled, input: &Input) -> Decision {
+    fn evaluate(&self, policy: &Compiled, input: &Input<'_>) -> Decision {
         let value = input.to_value();
         VMS.with(|cell| {
             let mut slot = cell.borrow_mut();
@@ -727,13 +756,13 @@ rule_id := "deny-tool" if not allow
         }
     }
 
-    fn input(tool: &str) -> Input {
+    fn input(tool: &str) -> Input<'_> {
         Input {
             subject: "alice".into(),
             tenant: "t1".into(),
-            groups: vec!["mcp.users".into()],
+            groups: vec!["mcp.users".into()].into(),
             tool: tool.into(),
-            resource: String::new(),
+            resource: "".into(),
             method: "tools/call".into(),
             metadata: Default::default(),
         }
@@ -936,7 +965,7 @@ rule_id := "deny-tool" if not allow
         read(&["mcp.writers"], "mcp://x", "deny-missing-group"),
     ];
 
-    fn case_input(case: &Case) -> Input {
+    fn case_input(case: &Case) -> Input<'_> {
         let mut input = Input {
             groups: case.groups.iter().map(|g| g.to_string()).collect(),
             tool: case.tool.into(),

@@ -17,6 +17,7 @@ use crate::errors::{ErrorType, Failure};
 use crate::record::exchange::Verdict;
 use crate::record::traces::{KIND_INTERNAL, now_ns};
 use crate::upstream::Upstream;
+use std::borrow::Cow;
 
 /// What a policy decision is about.
 #[derive(Clone, Copy)]
@@ -91,7 +92,7 @@ impl Target<'_> {
 }
 
 impl Call<'_, '_> {
-    fn input(&self, target: &Target<'_>) -> Input {
+    fn input<'s>(&'s self, target: &'s Target<'_>) -> Input<'s> {
         let (method, tool, resource, mut metadata) = target.input_parts();
         metadata.insert("client_ip", crate::enforce::client_ip::text(self.ip).into());
         metadata.insert("protocol_version", self.era.version().into());
@@ -99,12 +100,12 @@ impl Call<'_, '_> {
             metadata.insert(crate::enforce::authz::REQUESTS_PER_MINUTE, count.into());
         }
         Input {
-            subject: self.principal.subject.clone(),
-            tenant: self.principal.tenant.clone(),
-            groups: self.principal.groups.clone(),
-            tool: tool.into(),
-            resource: resource.into(),
-            method: method.into(),
+            subject: Cow::Borrowed(&self.principal.subject),
+            tenant: Cow::Borrowed(&self.principal.tenant),
+            groups: Cow::Borrowed(&self.principal.groups),
+            tool: Cow::Borrowed(tool),
+            resource: Cow::Borrowed(resource),
+            method: Cow::Borrowed(method),
             metadata,
         }
     }

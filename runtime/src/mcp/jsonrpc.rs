@@ -310,18 +310,18 @@ pub fn parse(body: &[u8]) -> Result<Parsed, (Value, Failure)> {
         deserializer.end()?;
         Ok(parsed)
     };
+    let not_an_object = |what: &str| {
+        Err((
+            Value::Null,
+            Failure::new(ErrorType::InvalidRequest, format!("the body is {what}")),
+        ))
+    };
     let envelope = match read() {
         Ok(Body::Object(envelope)) => envelope,
-        Ok(other) => {
-            let what = match other {
-                Body::Array => "a batch (JSON array); send one JSON-RPC message per request",
-                _ => "not a JSON-RPC object",
-            };
-            return Err((
-                Value::Null,
-                Failure::new(ErrorType::InvalidRequest, format!("the body is {what}")),
-            ));
+        Ok(Body::Array) => {
+            return not_an_object("a batch (JSON array); send one JSON-RPC message per request");
         }
+        Ok(Body::Scalar) => return not_an_object("not a JSON-RPC object"),
         Err(e) => {
             return Err((
                 Value::Null,

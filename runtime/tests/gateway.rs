@@ -703,6 +703,45 @@ async fn other_paths_answer_inside_the_error_contract() {
     assert!(listed.json::<Value>().await.unwrap()["result"]["tools"].is_array());
 }
 
+/// `POST /mcp` skips the router (`edge::Routes`); `POST /mcp/` goes through it. Both must
+/// answer alike: status, headers (`content-length` included) and body, served or refused.
+#[tokio::test]
+async fn post_mcp_answers_alike_without_the_router_and_through_it() {
+    let h = start("").await;
+    for token in [None, Some(h.user())] {
+        let mut answers = Vec::new();
+        for path in ["/mcp", "/mcp/"] {
+            let mut request = h
+                .client
+                .post(format!("{}{path}", h.gateway))
+                .header("content-type", "application/json")
+                .body(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).to_string());
+            if let Some(token) = &token {
+                request = request.bearer_auth(token);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let mut headers: Vec<(String, String)> = response
+                .headers()
+                .iter()
+                .filter(|(name, _)| !matches!(name.as_str(), "date" | "x-request-id"))
+                .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_string()))
+                .collect();
+            headers.sort();
+            assert!(response.headers().contains_key("x-request-id"), "{path}");
+            let mut body: Value = response.json().await.unwrap();
+            if let Some(data) = body
+                .pointer_mut("/error/data")
+                .and_then(Value::as_object_mut)
+            {
+                assert!(data.remove("correlation_id").is_some(), "{path}");
+            }
+            answers.push((status, headers, body));
+        }
+        assert_eq!(answers[0], answers[1], "token: {}", token.is_some());
+    }
+}
+
 #[tokio::test]
 async fn client_chosen_method_names_do_not_become_metric_series() {
     let h = start("").await;

@@ -41,14 +41,14 @@ pub async fn run(app: Arc<App>, listen: Option<SocketAddr>) -> Result<(), ServeE
     let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
     if let Some(port) = config.metrics_port.filter(|_| listen.is_none()) {
         let metrics_listener = bind(SocketAddr::from(([0, 0, 0, 0], port))).await?;
-        let router = edge::metrics_router(app.clone(), &config.metrics_path);
+        let routes = edge::Routes::metrics(app.clone(), &config.metrics_path);
         let (deadlines, metrics) = (deadlines(&app), app.metrics.clone());
         let mut stopped = stop.subscribe();
         tokio::spawn(async move {
             let shutdown = async move {
                 let _ = stopped.recv().await;
             };
-            connection::serve(metrics_listener, router, deadlines, metrics, shutdown).await;
+            connection::serve(metrics_listener, routes, deadlines, metrics, shutdown).await;
         });
     }
     let signalled = async move {
@@ -82,7 +82,7 @@ pub async fn serve(
     });
     let server = connection::serve(
         listener,
-        edge::router(app.clone()),
+        edge::Routes::main(app.clone()),
         deadlines(&app),
         app.metrics.clone(),
         async move {

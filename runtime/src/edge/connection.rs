@@ -19,11 +19,10 @@
 //! `x-request-id`, while no request is in service) and replaced with the same status carrying a
 //! JSON-RPC error and a correlation id, with the log line and metrics of any refusal.
 
+use super::Routes;
 use crate::errors::{ErrorType, Failure};
 use crate::record::metrics::Metrics;
-use axum::Router;
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -40,7 +39,6 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, Sleep};
-use tower_service::Service;
 
 /// How long a client may take to send a request head, and to start the next request.
 #[derive(Clone, Copy, Debug)]
@@ -53,7 +51,7 @@ pub struct Deadlines {
 /// requests and closes, and this returns when all have (the caller bounds the wait).
 pub async fn serve(
     listener: TcpListener,
-    router: Router,
+    routes: Routes,
     deadlines: Deadlines,
     metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()>,
@@ -85,8 +83,8 @@ pub async fn serve(
             metrics.clone(),
         ));
         let service = hyper::service::service_fn({
-            let router = router.clone();
-            move |request| serve_request(router.clone(), peer, activity.clone(), request)
+            let routes = routes.clone();
+            move |request| serve_request(routes.clone(), peer, activity.clone(), request)
         });
         let connection = graceful.watch(builder.serve_connection(io, service).into_owned());
         tokio::spawn(async move {
@@ -114,14 +112,13 @@ async fn accept_failed(error: &io::Error) {
 }
 
 async fn serve_request(
-    mut router: Router,
+    routes: Routes,
     peer: SocketAddr,
     activity: Arc<Activity>,
-    mut request: hyper::Request<Incoming>,
+    request: hyper::Request<Incoming>,
 ) -> Result<axum::response::Response, Infallible> {
     let busy = Busy::enter(activity);
-    request.extensions_mut().insert(ConnectInfo(peer));
-    let response = router.call(request.map(Body::new)).await?;
+    let response = routes.call(peer, request.map(Body::new)).await?;
     Ok(response.map(|body| Body::new(BusyBody { body, _busy: busy })))
 }
 

@@ -27,6 +27,16 @@ pub async fn post(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    post_from(app, peer, headers, body).await
+}
+
+/// `POST /mcp` from `peer`, without the router's extractors (`edge::Routes`).
+pub async fn post_from(
+    app: Arc<App>,
+    peer: SocketAddr,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     to_the_end(app.clone(), serve_post(app, peer, headers, body)).await
 }
 

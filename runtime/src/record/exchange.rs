@@ -109,32 +109,36 @@ impl Exchange {
             (None, false, None) => ("unknown".to_string(), None),
         };
         let unread = action == "unknown";
-        // In the event's canonical order (by name), so that each field is appended, not inserted.
-        crate::record::audit::Event::new(&action)
-            .maybe("auth_stage", self.auth_stage.map(AuthStage::as_str))
-            .maybe(
+        // In the event's canonical order (by name): each field is appended, none inserted.
+        crate::record::audit::Event::ordered(&action)
+            .next("auth_stage", self.auth_stage.map(AuthStage::as_str))
+            .next(
                 "client_ip",
                 self.client_ip.map(crate::enforce::client_ip::text),
             )
-            .maybe("decision", self.decision.map(Verdict::as_str))
-            .maybe("error_type", self.error_type.map(ErrorType::as_str))
-            .maybe("http_method", unread.then_some(self.method))
-            .maybe("input_digest", self.input_digest)
-            .set("latency_ms", self.latency_ms)
-            .maybe("mcp_method", mcp_method)
-            .set("outcome", if succeeded { "success" } else { "failure" })
-            .maybe("path", unread.then_some(self.uri))
-            .set("redactions", self.redactions)
-            .set("request_id", self.request_id)
-            .maybe("resource", self.resource)
-            .maybe("root", self.root)
-            .maybe("rule_id", self.rule_id)
-            .set("status", self.status)
-            .maybe("subject", self.subject)
-            .maybe("tenant", self.tenant)
-            .maybe("tool", self.tool)
-            .maybe("upstream", self.upstream)
-            .maybe("violation", self.violation.map(ViolationKind::as_str))
+            .next("decision", self.decision.map(Verdict::as_str))
+            .next("error_type", self.error_type.map(ErrorType::as_str))
+            .next("http_method", unread.then_some(self.method))
+            .next("input_digest", self.input_digest)
+            .next("latency_ms", Some(self.latency_ms))
+            .next("mcp_method", mcp_method)
+            .next(
+                "outcome",
+                Some(if succeeded { "success" } else { "failure" }),
+            )
+            .next("path", unread.then_some(self.uri))
+            .next("redactions", Some(self.redactions))
+            .next("request_id", Some(self.request_id))
+            .next("resource", self.resource)
+            .next("root", self.root)
+            .next("rule_id", self.rule_id)
+            .next("status", Some(self.status))
+            .next("subject", self.subject)
+            .next("tenant", self.tenant)
+            .next("time", Some(crate::record::audit::timestamp()))
+            .next("tool", self.tool)
+            .next("upstream", self.upstream)
+            .next("violation", self.violation.map(ViolationKind::as_str))
     }
 
     /// The attributes of the request's server span.
@@ -201,5 +205,42 @@ mod tests {
         assert_eq!(event.text("action"), Some("tools/call"));
         assert_eq!(event.text("decision"), Some("allow"));
         assert!(event.get("http_method").is_none());
+    }
+
+    #[test]
+    fn a_request_event_is_built_in_canonical_order_with_its_time() {
+        // Every field set: `Event::next` checks the order in debug builds.
+        let everything = Exchange {
+            request_id: "r1".into(),
+            method: "POST",
+            uri: "/mcp".into(),
+            client_ip: Some([10, 0, 0, 1].into()),
+            status: 403,
+            mcp_method: Some("tools/call".into()),
+            auth_stage: Some(AuthStage::Validation),
+            error_type: Some(ErrorType::Forbidden),
+            subject: Some("alice".into()),
+            tenant: Some("acme".into()),
+            tool: Some("search".into()),
+            resource: Some("file:///a".into()),
+            decision: Some(Verdict::Deny),
+            rule_id: Some("no-search".into()),
+            upstream: Some("docs".into()),
+            root: Some("workspace".into()),
+            violation: Some(ViolationKind::Traversal),
+            redactions: 2,
+            latency_ms: 1.5,
+            input_digest: Some("sha256:00".into()),
+            timeline: Timeline::default(),
+        };
+        let event = everything.into_audit_event();
+        assert!(event.text("time").is_some_and(|t| t.ends_with('Z')));
+        let value = event.clone().into_value();
+        assert_eq!(
+            event.canonical(),
+            crate::record::audit::chain::canonical(&value)
+        );
+        // All but `http_method` and `path`, which only a request refused before its body has.
+        assert_eq!(value.as_object().unwrap().len(), 21, "{value}");
     }
 }

@@ -26,16 +26,34 @@ impl Event {
         event.set("action", action).set("time", super::timestamp())
     }
 
+    /// An event of `action` built with [`Event::next`], field by field in canonical order,
+    /// its `time` included: each field is appended, none inserted (a request's event:
+    /// `Exchange::into_audit_event`).
+    pub fn ordered(action: &str) -> Self {
+        let mut fields = Vec::with_capacity(28);
+        fields.push((Cow::Borrowed("action"), action.into()));
+        Self { fields }
+    }
+
+    /// Appends a field that sorts after every field so far (debug builds check it); `None`
+    /// or an empty value is left out.
+    pub fn next(mut self, name: &'static str, value: Option<impl Into<Value>>) -> Self {
+        if let Some(value) = value.map(Into::into).filter(|value| !is_empty(value)) {
+            debug_assert!(
+                self.fields
+                    .last()
+                    .is_none_or(|(last, _)| last.as_bytes() < name.as_bytes()),
+                "`{name}` is out of canonical order"
+            );
+            self.fields.push((Cow::Borrowed(name), value));
+        }
+        self
+    }
+
     /// Sets a field; an empty value (null, `""`, `{}`) is left out.
     pub fn set(mut self, name: &'static str, value: impl Into<Value>) -> Self {
         let value = value.into();
-        let empty = match &value {
-            Value::Null => true,
-            Value::String(s) => s.is_empty(),
-            Value::Object(o) => o.is_empty(),
-            _ => false,
-        };
-        if !empty {
+        if !is_empty(&value) {
             self.put(Cow::Borrowed(name), value);
         }
         self
@@ -94,12 +112,6 @@ impl Event {
         }
     }
 
-    fn remove(&mut self, name: &str) {
-        if let Ok(i) = self.position(name) {
-            self.fields.remove(i);
-        }
-    }
-
     fn position(&self, name: &str) -> Result<usize, usize> {
         self.fields
             .binary_search_by(|(field, _)| field.as_bytes().cmp(name.as_bytes()))
@@ -109,41 +121,119 @@ impl Event {
     /// event as a JSON object, byte for byte).
     pub fn canonical(&self) -> String {
         let mut out = Vec::with_capacity(512);
-        out.push(b'{');
-        let mut first = true;
-        for (name, value) in &self.fields {
-            if name == "hash" || value.is_null() {
-                continue;
-            }
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            canonical::write_string(name, &mut out);
-            out.push(b':');
-            canonical::write(value, Nulls::Omit, &mut out);
-        }
-        out.push(b'}');
+        self.write_canonical(None, &mut out);
         String::from_utf8(out).expect("serde_json writes UTF-8")
     }
 
-    /// Seals the event: sets `seq`, `prev_hash` and `hash`. Returns its stored text: the
-    /// canonical form with the hash added (the event is serialized once).
-    pub fn seal(&mut self, seq: i64, prev_hash: &str) -> String {
-        self.put(Cow::Borrowed("seq"), seq.into());
-        self.put(Cow::Borrowed("prev_hash"), prev_hash.into());
-        self.remove("hash");
-        let mut text = self.canonical();
-        let hash = super::sha256_tag(text.as_bytes());
-        text.pop(); // the closing brace
-        if text.len() > 1 {
-            text.push(',');
+    /// The event sealed as number `seq` of the chain, after `prev_hash`: its stored text is
+    /// its canonical form with `seq` and `prev_hash` (written in their places, whatever the
+    /// event held under those names), then its `hash`. The event is not changed, so a batch
+    /// retried on another head is sealed again from the same fields, and the text is written
+    /// in one pass with no field inserted into the event.
+    pub fn seal(&self, seq: i64, prev_hash: &str) -> Sealed {
+        let mut out = Vec::with_capacity(768);
+        self.write_canonical(Some((seq, prev_hash)), &mut out);
+        let hash = super::sha256_tag(&out);
+        out.pop(); // the closing brace
+        if out.len() > 1 {
+            out.push(b',');
         }
-        text.push_str("\"hash\":\"");
-        text.push_str(&hash);
-        text.push_str("\"}");
-        self.put(Cow::Borrowed("hash"), hash.into());
-        text
+        out.extend_from_slice(b"\"hash\":\"");
+        out.extend_from_slice(hash.as_bytes());
+        out.extend_from_slice(b"\"}");
+        Sealed {
+            text: String::from_utf8(out).expect("serde_json writes UTF-8"),
+            hash,
+        }
+    }
+
+    /// The canonical JSON of the fields, without `hash`; with a seal, the seal's `seq` and
+    /// `prev_hash` in their places instead of the event's own.
+    fn write_canonical(&self, seal: Option<(i64, &str)>, out: &mut Vec<u8>) {
+        let (replaced, added): (&[&str], &[(&str, Part)]) = match &seal {
+            Some((seq, prev_hash)) => (
+                &["hash", "prev_hash", "seq"],
+                &[
+                    ("prev_hash", Part::Text(prev_hash)),
+                    ("seq", Part::Number(*seq)),
+                ],
+            ),
+            None => (&["hash"], &[]),
+        };
+        let mut added = added.iter().peekable();
+        let mut members = Members::new(out);
+        for (name, value) in &self.fields {
+            if value.is_null() || replaced.contains(&name.as_ref()) {
+                continue;
+            }
+            while let Some((seal_name, part)) =
+                added.next_if(|(seal_name, _)| seal_name.as_bytes() < name.as_bytes())
+            {
+                members.write(seal_name, part);
+            }
+            members.write(name, &Part::Field(value));
+        }
+        for (seal_name, part) in added {
+            members.write(seal_name, part);
+        }
+        members.end();
+    }
+}
+
+/// A member's value: one of the event's fields, or a part of its seal.
+enum Part<'v> {
+    Field(&'v Value),
+    Text(&'v str),
+    Number(i64),
+}
+
+/// Whether a value is left out of an event: null, `""` or `{}`.
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+/// A sealed event: its stored text and its hash.
+#[derive(Debug)]
+pub struct Sealed {
+    pub text: String,
+    pub hash: String,
+}
+
+/// Writes an object's members in the order given.
+struct Members<'o> {
+    out: &'o mut Vec<u8>,
+    first: bool,
+}
+
+impl<'o> Members<'o> {
+    fn new(out: &'o mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Self { out, first: true }
+    }
+
+    fn write(&mut self, name: &str, value: &Part) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        canonical::write_string(name, self.out);
+        self.out.push(b':');
+        match value {
+            Part::Field(value) => canonical::write(value, Nulls::Omit, self.out),
+            Part::Text(text) => canonical::write_string(text, self.out),
+            Part::Number(n) => {
+                serde_json::to_writer(&mut *self.out, n).expect("integers serialize");
+            }
+        }
+    }
+
+    fn end(self) {
+        self.out.push(b'}');
     }
 }
 
@@ -192,17 +282,48 @@ mod tests {
 
     #[test]
     fn sealing_matches_the_chains_seal_and_verifies() {
-        let mut event = sample();
+        let event = sample();
         let mut value = event.clone().into_value();
-        let text = event.seal(7, chain::GENESIS);
-        assert_eq!(text, chain::seal(&mut value, 7, chain::GENESIS));
-        assert_eq!(event.clone().into_value(), value);
-        let stored: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(chain::hash_of(&stored), event.text("hash").unwrap());
-        // Sealed again (a retried batch), the old hash is not part of the new one.
+        let sealed = event.seal(7, chain::GENESIS);
+        assert_eq!(sealed.text, chain::seal(&mut value, 7, chain::GENESIS));
+        assert_eq!(value["hash"], sealed.hash.as_str());
+        let stored: Value = serde_json::from_str(&sealed.text).unwrap();
+        assert_eq!(chain::hash_of(&stored), sealed.hash);
+        // The event is not changed: sealed again (a retried batch), it is sealed afresh.
+        assert_eq!(event, sample());
         let again = event.seal(8, "sha256:ab");
-        let stored: Value = serde_json::from_str(&again).unwrap();
-        assert_eq!(chain::hash_of(&stored), event.text("hash").unwrap());
-        assert_eq!(stored["seq"], 8);
+        let stored: Value = serde_json::from_str(&again.text).unwrap();
+        assert_eq!(chain::hash_of(&stored), again.hash);
+        assert_eq!(
+            (&stored["seq"], &stored["prev_hash"]),
+            (&json!(8), &json!("sha256:ab"))
+        );
+    }
+
+    #[test]
+    fn an_event_that_holds_a_seal_is_sealed_anew() {
+        // An event read back (a tool re-appending what it read) holds `seq`, `prev_hash` and
+        // `hash`: the new seal replaces all three, as the chain's seal of the same object does.
+        let stored: Value = serde_json::from_str(&sample().seal(3, chain::GENESIS).text).unwrap();
+        let Value::Object(object) = stored.clone() else {
+            unreachable!()
+        };
+        let event = Event::from_object(object);
+        let mut value = stored;
+        let sealed = event.seal(9, "sha256:cd");
+        assert_eq!(sealed.text, chain::seal(&mut value, 9, "sha256:cd"));
+        let text: Value = serde_json::from_str(&sealed.text).unwrap();
+        assert_eq!(text, value);
+        // Fields named around the seal's keep their order.
+        let around = Event::new("x")
+            .set("prev", 1)
+            .set("prev_hash_not", 2)
+            .set("sep", 3)
+            .set("seq0", 4);
+        let mut value = around.clone().into_value();
+        assert_eq!(
+            around.seal(1, chain::GENESIS).text,
+            chain::seal(&mut value, 1, chain::GENESIS)
+        );
     }
 }

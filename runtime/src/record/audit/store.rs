@@ -6,6 +6,7 @@
 
 use super::Event;
 use super::chain::GENESIS;
+use super::event::Sealed;
 use crate::config::ConfigError;
 use serde_json::Value;
 use sqlx::pool::PoolConnection;
@@ -17,6 +18,7 @@ use sqlx::sqlite::{
 use sqlx::{Connection, Row, Transaction};
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Clone)]
@@ -614,7 +616,9 @@ async fn append_sqlite(
     let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
         .fetch_one(&mut *connection)
         .await?;
-    let (new_head, rows) = seal_all(events, head.get::<i64, _>(0), head.get::<String, _>(1));
+    let (seq, prev): (i64, String) = (head.get(0), head.get(1));
+    let (new_head, mut seals) = seal_all(events, seq, &prev);
+    let rows = sealed_rows(events, &mut seals, seq, &prev);
     let mut rows = rows.into_iter();
     while rows.len() > 0 {
         let n = sqlite_chunk(rows.len());
@@ -622,14 +626,16 @@ async fn append_sqlite(
         let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "INSERT INTO audit_events (seq, time, subject, action, event, prev_hash, hash) ",
         );
+        // sqlx-sqlite copies a bound `&str` into a `String` inside an `Arc`: two allocations
+        // where one `Arc<str>` does.
         insert.push_values(chunk, |mut row, parts| {
             row.push_bind(parts.seq)
-                .push_bind(parts.time)
-                .push_bind(parts.subject)
-                .push_bind(parts.action)
+                .push_bind(Arc::<str>::from(parts.time))
+                .push_bind(parts.subject.map(Arc::<str>::from))
+                .push_bind(Arc::<str>::from(parts.action))
                 .push_bind(parts.json)
-                .push_bind(parts.prev_hash)
-                .push_bind(parts.hash);
+                .push_bind(Arc::<str>::from(parts.prev_hash))
+                .push_bind(Arc::<str>::from(parts.hash));
         });
         // Kept prepared (sqlx's default for a query): see `SQLITE_CHUNKS`.
         insert.build().execute(&mut *connection).await?;
@@ -664,7 +670,9 @@ async fn append_postgres(
             return Ok(earlier.clone());
         }
     }
-    let (new_head, rows) = seal_all(events, head.get::<i64, _>(0), head.get::<String, _>(1));
+    let (seq, prev): (i64, String) = (head.get(0), head.get(1));
+    let (new_head, mut seals) = seal_all(events, seq, &prev);
+    let rows = sealed_rows(events, &mut seals, seq, &prev);
     let mut columns = Columns::default();
     for row in rows {
         columns.push(row);
@@ -692,24 +700,44 @@ async fn append_postgres(
     Ok(new_head)
 }
 
-/// Seals events on top of (seq, hash); returns the new head and the rows to insert.
-fn seal_all(
-    events: &mut [Event],
-    mut seq: i64,
-    mut prev: String,
-) -> ((i64, String), Vec<EventRow<'_>>) {
-    let mut rows = Vec::with_capacity(events.len());
-    for event in events.iter_mut() {
+/// Seals events on top of (seq, hash): the new head, and each event's seal.
+fn seal_all(events: &[Event], mut seq: i64, prev: &str) -> ((i64, String), Vec<Sealed>) {
+    let mut seals: Vec<Sealed> = Vec::with_capacity(events.len());
+    for event in events {
         seq += 1;
-        let text = event.seal(seq, &prev);
-        // Sealed: from here on the row borrows the event's fields.
-        let event: &Event = event;
-        let row = row_parts(|k| event.get(k), text);
-        prev.clear();
-        prev.push_str(row.hash);
-        rows.push(row);
+        let prev_hash = seals.last().map_or(prev, |sealed| &sealed.hash);
+        let sealed = event.seal(seq, prev_hash);
+        seals.push(sealed);
     }
-    ((seq, prev), rows)
+    let head = seals.last().map_or(prev, |sealed| &sealed.hash).to_string();
+    ((seq, head), seals)
+}
+
+/// The rows of sealed events (`seal_all`, on top of `prev`): the texts are moved out of the
+/// seals, the other columns borrowed from the events and the seals.
+fn sealed_rows<'e>(
+    events: &'e [Event],
+    seals: &'e mut [Sealed],
+    mut seq: i64,
+    prev: &'e str,
+) -> Vec<EventRow<'e>> {
+    let mut rows = Vec::with_capacity(events.len());
+    let mut prev_hash = prev;
+    for (event, Sealed { text, hash }) in events.iter().zip(seals.iter_mut()) {
+        seq += 1;
+        let hash: &str = hash;
+        rows.push(EventRow {
+            seq,
+            time: event.text("time").unwrap_or_default(),
+            subject: event.text("subject"),
+            action: event.text("action").unwrap_or_default(),
+            json: std::mem::take(text),
+            prev_hash,
+            hash,
+        });
+        prev_hash = hash;
+    }
+    rows
 }
 
 #[cfg(test)]

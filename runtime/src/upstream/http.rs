@@ -64,7 +64,9 @@ pub enum Reply {
 
 impl HttpTransport {
     pub fn new(connector: Connector, configured: &[(String, String)]) -> Result<Self, HeaderError> {
-        let mut headers = HeaderMap::with_capacity(2 + configured.len());
+        // Room for what each call adds (session, protocol version, user agent, host): the map
+        // is cloned per call, and a clone that grows allocates its table twice more.
+        let mut headers = HeaderMap::with_capacity(6 + configured.len());
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(
             ACCEPT,

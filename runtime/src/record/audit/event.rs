@@ -35,8 +35,9 @@ impl Event {
         Self { fields }
     }
 
-    /// Appends a field that sorts after every field so far (debug builds check it); `None`
-    /// or an empty value is left out.
+    /// Sets a field that sorts after every field so far, so that it is appended; `None` or
+    /// an empty value is left out. Debug builds assert the order; a release build still
+    /// places a field out of order where it belongs (`put`), only more slowly.
     pub fn next(mut self, name: &'static str, value: Option<impl Into<Value>>) -> Self {
         if let Some(value) = value.map(Into::into).filter(|value| !is_empty(value)) {
             debug_assert!(
@@ -45,7 +46,7 @@ impl Event {
                     .is_none_or(|(last, _)| last.as_bytes() < name.as_bytes()),
                 "`{name}` is out of canonical order"
             );
-            self.fields.push((Cow::Borrowed(name), value));
+            self.put(Cow::Borrowed(name), value);
         }
         self
     }

@@ -1158,3 +1158,34 @@ for line in sys.stdin:
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
+
+/// The client's arguments reach the upstream as the text the client sent: a number beyond 64
+/// bits, an exponent, an escape and the spacing are not rewritten by a parse and a
+/// serialization on the way.
+#[tokio::test]
+async fn arguments_are_forwarded_as_the_client_wrote_them() {
+    let h = start("").await;
+    let token = h.user();
+    let arguments = r#"{ "text" : "caf\u00e9", "big": 18446744073709551616, "e": 1E2, "f": 1.50 }"#;
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{{"name":"echo","arguments":{arguments}}}}}"#
+    );
+    let response = h
+        .client
+        .post(format!("{}/mcp", h.gateway))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .bearer_auth(&token)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["result"]["content"][0]["text"], "caf\u{e9}");
+    let forwarded = h.seen.lock().unwrap().call_bodies.last().cloned().unwrap();
+    assert!(
+        forwarded.contains(&format!(r#""arguments":{arguments}"#)),
+        "{forwarded}"
+    );
+}

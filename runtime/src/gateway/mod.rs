@@ -7,14 +7,16 @@ use crate::app::App;
 use crate::enforce::auth::Principal;
 use crate::enforce::roots::tools::Request;
 use crate::errors::{ErrorType, Failure};
-use crate::mcp::jsonrpc::{Json, Message};
+use crate::mcp::jsonrpc::{self, Json, Message};
 use crate::mcp::protocol::{self, Era};
 use crate::record::exchange::Exchange;
 use crate::record::traces::{KIND_CLIENT, now_ns};
 use crate::upstream::{Upstream, UpstreamError};
 use authorize::{Authorized, Target};
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -49,12 +51,12 @@ struct Route {
     definition: Value,
 }
 
-/// The params of a forwarded `tools/call`, borrowing the client's arguments (forwarded as
-/// they came, never copied).
+/// The params of a forwarded `tools/call`, borrowing the client's arguments (forwarded as the
+/// text they came as, never parsed into a tree or copied).
 #[derive(Serialize)]
 struct ToolCall<'a> {
     name: &'a str,
-    arguments: &'a Value,
+    arguments: &'a RawValue,
     #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
     meta: Option<Progress<'a>>,
 }
@@ -62,7 +64,14 @@ struct ToolCall<'a> {
 #[derive(Serialize)]
 struct Progress<'a> {
     #[serde(rename = "progressToken")]
-    token: &'a Value,
+    token: &'a RawValue,
+}
+
+/// `{}`: the arguments of a call that sent none (or `null`).
+fn no_arguments() -> &'static RawValue {
+    static EMPTY: std::sync::LazyLock<&'static RawValue> =
+        std::sync::LazyLock::new(|| serde_json::from_str("{}").expect("an empty object"));
+    *EMPTY
 }
 
 /// The upstream serving the tool clients call `name`, and the tool's own name there: the
@@ -246,14 +255,15 @@ impl<'a, 'r> Call<'a, 'r> {
     }
 
     async fn call_tool(&mut self, message: &Message) -> Result<Json, Failure> {
-        let name = message
-            .param("name")
-            .and_then(Value::as_str)
+        let [name, arguments, meta] = message.raw_params(["name", "arguments", "_meta"]);
+        let name = name
+            .and_then(jsonrpc::text_of)
             .ok_or_else(|| Failure::new(ErrorType::InvalidParams, "tools/call needs `name`"))?;
-        let no_arguments = Value::Object(Map::new());
-        let arguments = match message.param("arguments") {
-            None | Some(Value::Null) => &no_arguments,
-            Some(args @ Value::Object(_)) => args,
+        let name = name.as_ref();
+        let arguments = match arguments {
+            None => no_arguments(),
+            Some(args) if jsonrpc::is_null(args) => no_arguments(),
+            Some(args) if jsonrpc::is_object(args) => args,
             Some(_) => {
                 return Err(Failure::new(
                     ErrorType::InvalidParams,
@@ -264,8 +274,9 @@ impl<'a, 'r> Call<'a, 'r> {
         self.about_tool(name);
         let Some((upstream, original)) = route_of(&self.app.upstreams, name) else {
             // No upstream has the tool: a built-in file tool, when roots are configured.
+            let tree = jsonrpc::from_slice_strict(arguments.get().as_bytes()).unwrap_or_default();
             if let Some(request) =
-                Request::parse(name, arguments).filter(|_| !self.app.roots.is_empty())
+                Request::parse(name, &tree).filter(|_| !self.app.roots.is_empty())
             {
                 let request = request.map_err(|message| {
                     Failure::new(ErrorType::InvalidParams, format!("{name}: {message}"))
@@ -282,11 +293,12 @@ impl<'a, 'r> Call<'a, 'r> {
         };
         let upstream = upstream.clone();
         self.about_upstream(&upstream);
-        let resource = ["uri", "path", "resource"]
-            .iter()
-            .find_map(|k| arguments.get(*k).and_then(Value::as_str))
-            .unwrap_or("")
-            .to_string();
+        let resource = jsonrpc::members(arguments, ["uri", "path", "resource"])
+            .into_iter()
+            .flatten()
+            .find_map(jsonrpc::text_of)
+            .map(Cow::into_owned)
+            .unwrap_or_default();
         if !resource.is_empty() {
             self.about_resource(&resource);
         }
@@ -298,9 +310,8 @@ impl<'a, 'r> Call<'a, 'r> {
         let params = ToolCall {
             name: &original,
             arguments,
-            meta: message
-                .param("_meta")
-                .and_then(|m| m.get("progressToken"))
+            meta: meta
+                .and_then(|meta| jsonrpc::members(meta, ["progressToken"])[0])
                 .map(|token| Progress { token }),
         };
         self.forward(&authorized, &upstream, "tools/call", &params)
@@ -455,11 +466,11 @@ impl<'a, 'r> Call<'a, 'r> {
     }
 
     async fn read_resource(&mut self, message: &Message) -> Result<Json, Failure> {
-        let uri = message
-            .param("uri")
-            .and_then(Value::as_str)
+        let [uri] = message.raw_params(["uri"]);
+        let uri = uri
+            .and_then(jsonrpc::text_of)
             .ok_or_else(|| Failure::new(ErrorType::InvalidParams, "resources/read needs `uri`"))?
-            .to_string();
+            .into_owned();
         if self.app.roots.serves(&uri) {
             return self.read_root_resource(&uri).await.map(Json::Tree);
         }

@@ -3,17 +3,26 @@
 //! text an upstream sent. Responses are built by the edge, from redacted values
 //! (`enforce::dlp::Redacted`).
 //!
-//! The body is parsed strictly, in one pass: an object with a duplicate key anywhere in the
-//! message is a parse error. JSON parsers disagree on duplicates (first wins, last wins, error),
-//! and a gateway that reads `{"method":"a","method":"b"}` differently from the server behind it
+//! The body is parsed strictly: an object with a duplicate key anywhere in the message is a
+//! parse error. JSON parsers disagree on duplicates (first wins, last wins, error), and a
+//! gateway that reads `{"method":"a","method":"b"}` differently from the server behind it
 //! would authorize one request and let another through. serde_json's nesting limit (128) and
 //! its refusal of invalid UTF-8 and lone surrogates apply unchanged.
+//!
+//! `params` is checked as strictly but kept as the text the client sent ([`Params`]): the
+//! request path reads the few members it decides on from that text and forwards the rest as
+//! text, so no tree is built, hashed and serialized again for a call it only passes on.
 
 use crate::errors::{ErrorType, Failure};
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::map::Entry;
+use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value};
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::OnceLock;
 
 /// One incoming message.
 #[derive(Debug, Clone)]
@@ -22,7 +31,7 @@ pub struct Message {
     /// never a float).
     pub id: Option<Value>,
     pub method: String,
-    pub params: Option<Map<String, Value>>,
+    pub params: Option<Params>,
 }
 
 impl Message {
@@ -33,8 +42,163 @@ impl Message {
     pub fn reply_id(&self) -> Value {
         self.id.clone().unwrap_or(Value::Null)
     }
+    /// A member of `params`, from its tree (built on first use).
     pub fn param(&self, key: &str) -> Option<&Value> {
-        self.params.as_ref().and_then(|p| p.get(key))
+        self.params.as_ref().and_then(|p| p.tree().get(key))
+    }
+    /// The texts of the named members of `params`, read without a tree (see [`members`]).
+    pub fn raw_params<const N: usize>(&self, names: [&str; N]) -> [Option<&RawValue>; N] {
+        match &self.params {
+            Some(params) => members(params.text(), names),
+            None => [None; N],
+        }
+    }
+}
+
+/// A request's `params`: a JSON object, checked strictly when the body was parsed (no
+/// duplicate key at any depth, the body's nesting limit), kept as the text the client sent.
+#[derive(Debug, Clone)]
+pub struct Params {
+    text: Box<RawValue>,
+    tree: OnceLock<Map<String, Value>>,
+}
+
+impl Params {
+    /// `text` must be a JSON object without duplicate keys (`parse` checked it).
+    fn checked(text: Box<RawValue>) -> Self {
+        Params {
+            text,
+            tree: OnceLock::new(),
+        }
+    }
+
+    /// Params from a tree (tests, and requests the gateway makes up).
+    pub fn from_map(map: Map<String, Value>) -> Self {
+        let text = serde_json::value::to_raw_value(&map).expect("a map serializes");
+        Params {
+            text,
+            tree: OnceLock::from(map),
+        }
+    }
+
+    /// The object as the client wrote it.
+    pub fn text(&self) -> &RawValue {
+        &self.text
+    }
+
+    /// The object as a tree, parsed once, on first use.
+    pub fn tree(&self) -> &Map<String, Value> {
+        self.tree
+            .get_or_init(|| match from_slice_strict(self.text.get().as_bytes()) {
+                Ok(Value::Object(map)) => map,
+                // `parse` admitted only an object it had read strictly.
+                _ => Map::new(),
+            })
+    }
+}
+
+/// The texts of the named members of a JSON object, in one pass over its top level without
+/// building it; `None` for a member that is absent, and for all of them when `object` is not
+/// an object. The object must have been checked for duplicate keys (each name is found once).
+pub fn members<'a, const N: usize>(
+    object: &'a RawValue,
+    names: [&str; N],
+) -> [Option<&'a RawValue>; N] {
+    let mut deserializer = serde_json::Deserializer::from_str(object.get());
+    deserializer
+        .deserialize_any(MembersVisitor { names })
+        .unwrap_or([None; N])
+}
+
+struct MembersVisitor<'n, const N: usize> {
+    names: [&'n str; N],
+}
+
+impl<'de, const N: usize> Visitor<'de> for MembersVisitor<'_, N> {
+    type Value = [Option<&'de RawValue>; N];
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok([None; N])
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok([None; N])
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok([None; N])
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok([None; N])
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok([None; N])
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok([None; N])
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok([None; N])
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = [None; N];
+        while let Some(Key(key)) = map.next_key()? {
+            match self.names.iter().position(|name| *name == key) {
+                Some(i) => found[i] = Some(map.next_value::<&'de RawValue>()?),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// The string a JSON text holds, borrowed when it has no escapes; `None` for any other value.
+pub fn text_of(value: &RawValue) -> Option<Cow<'_, str>> {
+    let mut deserializer = serde_json::Deserializer::from_str(value.get());
+    Key::deserialize(&mut deserializer)
+        .ok()
+        .map(|Key(text)| text)
+}
+
+/// Whether a JSON text is `null`.
+pub fn is_null(value: &RawValue) -> bool {
+    value.get() == "null"
+}
+
+/// Whether a JSON text is an object.
+pub fn is_object(value: &RawValue) -> bool {
+    value.get().starts_with('{')
+}
+
+/// A string read as a key, borrowed from the text when it has no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Owned(v)))
     }
 }
 
@@ -149,12 +313,13 @@ pub fn from_slice_strict(body: &[u8]) -> serde_json::Result<Value> {
 /// The members of a message's top-level object that `parse` reads, each parsed strictly; the
 /// others are parsed strictly too (a duplicate key anywhere is an error) and dropped. Read
 /// straight from the body: no map of the top level is built, hashed and taken apart again.
+/// `params` is the exception: its text is taken whole and checked by [`Checked`] afterwards.
 #[derive(Default)]
-struct Envelope {
+struct Envelope<'de> {
     jsonrpc: Option<Value>,
     id: Option<Value>,
     method: Option<Value>,
-    params: Option<Value>,
+    params: Option<&'de RawValue>,
     result: bool,
     error: bool,
 }
@@ -162,18 +327,169 @@ struct Envelope {
 /// What the body is at its top level.
 // Returned once per request on the stack: boxing the envelope would only add an allocation.
 #[allow(clippy::large_enum_variant)]
-enum Body {
-    Object(Envelope),
+enum Body<'de> {
+    Object(Envelope<'de>),
     /// A JSON array: a batch.
     Array,
     /// A string, number, boolean or null.
     Scalar,
 }
 
-impl<'de> Deserialize<'de> for Body {
+impl<'de> Deserialize<'de> for Body<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(BodyVisitor)
     }
+}
+
+/// How deep `params` may nest, counting its own object: serde_json refuses a 128th level, and
+/// the body's object is the first.
+const PARAMS_DEPTH: usize = 126;
+
+/// serde_json's message for nesting past its limit.
+const TOO_DEEP: &str = "recursion limit exceeded";
+
+/// Walks a value as [`Strict`] reads it, refusing a duplicate key and nesting deeper than
+/// `depth` levels, without building it.
+#[derive(Clone, Copy)]
+struct Checked {
+    depth: usize,
+}
+
+impl Checked {
+    fn deeper<E: de::Error>(self) -> Result<Checked, E> {
+        match self.depth.checked_sub(1) {
+            Some(depth) => Ok(Checked { depth }),
+            None => Err(E::custom(TOO_DEEP)),
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Checked {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Checked {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let inner = self.deeper()?;
+        while seq.next_element_seed(inner)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let inner = self.deeper()?;
+        let mut seen = Seen::default();
+        while let Some(Key(key)) = map.next_key()? {
+            if let Err(key) = seen.insert(key) {
+                return Err(duplicate(&key));
+            }
+            map.next_value_seed(inner)?;
+        }
+        Ok(())
+    }
+}
+
+/// The keys of one object so far. Objects are small: a few keys are compared in a list, more
+/// go into a set (DoS-resistant hashing), so a large object costs no more than linear time.
+#[derive(Default)]
+enum Seen<'k> {
+    #[default]
+    None,
+    Few(Vec<Cow<'k, str>>),
+    Many(std::collections::HashSet<Cow<'k, str>>),
+}
+
+impl<'k> Seen<'k> {
+    const FEW: usize = 16;
+
+    /// Adds a key; gives it back if the object had it already.
+    fn insert(&mut self, key: Cow<'k, str>) -> Result<(), Cow<'k, str>> {
+        match self {
+            Seen::None => *self = Seen::Few(vec![key]),
+            Seen::Few(keys) if keys.contains(&key) => return Err(key),
+            Seen::Few(keys) if keys.len() < Self::FEW => keys.push(key),
+            Seen::Few(keys) => {
+                let mut set: std::collections::HashSet<_> = keys.drain(..).collect();
+                set.insert(key);
+                *self = Seen::Many(set);
+            }
+            Seen::Many(keys) if keys.contains(&key) => return Err(key),
+            Seen::Many(keys) => {
+                keys.insert(key);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks `params` (taken whole from `body`) as strictly as the rest of the body, with the
+/// error's line and column counted in the body.
+fn check_params(body: &[u8], params: &RawValue) -> Result<(), String> {
+    let mut deserializer = serde_json::Deserializer::from_str(params.get());
+    Checked {
+        depth: PARAMS_DEPTH,
+    }
+    .deserialize(&mut deserializer)
+    .map_err(|e| placed_in_body(&e, body, params.get()))
+}
+
+/// An error's message with the position serde_json gave it (in `part`, which `body` holds)
+/// moved to where it is in `body`.
+fn placed_in_body(error: &serde_json::Error, body: &[u8], part: &str) -> String {
+    let message = error.to_string();
+    if error.line() == 0 {
+        return message;
+    }
+    let suffix = format!(" at line {} column {}", error.line(), error.column());
+    let what = message.strip_suffix(&suffix).unwrap_or(&message);
+    let offset = (part.as_ptr() as usize)
+        .checked_sub(body.as_ptr() as usize)
+        .filter(|offset| *offset <= body.len())
+        .unwrap_or(0);
+    let before = &body[..offset];
+    let lines_before = before.iter().filter(|b| **b == b'\n').count();
+    let (line, column) = if error.line() == 1 {
+        let line_start = before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        (lines_before + 1, offset - line_start + error.column())
+    } else {
+        (lines_before + error.line(), error.column())
+    };
+    // serde_json places its own nesting error on the bracket that opens the level too many;
+    // `Checked` sees that level once the bracket is read.
+    let column = if what == TOO_DEEP {
+        column.saturating_sub(1)
+    } else {
+        column
+    };
+    format!("{what} at line {line} column {column}")
 }
 
 /// A top-level member's name: one `parse` reads, or another (kept to find its duplicates).
@@ -249,35 +565,35 @@ fn duplicate<E: de::Error>(name: &str) -> E {
 }
 
 impl<'de> Visitor<'de> for BodyVisitor {
-    type Value = Body;
+    type Value = Body<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("any JSON value")
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Body, E> {
+    fn visit_bool<E>(self, _: bool) -> Result<Body<'de>, E> {
         Ok(Body::Scalar)
     }
-    fn visit_i64<E>(self, _: i64) -> Result<Body, E> {
+    fn visit_i64<E>(self, _: i64) -> Result<Body<'de>, E> {
         Ok(Body::Scalar)
     }
-    fn visit_u64<E>(self, _: u64) -> Result<Body, E> {
+    fn visit_u64<E>(self, _: u64) -> Result<Body<'de>, E> {
         Ok(Body::Scalar)
     }
-    fn visit_f64<E>(self, _: f64) -> Result<Body, E> {
+    fn visit_f64<E>(self, _: f64) -> Result<Body<'de>, E> {
         Ok(Body::Scalar)
     }
-    fn visit_str<E>(self, _: &str) -> Result<Body, E> {
+    fn visit_str<E>(self, _: &str) -> Result<Body<'de>, E> {
         Ok(Body::Scalar)
     }
-    fn visit_unit<E>(self) -> Result<Body, E> {
+    fn visit_unit<E>(self) -> Result<Body<'de>, E> {
         Ok(Body::Scalar)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Body, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Body<'de>, A::Error> {
         // Read whole, strictly: a batch that is not valid JSON is a parse error.
         while seq.next_element::<Strict>()?.is_some() {}
         Ok(Body::Array)
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Body, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Body<'de>, A::Error> {
         let mut envelope = Envelope::default();
         // Other members are rare; a set (DoS-resistant hashing) finds their duplicates.
         let mut others = std::collections::HashSet::new();
@@ -286,7 +602,12 @@ impl<'de> Visitor<'de> for BodyVisitor {
                 Member::Jsonrpc => Self::member(&mut map, &mut envelope.jsonrpc, "jsonrpc")?,
                 Member::Id => Self::member(&mut map, &mut envelope.id, "id")?,
                 Member::Method => Self::member(&mut map, &mut envelope.method, "method")?,
-                Member::Params => Self::member(&mut map, &mut envelope.params, "params")?,
+                Member::Params => {
+                    if envelope.params.is_some() {
+                        return Err(duplicate("params"));
+                    }
+                    envelope.params = Some(map.next_value()?);
+                }
                 Member::Result => Self::present(&mut map, &mut envelope.result, "result")?,
                 Member::Error => Self::present(&mut map, &mut envelope.error, "error")?,
                 Member::Other(name) => {
@@ -316,22 +637,28 @@ pub fn parse(body: &[u8]) -> Result<Parsed, (Value, Failure)> {
             Failure::new(ErrorType::InvalidRequest, format!("the body is {what}")),
         ))
     };
+    let parse_error = |message: String| {
+        Err((
+            Value::Null,
+            Failure::new(
+                ErrorType::ParseError,
+                format!("the body is not valid JSON: {message}"),
+            ),
+        ))
+    };
     let envelope = match read() {
         Ok(Body::Object(envelope)) => envelope,
         Ok(Body::Array) => {
             return not_an_object("a batch (JSON array); send one JSON-RPC message per request");
         }
         Ok(Body::Scalar) => return not_an_object("not a JSON-RPC object"),
-        Err(e) => {
-            return Err((
-                Value::Null,
-                Failure::new(
-                    ErrorType::ParseError,
-                    format!("the body is not valid JSON: {e}"),
-                ),
-            ));
-        }
+        Err(e) => return parse_error(e.to_string()),
     };
+    if let Some(params) = envelope.params
+        && let Err(message) = check_params(body, params)
+    {
+        return parse_error(message);
+    }
     let Envelope {
         jsonrpc,
         id,
@@ -374,8 +701,9 @@ pub fn parse(body: &[u8]) -> Result<Parsed, (Value, Failure)> {
         None => return Err(invalid("`method` is missing")),
     };
     let params = match params {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(params)) => Some(params),
+        None => None,
+        Some(params) if is_null(params) => None,
+        Some(params) if is_object(params) => Some(Params::checked(params.to_owned())),
         Some(_) => {
             return Err((
                 reply_id(),
@@ -528,6 +856,61 @@ mod tests {
             ),
             Ok(Parsed::Message(_))
         ));
+    }
+
+    /// `params` is checked apart from the rest of the body: its errors must read as if the body
+    /// had been parsed in one pass, position included.
+    #[test]
+    fn errors_in_params_read_as_the_whole_bodys() {
+        let deep = format!(
+            "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{{\"a\":{}{}}}}}",
+            "[".repeat(126),
+            "]".repeat(126)
+        );
+        for body in [
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","name":"rm"}}"#,
+            "{\"jsonrpc\":\"2.0\",\n \"id\":1,\n \"method\":\"x\", \"params\": {\"a\":\n[{\"b\":1,\n \"b\":2}]}}",
+            "{\"params\":\n  {\"k\":{\"x\":1,\"x\":2}}, \"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\"}",
+            r#"{"jsonrpc":"2.0","id":1,"method":"x","params":{"s":"\ud800"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"x","params":{"n":1e400}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"x","params":{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10,"k":11,"l":12,"m":13,"n":14,"o":15,"p":16,"q":17,"r":18,"a":19}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"x","params":{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10,"k":11,"l":12,"m":13,"n":14,"o":15,"p":16,"q":17,"r":18,"r":19}}"#,
+            &deep,
+        ] {
+            let reference = from_slice_strict(body.as_bytes()).unwrap_err();
+            assert_eq!(
+                message_of(body.as_bytes()),
+                format!("the body is not valid JSON: {reference}"),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn members_are_read_from_the_text() {
+        let Ok(Parsed::Message(m)) = parse(
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"n\u0061me":"ec\"ho","arguments":{"uri":"mcp://a", "x":[1,{"y":2}]},"_meta":7}}"#,
+        ) else {
+            panic!()
+        };
+        let [name, arguments, meta, missing] = m.raw_params(["name", "arguments", "_meta", "uri"]);
+        assert_eq!(text_of(name.unwrap()).as_deref(), Some("ec\"ho"));
+        let arguments = arguments.unwrap();
+        assert_eq!(arguments.get(), r#"{"uri":"mcp://a", "x":[1,{"y":2}]}"#);
+        assert!(is_object(arguments));
+        assert_eq!(meta.unwrap().get(), "7");
+        assert!(missing.is_none());
+        let [uri, x] = members(arguments, ["uri", "x"]);
+        assert_eq!(text_of(uri.unwrap()).as_deref(), Some("mcp://a"));
+        assert_eq!(text_of(x.unwrap()), None);
+        assert!(members(meta.unwrap(), ["a"])[0].is_none());
+        // The tree, when asked for, is the strict parser's.
+        let params = m.params.as_ref().unwrap();
+        assert_eq!(
+            Value::Object(params.tree().clone()),
+            from_slice_strict(params.text().get().as_bytes()).unwrap()
+        );
+        assert_eq!(m.param("_meta"), Some(&Value::from(7)));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! `resultType` and, for cacheable methods, `cacheScope` and `ttlMs`.
 
 use crate::errors::{ErrorType, Failure};
-use crate::mcp::jsonrpc::Message;
+use crate::mcp::jsonrpc::{self, Message};
 use axum::http::{HeaderMap, HeaderName};
 use serde_json::{Value, json};
 
@@ -147,11 +147,15 @@ pub fn classify(headers: &HeaderMap, message: &Message) -> Result<Era, Failure> 
     let version = header(headers, &MCP_PROTOCOL_VERSION)?;
     header(headers, &MCP_METHOD)?;
     header(headers, &MCP_NAME)?;
-    let has_envelope = message.param("_meta").is_some_and(Value::is_object);
+    // Read only for a version the gateway does not know: no tree of `params` is built for it.
+    let has_envelope = || {
+        let [meta] = message.raw_params(["_meta"]);
+        meta.is_some_and(jsonrpc::is_object)
+    };
     if let Some(v) = version
         && !HANDSHAKE_VERSIONS.contains(&v)
         && !MODERN_VERSIONS.contains(&v)
-        && (!is_dated(v) || !has_envelope)
+        && (!is_dated(v) || !has_envelope())
     {
         // Not a revision at all, or a later one without its envelope: say which are served
         // (the envelope ladder below would only complain about `_meta`).
@@ -294,7 +298,7 @@ mod tests {
         Message {
             id: Some(1.into()),
             method: method.into(),
-            params: params.as_object().cloned(),
+            params: params.as_object().cloned().map(jsonrpc::Params::from_map),
         }
     }
 

@@ -50,6 +50,8 @@ pub struct Seen {
     pub calls: Vec<String>,
     /// The `text` of every `echo` call, in the order the calls arrived.
     pub echoed: Vec<String>,
+    /// Every `tools/call` body as it arrived, byte for byte.
+    pub call_bodies: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -60,8 +62,11 @@ struct Upstream {
 async fn upstream_handler(
     State(up): State<Upstream>,
     headers: HeaderMap,
-    Json(message): Json<Value>,
+    body: String,
 ) -> Response {
+    let Ok(message) = serde_json::from_str::<Value>(&body) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
     if let Some(auth) = headers.get("authorization") {
         up.seen
             .lock()
@@ -89,6 +94,7 @@ async fn upstream_handler(
         "tools/call" => {
             let name = params["name"].as_str().unwrap_or("").to_string();
             up.seen.lock().unwrap().calls.push(name.clone());
+            up.seen.lock().unwrap().call_bodies.push(body.clone());
             match name.as_str() {
                 "echo" => {
                     // `ms` makes the call take that long (slow tools in flight).

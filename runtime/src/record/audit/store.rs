@@ -56,6 +56,21 @@ const INIT_HEAD: &str =
 /// (tens of KiB for 64 rows), so sizes are few.
 const SQLITE_CHUNKS: [usize; 2] = [64, 16];
 
+/// The INSERT of `rows` events (1 to the largest chunk), written once: building it for every
+/// batch formatted a placeholder per column.
+fn sqlite_insert(rows: usize) -> &'static str {
+    static TEXTS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        let largest = SQLITE_CHUNKS[0];
+        (0..=largest)
+            .map(|rows| {
+                let values = vec!["(?, ?, ?, ?, ?, ?, ?)"; rows].join(", ");
+                format!("INSERT INTO audit_events (seq, time, subject, action, event, prev_hash, hash) VALUES {values}")
+            })
+            .collect()
+    });
+    &TEXTS[rows]
+}
+
 /// How many of `remaining` rows the next INSERT takes (`SQLITE_CHUNKS`).
 fn sqlite_chunk(remaining: usize) -> usize {
     SQLITE_CHUNKS
@@ -623,22 +638,21 @@ async fn append_sqlite(
     while rows.len() > 0 {
         let n = sqlite_chunk(rows.len());
         let chunk = rows.by_ref().take(n);
-        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO audit_events (seq, time, subject, action, event, prev_hash, hash) ",
-        );
         // sqlx-sqlite copies a bound `&str` into a `String` inside an `Arc`: two allocations
         // where one `Arc<str>` does.
-        insert.push_values(chunk, |mut row, parts| {
-            row.push_bind(parts.seq)
-                .push_bind(Arc::<str>::from(parts.time))
-                .push_bind(parts.subject.map(Arc::<str>::from))
-                .push_bind(Arc::<str>::from(parts.action))
-                .push_bind(parts.json)
-                .push_bind(Arc::<str>::from(parts.prev_hash))
-                .push_bind(Arc::<str>::from(parts.hash));
-        });
+        let mut insert = sqlx::query(sqlite_insert(n));
+        for parts in chunk {
+            insert = insert
+                .bind(parts.seq)
+                .bind(Arc::<str>::from(parts.time))
+                .bind(parts.subject.map(Arc::<str>::from))
+                .bind(Arc::<str>::from(parts.action))
+                .bind(parts.json)
+                .bind(Arc::<str>::from(parts.prev_hash))
+                .bind(Arc::<str>::from(parts.hash));
+        }
         // Kept prepared (sqlx's default for a query): see `SQLITE_CHUNKS`.
-        insert.build().execute(&mut *connection).await?;
+        insert.execute(&mut *connection).await?;
     }
     sqlx::query("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1")
         .bind(new_head.0)
@@ -769,5 +783,15 @@ mod tests {
             17,
             "one prepared statement per size: {sizes:?}"
         );
+    }
+
+    #[test]
+    fn each_chunk_size_has_its_insert_with_a_row_of_placeholders_per_event() {
+        for rows in (1..=2000).flat_map(chunks) {
+            let insert = sqlite_insert(rows);
+            assert!(insert.starts_with("INSERT INTO audit_events (seq, time, subject, action, event, prev_hash, hash) VALUES (?, "));
+            assert_eq!(insert.matches("(?, ?, ?, ?, ?, ?, ?)").count(), rows);
+            assert_eq!(insert.matches('?').count(), rows * 7);
+        }
     }
 }

@@ -72,7 +72,8 @@ impl Params {
         }
     }
 
-    /// Params from a tree (tests, and requests the gateway makes up).
+    /// Params from a tree (tests build messages this way).
+    #[cfg(test)]
     pub fn from_map(map: Map<String, Value>) -> Self {
         let text = serde_json::value::to_raw_value(&map).expect("a map serializes");
         Params {
@@ -105,8 +106,9 @@ pub fn members<'a, const N: usize>(
     names: [&str; N],
 ) -> [Option<&'a RawValue>; N] {
     let mut deserializer = serde_json::Deserializer::from_str(object.get());
+    // Anything but an object is a type error here: no member found.
     deserializer
-        .deserialize_any(MembersVisitor { names })
+        .deserialize_map(MembersVisitor { names })
         .unwrap_or([None; N])
 }
 
@@ -119,28 +121,6 @@ impl<'de, const N: usize> Visitor<'de> for MembersVisitor<'_, N> {
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an object")
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok([None; N])
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok([None; N])
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok([None; N])
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok([None; N])
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok([None; N])
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok([None; N])
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok([None; N])
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut found = [None; N];
@@ -416,12 +396,16 @@ impl<'de> Visitor<'de> for Checked {
 
 /// The keys of one object so far. Objects are small: a few keys are compared in a list, more
 /// go into a set (DoS-resistant hashing), so a large object costs no more than linear time.
-#[derive(Default)]
 enum Seen<'k> {
-    #[default]
-    None,
     Few(Vec<Cow<'k, str>>),
     Many(std::collections::HashSet<Cow<'k, str>>),
+}
+
+impl Default for Seen<'_> {
+    fn default() -> Self {
+        // An empty `Vec` does not allocate: an empty object costs nothing.
+        Seen::Few(Vec::new())
+    }
 }
 
 impl<'k> Seen<'k> {
@@ -430,7 +414,6 @@ impl<'k> Seen<'k> {
     /// Adds a key; gives it back if the object had it already.
     fn insert(&mut self, key: Cow<'k, str>) -> Result<(), Cow<'k, str>> {
         match self {
-            Seen::None => *self = Seen::Few(vec![key]),
             Seen::Few(keys) if keys.contains(&key) => return Err(key),
             Seen::Few(keys) if keys.len() < Self::FEW => keys.push(key),
             Seen::Few(keys) => {
@@ -889,7 +872,7 @@ mod tests {
     #[test]
     fn members_are_read_from_the_text() {
         let Ok(Parsed::Message(m)) = parse(
-            br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"n\u0061me":"ec\"ho","arguments":{"uri":"mcp://a", "x":[1,{"y":2}]},"_meta":7}}"#,
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"n\u0061me":"ec\"ho","arguments": {"uri":"mcp://a", "x":[1,{"y":2}]},"_meta":7}}"#,
         ) else {
             panic!()
         };

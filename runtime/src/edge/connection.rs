@@ -192,7 +192,12 @@ struct Deadlined {
     phase: Phase,
     /// `Activity::started` when the phase was last set.
     started: usize,
-    deadline: Pin<Box<Sleep>>,
+    /// When the phase's deadline passes (not looked at while `Busy`).
+    due: Instant,
+    /// Fires at `due` or before it. It is moved earlier when a phase's deadline comes before
+    /// it, and on to `due` when it fires early; never on every request: moving a timer takes
+    /// the timer wheel's lock, and two moves a request were 1 % of a call's CPU.
+    timer: Pin<Box<Sleep>>,
     /// HTTP/2 (prior knowledge): a timed-out head cannot be answered in HTTP/1 text.
     http2: Option<bool>,
     /// The error-contract answer replacing hyper's own, while it is being written.
@@ -215,7 +220,8 @@ impl Deadlined {
             activity,
             phase: Phase::Idle,
             started: 0,
-            deadline: Box::pin(tokio::time::sleep(deadlines.idle)),
+            due: Instant::now() + deadlines.idle,
+            timer: Box::pin(tokio::time::sleep(deadlines.idle)),
             http2: None,
             replacement: None,
             peer,
@@ -225,7 +231,23 @@ impl Deadlined {
 
     fn enter(&mut self, phase: Phase, limit: Duration) {
         self.phase = phase;
-        self.deadline.as_mut().reset(Instant::now() + limit);
+        self.due = Instant::now() + limit;
+        if self.timer.deadline() > self.due {
+            self.timer.as_mut().reset(self.due);
+        }
+    }
+
+    /// Whether the phase's deadline has passed; if not, the timer fires at it (or before)
+    /// and wakes `cx`.
+    fn poll_due(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        while self.timer.as_mut().poll(cx).is_ready() {
+            if Instant::now() >= self.due {
+                return Poll::Ready(());
+            }
+            // Set for an earlier phase's deadline: on to this one's.
+            self.timer.as_mut().reset(self.due);
+        }
+        Poll::Pending
     }
 
     /// The deadline passed: answer a late head with 408 (best effort: the socket buffer
@@ -386,7 +408,7 @@ impl AsyncRead for Deadlined {
             }
             Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
             Poll::Pending => {
-                ready!(this.deadline.as_mut().poll(cx));
+                ready!(this.poll_due(cx));
                 Poll::Ready(Err(this.expire()))
             }
         }

@@ -188,10 +188,10 @@ mod tests {
         let event = refused.into_audit_event();
         assert_eq!(
             (
-                event.text("action"),
-                event.text("http_method"),
-                event.text("path"),
-                event.text("outcome")
+                event.text("action").as_deref(),
+                event.text("http_method").as_deref(),
+                event.text("path").as_deref(),
+                event.text("outcome").as_deref()
             ),
             (Some("unknown"), Some("POST"), Some("/mcp"), Some("failure"))
         );
@@ -202,8 +202,8 @@ mod tests {
             ..Exchange::default()
         };
         let event = called.into_audit_event();
-        assert_eq!(event.text("action"), Some("tools/call"));
-        assert_eq!(event.text("decision"), Some("allow"));
+        assert_eq!(event.text("action").as_deref(), Some("tools/call"));
+        assert_eq!(event.text("decision").as_deref(), Some("allow"));
         assert!(event.get("http_method").is_none());
     }
 

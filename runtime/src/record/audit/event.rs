@@ -1,8 +1,11 @@
-//! [`Event`]: an audit event as it is built, queued, sealed and stored. Its fields are kept in
-//! the chain's canonical order (sorted by the bytes of their names), so sealing writes the
-//! canonical form in one pass, with no map to hash into and no sort per event; the store reads
-//! its indexed columns by name from the same fields. An event never holds a token or a payload
-//! (the body only as its digest: `record::exchange`).
+//! [`Event`]: an audit event as it is built, queued, sealed and stored. It is kept as the text
+//! it is stored as: its members, `"name":value`, written in the chain's canonical order (sorted
+//! by the bytes of their names) as they are set, with where each one is. A request's event is
+//! written member by member as its fields are known (`Event::next`), with no tree of values
+//! and no string per field; sealing copies the text with `prev_hash` and `seq` in their places
+//! and hashes the same bytes it stores, so nothing is serialized twice. The store reads its
+//! indexed columns by name from the same text. An event never holds a token or a payload (the
+//! body only as its digest: `record::exchange`).
 
 use airlock_schema::canonical::{self, Nulls};
 use serde_json::{Map, Value};
@@ -10,43 +13,125 @@ use std::borrow::Cow;
 
 type Name = Cow<'static, str>;
 
-/// One audit event: named fields in canonical order, without null members.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// One audit event: named members in canonical order, without null or empty members.
+#[derive(Clone, Default, PartialEq)]
 pub struct Event {
-    fields: Vec<(Name, Value)>,
+    /// The members, joined by commas, without the braces: canonical JSON bytes.
+    text: Vec<u8>,
+    /// Where each member is in `text`, in the same (canonical) order.
+    members: Vec<Member>,
 }
+
+#[derive(Clone, Debug, PartialEq)]
+struct Member {
+    name: Name,
+    /// The member, `"name":value`, is `text[start..end]`; its value starts at `value`.
+    start: usize,
+    value: usize,
+    end: usize,
+}
+
+/// A value written straight into an event's text (`Event::next`).
+pub trait Field {
+    /// Left out of the event: an empty string, a number that is not finite.
+    fn is_empty(&self) -> bool;
+    /// Appends the value's canonical JSON.
+    fn write(&self, out: &mut Vec<u8>);
+}
+
+impl Field for &str {
+    fn is_empty(&self) -> bool {
+        str::is_empty(self)
+    }
+    fn write(&self, out: &mut Vec<u8>) {
+        canonical::write_string(self, out);
+    }
+}
+
+impl Field for String {
+    fn is_empty(&self) -> bool {
+        String::is_empty(self)
+    }
+    fn write(&self, out: &mut Vec<u8>) {
+        canonical::write_string(self, out);
+    }
+}
+
+macro_rules! integer_field {
+    ($($t:ty),*) => {$(
+        impl Field for $t {
+            fn is_empty(&self) -> bool {
+                false
+            }
+            fn write(&self, out: &mut Vec<u8>) {
+                serde_json::to_writer(out, self).expect("integers serialize");
+            }
+        }
+    )*};
+}
+integer_field!(u16, u64, i64);
+
+impl Field for f64 {
+    /// `Value::from` makes a null of a non-finite number, and nulls are left out.
+    fn is_empty(&self) -> bool {
+        !self.is_finite()
+    }
+    fn write(&self, out: &mut Vec<u8>) {
+        serde_json::to_writer(out, self).expect("finite numbers serialize");
+    }
+}
+
+impl Field for Value {
+    fn is_empty(&self) -> bool {
+        match self {
+            Value::Null => true,
+            Value::String(s) => s.is_empty(),
+            Value::Object(o) => o.is_empty(),
+            _ => false,
+        }
+    }
+    fn write(&self, out: &mut Vec<u8>) {
+        canonical::write(self, Nulls::Omit, out);
+    }
+}
+
+/// Room for a request's event and its seal, so building one never reallocates.
+const TEXT_CAPACITY: usize = 768;
+const MEMBERS_CAPACITY: usize = 24;
 
 impl Event {
     /// An event of `action`, stamped with the current time.
     pub fn new(action: &str) -> Self {
-        // Room for a request's fields and the seal, so building one never reallocates.
-        let event = Self {
-            fields: Vec::with_capacity(28),
-        };
-        event.set("action", action).set("time", super::timestamp())
+        Self::ordered(action).set("time", super::timestamp())
     }
 
     /// An event of `action` built with [`Event::next`], field by field in canonical order,
-    /// its `time` included: each field is appended, none inserted (a request's event:
+    /// its `time` included: each member is appended, none inserted (a request's event:
     /// `Exchange::into_audit_event`).
     pub fn ordered(action: &str) -> Self {
-        let mut fields = Vec::with_capacity(28);
-        fields.push((Cow::Borrowed("action"), action.into()));
-        Self { fields }
+        let mut event = Self {
+            text: Vec::with_capacity(TEXT_CAPACITY),
+            members: Vec::with_capacity(MEMBERS_CAPACITY),
+        };
+        event.append(Cow::Borrowed("action"), &action);
+        event
     }
 
     /// Sets a field that sorts after every field so far, so that it is appended; `None` or
     /// an empty value is left out. Debug builds assert the order; a release build still
     /// places a field out of order where it belongs (`put`), only more slowly.
-    pub fn next(mut self, name: &'static str, value: Option<impl Into<Value>>) -> Self {
-        if let Some(value) = value.map(Into::into).filter(|value| !is_empty(value)) {
+    pub fn next(mut self, name: &'static str, value: Option<impl Field>) -> Self {
+        if let Some(value) = value.filter(|value| !value.is_empty()) {
+            let last = self.members.last();
             debug_assert!(
-                self.fields
-                    .last()
-                    .is_none_or(|(last, _)| last.as_bytes() < name.as_bytes()),
+                last.is_none_or(|member| member.name.as_bytes() < name.as_bytes()),
                 "`{name}` is out of canonical order"
             );
-            self.put(Cow::Borrowed(name), value);
+            if last.is_none_or(|member| member.name.as_bytes() < name.as_bytes()) {
+                self.append(Cow::Borrowed(name), &value);
+            } else {
+                self.put(Cow::Borrowed(name), &value);
+            }
         }
         self
     }
@@ -54,8 +139,8 @@ impl Event {
     /// Sets a field; an empty value (null, `""`, `{}`) is left out.
     pub fn set(mut self, name: &'static str, value: impl Into<Value>) -> Self {
         let value = value.into();
-        if !is_empty(&value) {
-            self.put(Cow::Borrowed(name), value);
+        if !Field::is_empty(&value) {
+            self.put(Cow::Borrowed(name), &value);
         }
         self
     }
@@ -73,66 +158,124 @@ impl Event {
         let mut event = Self::default();
         for (name, value) in object {
             if !value.is_null() {
-                event.put(Cow::Owned(name), value);
+                event.put(Cow::Owned(name), &value);
             }
         }
         event
     }
 
-    pub fn get(&self, name: &str) -> Option<&Value> {
-        self.position(name).ok().map(|i| &self.fields[i].1)
+    /// The value of a member, read back from the text.
+    pub fn get(&self, name: &str) -> Option<Value> {
+        let member = &self.members[self.position(name).ok()?];
+        serde_json::from_slice(&self.text[member.value..member.end]).ok()
     }
 
-    pub fn text(&self, name: &str) -> Option<&str> {
-        self.get(name).and_then(Value::as_str)
+    /// The value of a string member; borrowed from the text unless it holds an escape.
+    pub fn text(&self, name: &str) -> Option<Cow<'_, str>> {
+        let member = &self.members[self.position(name).ok()?];
+        let json = &self.text[member.value..member.end];
+        let inner = json.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+        if inner.contains(&b'\\') {
+            serde_json::from_slice::<String>(json).ok().map(Cow::Owned)
+        } else {
+            std::str::from_utf8(inner).ok().map(Cow::Borrowed)
+        }
     }
 
     pub fn into_value(self) -> Value {
-        Value::Object(
-            self.fields
-                .into_iter()
-                .map(|(name, value)| (name.into_owned(), value))
-                .collect(),
-        )
+        let mut object = Vec::with_capacity(self.text.len() + 2);
+        object.push(b'{');
+        object.extend_from_slice(&self.text);
+        object.push(b'}');
+        serde_json::from_slice(&object).expect("an event's text is a JSON object")
     }
 
-    /// Sets (or replaces) a field, keeping the canonical order.
-    pub(super) fn put(&mut self, name: Name, value: Value) {
-        // Built in canonical order (`Exchange::into_audit_event`), a field goes at the end.
-        if self
-            .fields
-            .last()
-            .is_none_or(|(last, _)| last.as_bytes() < name.as_bytes())
-        {
-            self.fields.push((name, value));
-            return;
+    /// Appends a member that sorts after every member so far.
+    fn append(&mut self, name: Name, value: &dyn Field) {
+        if !self.members.is_empty() {
+            self.text.push(b',');
         }
-        match self.position(&name) {
-            Ok(i) => self.fields[i].1 = value,
-            Err(i) => self.fields.insert(i, (name, value)),
+        let start = self.text.len();
+        canonical::write_string(&name, &mut self.text);
+        self.text.push(b':');
+        let value_at = self.text.len();
+        value.write(&mut self.text);
+        self.members.push(Member {
+            name,
+            start,
+            value: value_at,
+            end: self.text.len(),
+        });
+    }
+
+    /// Sets (or replaces) a member, keeping the canonical order.
+    fn put(&mut self, name: Name, value: &dyn Field) {
+        let at = match self.position(&name) {
+            Ok(i) => i,
+            Err(i) if i == self.members.len() => return self.append(name, value),
+            Err(i) => {
+                // Written before the member now at `i`, followed by a comma.
+                let mut written = Vec::with_capacity(64);
+                canonical::write_string(&name, &mut written);
+                written.push(b':');
+                let value_offset = written.len();
+                value.write(&mut written);
+                let end = written.len();
+                written.push(b',');
+                let start = self.members[i].start;
+                self.splice(i, start..start, &written);
+                self.members.insert(
+                    i,
+                    Member {
+                        name,
+                        start,
+                        value: start + value_offset,
+                        end: start + end,
+                    },
+                );
+                return;
+            }
+        };
+        let mut written = Vec::with_capacity(64);
+        value.write(&mut written);
+        let Member {
+            value: from, end, ..
+        } = self.members[at];
+        self.splice(at + 1, from..end, &written);
+        self.members[at].end = from + written.len();
+    }
+
+    /// Replaces `text[range]` with `with`, moving the members from `first_after` on.
+    fn splice(&mut self, first_after: usize, range: std::ops::Range<usize>, with: &[u8]) {
+        let removed = range.len();
+        self.text.splice(range, with.iter().copied());
+        for member in &mut self.members[first_after..] {
+            for offset in [&mut member.start, &mut member.value, &mut member.end] {
+                *offset = *offset + with.len() - removed;
+            }
         }
     }
 
     fn position(&self, name: &str) -> Result<usize, usize> {
-        self.fields
-            .binary_search_by(|(field, _)| field.as_bytes().cmp(name.as_bytes()))
+        self.members
+            .binary_search_by(|member| member.name.as_bytes().cmp(name.as_bytes()))
     }
 
     /// The canonical JSON of the event without its `hash` (`chain::canonical` of the same
     /// event as a JSON object, byte for byte).
     pub fn canonical(&self) -> String {
-        let mut out = Vec::with_capacity(512);
+        let mut out = Vec::with_capacity(self.text.len() + 2);
         self.write_canonical(None, &mut out);
-        String::from_utf8(out).expect("serde_json writes UTF-8")
+        String::from_utf8(out).expect("an event's text is UTF-8")
     }
 
     /// The event sealed as number `seq` of the chain, after `prev_hash`: its stored text is
     /// its canonical form with `seq` and `prev_hash` (written in their places, whatever the
-    /// event held under those names), then its `hash`. The event is not changed, so a batch
-    /// retried on another head is sealed again from the same fields, and the text is written
-    /// in one pass with no field inserted into the event.
+    /// event held under those names), then its `hash`, which is the SHA-256 of the same bytes
+    /// without it. The event is not changed, so a batch retried on another head is sealed
+    /// again from the same text.
     pub fn seal(&self, seq: i64, prev_hash: &str) -> Sealed {
-        let mut out = Vec::with_capacity(768);
+        let mut out = Vec::with_capacity(self.text.len() + 256);
         self.write_canonical(Some((seq, prev_hash)), &mut out);
         let hash = super::sha256_tag(&out);
         out.pop(); // the closing brace
@@ -143,58 +286,72 @@ impl Event {
         out.extend_from_slice(hash.as_bytes());
         out.extend_from_slice(b"\"}");
         Sealed {
-            text: String::from_utf8(out).expect("serde_json writes UTF-8"),
+            text: String::from_utf8(out).expect("an event's text is UTF-8"),
             hash,
         }
     }
 
-    /// The canonical JSON of the fields, without `hash`; with a seal, the seal's `seq` and
-    /// `prev_hash` in their places instead of the event's own.
+    /// The canonical JSON of the members, without `hash`; with a seal, the seal's `seq` and
+    /// `prev_hash` in their places instead of the event's own. Runs of members are copied
+    /// whole: a request's event is three copies and the seal's two members.
     fn write_canonical(&self, seal: Option<(i64, &str)>, out: &mut Vec<u8>) {
-        let (replaced, added): (&[&str], &[(&str, Part)]) = match &seal {
+        let (replaced, added): (&[&str], &[(&str, &dyn Field)]) = match &seal {
             Some((seq, prev_hash)) => (
                 &["hash", "prev_hash", "seq"],
-                &[
-                    ("prev_hash", Part::Text(prev_hash)),
-                    ("seq", Part::Number(*seq)),
-                ],
+                &[("prev_hash", prev_hash), ("seq", seq)],
             ),
             None => (&["hash"], &[]),
         };
         let mut added = added.iter().peekable();
-        let mut members = Members::new(out);
-        for (name, value) in &self.fields {
-            if value.is_null() || replaced.contains(&name.as_ref()) {
+        out.push(b'{');
+        let mut first = true;
+        let mut separate = |out: &mut Vec<u8>| {
+            if !std::mem::take(&mut first) {
+                out.push(b',');
+            }
+        };
+        // The run of members not yet copied: `text[run..end of the last member seen]`.
+        let mut run: Option<(usize, usize)> = None;
+        for member in &self.members {
+            let seal_first = added
+                .peek()
+                .is_some_and(|(name, _)| name.as_bytes() < member.name.as_bytes());
+            if (seal_first || replaced.contains(&member.name.as_ref()))
+                && let Some((start, end)) = run.take()
+            {
+                separate(out);
+                out.extend_from_slice(&self.text[start..end]);
+            }
+            while let Some((name, value)) =
+                added.next_if(|(name, _)| name.as_bytes() < member.name.as_bytes())
+            {
+                separate(out);
+                canonical::write_string(name, out);
+                out.push(b':');
+                value.write(out);
+            }
+            if replaced.contains(&member.name.as_ref()) {
                 continue;
             }
-            while let Some((seal_name, part)) =
-                added.next_if(|(seal_name, _)| seal_name.as_bytes() < name.as_bytes())
-            {
-                members.write(seal_name, part);
-            }
-            members.write(name, &Part::Field(value));
+            run = Some((run.map_or(member.start, |(start, _)| start), member.end));
         }
-        for (seal_name, part) in added {
-            members.write(seal_name, part);
+        if let Some((start, end)) = run {
+            separate(out);
+            out.extend_from_slice(&self.text[start..end]);
         }
-        members.end();
+        for (name, value) in added {
+            separate(out);
+            canonical::write_string(name, out);
+            out.push(b':');
+            value.write(out);
+        }
+        out.push(b'}');
     }
 }
 
-/// A member's value: one of the event's fields, or a part of its seal.
-enum Part<'v> {
-    Field(&'v Value),
-    Text(&'v str),
-    Number(i64),
-}
-
-/// Whether a value is left out of an event: null, `""` or `{}`.
-fn is_empty(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::String(s) => s.is_empty(),
-        Value::Object(o) => o.is_empty(),
-        _ => false,
+impl std::fmt::Debug for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Event({{{}}})", String::from_utf8_lossy(&self.text))
     }
 }
 
@@ -203,39 +360,6 @@ fn is_empty(value: &Value) -> bool {
 pub struct Sealed {
     pub text: String,
     pub hash: String,
-}
-
-/// Writes an object's members in the order given.
-struct Members<'o> {
-    out: &'o mut Vec<u8>,
-    first: bool,
-}
-
-impl<'o> Members<'o> {
-    fn new(out: &'o mut Vec<u8>) -> Self {
-        out.push(b'{');
-        Self { out, first: true }
-    }
-
-    fn write(&mut self, name: &str, value: &Part) {
-        if !self.first {
-            self.out.push(b',');
-        }
-        self.first = false;
-        canonical::write_string(name, self.out);
-        self.out.push(b':');
-        match value {
-            Part::Field(value) => canonical::write(value, Nulls::Omit, self.out),
-            Part::Text(text) => canonical::write_string(text, self.out),
-            Part::Number(n) => {
-                serde_json::to_writer(&mut *self.out, n).expect("integers serialize");
-            }
-        }
-    }
-
-    fn end(self) {
-        self.out.push(b'}');
-    }
 }
 
 #[cfg(test)]
@@ -263,8 +387,54 @@ mod tests {
     #[test]
     fn empty_fields_are_left_out_and_later_values_replace_earlier_ones() {
         let event = sample().set("tool", "fetch");
-        assert_eq!(event.text("tool"), Some("fetch"));
+        assert_eq!(event.text("tool").as_deref(), Some("fetch"));
         assert!(event.get("reason").is_none() && event.get("resource").is_none());
+        // Every member is still where the event says, after the replacements and insertions.
+        let value = event.clone().into_value();
+        for (name, member) in value.as_object().unwrap() {
+            assert_eq!(event.get(name).as_ref(), Some(member), "{name}");
+        }
+        assert_eq!(value["tool"], "fetch");
+        assert_eq!(value["data"], json!({"z": 1, "a": [true, {"b": "é\"\n"}]}));
+    }
+
+    #[test]
+    fn a_text_is_read_back_as_it_was_set_escapes_included() {
+        let event = Event::new("x")
+            .set("plain", "abc")
+            .set("escaped", "a\"b\\c\n\u{1}é");
+        assert!(matches!(event.text("plain"), Some(Cow::Borrowed("abc"))));
+        assert_eq!(event.text("escaped").as_deref(), Some("a\"b\\c\n\u{1}é"));
+        assert_eq!(event.text("missing"), None);
+        assert_eq!(Event::new("x").set("n", 3).text("n"), None, "not a string");
+    }
+
+    #[test]
+    fn a_request_event_built_in_order_is_the_event_set_in_any_order() {
+        let ordered = Event::ordered("tools/call")
+            .next("client_ip", Some("127.0.0.1"))
+            .next("decision", None::<&str>)
+            .next("latency_ms", Some(1.5))
+            .next("nan", Some(f64::NAN))
+            .next("outcome", Some(String::new()))
+            .next("redactions", Some(0u64))
+            .next("status", Some(200u16))
+            .next("time", Some("2026-12-07T00:00:00.000Z".to_string()));
+        let set = Event::ordered("tools/call")
+            .set("time", "2026-12-07T00:00:00.000Z")
+            .set("status", 200)
+            .set("latency_ms", 1.5)
+            .set("redactions", 0)
+            .set("client_ip", "127.0.0.1");
+        assert_eq!(ordered.canonical(), set.canonical());
+        assert_eq!(
+            ordered.seal(4, "sha256:x").text,
+            set.seal(4, "sha256:x").text
+        );
+        assert_eq!(
+            ordered.canonical(),
+            r#"{"action":"tools/call","client_ip":"127.0.0.1","latency_ms":1.5,"redactions":0,"status":200,"time":"2026-12-07T00:00:00.000Z"}"#
+        );
     }
 
     #[test]

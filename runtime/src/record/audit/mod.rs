@@ -7,6 +7,7 @@
 pub mod chain;
 mod event;
 pub mod export;
+mod queue;
 pub mod retention;
 pub mod store;
 pub mod verify;

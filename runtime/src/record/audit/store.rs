@@ -16,6 +16,7 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{Connection, Row, Transaction};
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -138,9 +139,9 @@ fn sql_message(error: &sqlx::Error) -> String {
 /// them straight into its message; SQLite's driver copies each bound text once.
 struct EventRow<'e> {
     seq: i64,
-    time: &'e str,
-    subject: Option<&'e str>,
-    action: &'e str,
+    time: Cow<'e, str>,
+    subject: Option<Cow<'e, str>>,
+    action: Cow<'e, str>,
     json: String,
     prev_hash: &'e str,
     hash: &'e str,
@@ -150,9 +151,9 @@ struct EventRow<'e> {
 #[derive(Default)]
 struct Columns<'e> {
     seq: Vec<i64>,
-    time: Vec<&'e str>,
-    subject: Vec<Option<&'e str>>,
-    action: Vec<&'e str>,
+    time: Vec<Cow<'e, str>>,
+    subject: Vec<Option<Cow<'e, str>>>,
+    action: Vec<Cow<'e, str>>,
     json: Vec<String>,
     prev_hash: Vec<&'e str>,
     hash: Vec<&'e str>,
@@ -176,13 +177,18 @@ fn row_parts<'e>(get: impl Fn(&str) -> Option<&'e Value>, json: String) -> Event
     let text = |k: &str| get(k).and_then(Value::as_str).unwrap_or_default();
     EventRow {
         seq: get("seq").and_then(Value::as_i64).unwrap_or_default(),
-        time: text("time"),
-        subject: get("subject").and_then(Value::as_str),
-        action: text("action"),
+        time: Cow::Borrowed(text("time")),
+        subject: get("subject").and_then(Value::as_str).map(Cow::Borrowed),
+        action: Cow::Borrowed(text("action")),
         json,
         prev_hash: text("prev_hash"),
         hash: text("hash"),
     }
+}
+
+/// A column of texts as PostgreSQL binds it.
+fn borrowed<'c>(column: &'c [Cow<'_, str>]) -> Vec<&'c str> {
+    column.iter().map(AsRef::as_ref).collect()
 }
 
 /// The advisory-lock key of the export ("airlock" as a number).
@@ -412,9 +418,9 @@ impl Store {
                 let (said_seq, column_seq) = (said.seq.to_string(), seq.to_string());
                 let differs = [
                     ("seq", said_seq.as_str(), column_seq.as_str()),
-                    ("time", said.time, time.as_str()),
-                    ("subject", said.subject.unwrap_or_default(), subject.as_deref().unwrap_or_default()),
-                    ("action", said.action, action.as_str()),
+                    ("time", &said.time, time.as_str()),
+                    ("subject", said.subject.as_deref().unwrap_or_default(), subject.as_deref().unwrap_or_default()),
+                    ("action", &said.action, action.as_str()),
                     ("prev_hash", said.prev_hash, prev_hash.as_str()),
                     ("hash", said.hash, hash.as_str()),
                 ]
@@ -696,9 +702,15 @@ async fn append_postgres(
          SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])",
     )
     .bind(columns.seq)
-    .bind(columns.time)
-    .bind(columns.subject)
-    .bind(columns.action)
+    .bind(borrowed(&columns.time))
+    .bind(
+        columns
+            .subject
+            .iter()
+            .map(Option::as_deref)
+            .collect::<Vec<_>>(),
+    )
+    .bind(borrowed(&columns.action))
     .bind(columns.json)
     .bind(columns.prev_hash)
     .bind(columns.hash)

@@ -16,6 +16,7 @@
 //!   log line, and `/info`. The first successful write or probe marks it up again.
 
 use super::Event;
+use super::queue::Queue;
 use super::store::{Store, StoreError};
 use crate::record::metrics::{Gauge, Metrics};
 use airlock_schema::config::BufferFullAction;
@@ -25,7 +26,7 @@ use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{Notify, OnceCell, OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{Notify, OnceCell, OwnedSemaphorePermit, Semaphore};
 
 /// The most events written in one transaction.
 const MAX_BATCH: usize = 2000;
@@ -88,7 +89,7 @@ pub struct AuditStatus {
 }
 
 pub struct AuditLog {
-    queue: mpsc::UnboundedSender<Event>,
+    queue: Queue,
     /// One permit per place in the buffer; a permit is taken when a request is admitted (or
     /// another event is offered) and returns when its event is committed.
     room: Arc<Semaphore>,
@@ -181,9 +182,8 @@ impl AuditLog {
     /// database that is down at start delays writes, not the gateway.
     pub fn start(config: &AuditConfig, metrics: Arc<Metrics>) -> Arc<Self> {
         let capacity = config.buffer_size.max(1) as usize;
-        let (queue, receiver) = mpsc::unbounded_channel();
         let log = Arc::new(Self {
-            queue,
+            queue: Queue::default(),
             room: Arc::new(Semaphore::new(capacity)),
             capacity,
             when_full: config.on_buffer_full,
@@ -208,7 +208,6 @@ impl AuditLog {
         log.metrics.set(m::AUDIT_STORE_UP, &[], 0);
         tokio::spawn(log.clone().run(
             config.clone(),
-            receiver,
             Duration::from_millis(config.flush_interval_ms.max(1)),
         ));
         log
@@ -299,9 +298,9 @@ impl AuditLog {
     fn enqueue(&self, event: Event, permit: OwnedSemaphorePermit) {
         let event = event.set("replica", self.replica.clone());
         self.accepted.fetch_add(1, Ordering::AcqRel);
-        match self.queue.send(event) {
+        match self.queue.push(event) {
             Ok(()) => permit.forget(),
-            Err(mpsc::error::SendError(event)) => {
+            Err(event) => {
                 self.accepted.fetch_sub(1, Ordering::AcqRel);
                 self.lost("writer_stopped", &event);
             }
@@ -314,7 +313,9 @@ impl AuditLog {
         self.metrics
             .inc(m::AUDIT_ERRORS_TOTAL, &[("reason", reason)]);
         let request_id = event.text("request_id");
+        let request_id = request_id.as_deref();
         let action = event.text("action");
+        let action = action.as_deref();
         if reason == "writer_stopped" {
             tracing::error!(
                 request_id,
@@ -430,43 +431,28 @@ impl AuditLog {
         self.down(count, error);
     }
 
-    async fn run(
-        self: Arc<Self>,
-        config: AuditConfig,
-        mut receiver: mpsc::UnboundedReceiver<Event>,
-        linger: Duration,
-    ) {
+    async fn run(self: Arc<Self>, config: AuditConfig, linger: Duration) {
+        let _stopped = Stopped(&self);
         let store = self.connect(&config).await;
         let _ = self.store.set(store.clone());
         self.up();
         let mut batch: Vec<Event> = Vec::with_capacity(64);
         loop {
-            if batch.is_empty() {
-                self.idle.notify_waiters();
-                let first = tokio::select! {
-                    event = receiver.recv() => event,
-                    () = tokio::time::sleep(PROBE_EVERY) => {
-                        self.probe(&store).await;
-                        continue;
-                    }
-                };
-                match first {
-                    Some(event) => batch.push(event),
-                    None => return,
-                }
-                // Group commit: whatever arrives within the linger joins this batch. The writer
-                // sleeps rather than waiting on the queue, so producers do not wake it once
-                // per event (on a busy gateway that wake-up cost more than the write).
-                if receiver.len() < MAX_BATCH {
-                    tokio::time::sleep(linger.min(Duration::from_millis(5))).await;
+            self.idle.notify_waiters();
+            tokio::select! {
+                () = self.queue.arrival() => {}
+                () = tokio::time::sleep(PROBE_EVERY) => {
+                    self.probe(&store).await;
+                    continue;
                 }
             }
-            while batch.len() < MAX_BATCH {
-                match receiver.try_recv() {
-                    Ok(event) => batch.push(event),
-                    Err(_) => break,
-                }
+            // Group commit: whatever arrives within the linger joins this batch. The writer
+            // sleeps rather than waiting on the queue, so producers do not wake it once per
+            // event (on a busy gateway that wake-up cost more than the write).
+            if self.queue.len() < MAX_BATCH {
+                tokio::time::sleep(linger.min(Duration::from_millis(5))).await;
             }
+            self.queue.take(&mut batch, MAX_BATCH);
             self.write(&store, &mut batch).await;
             let committed = batch.len();
             batch.clear();
@@ -502,6 +488,20 @@ impl AuditLog {
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
             }
+        }
+    }
+}
+
+/// Held by the writer while it runs: when it stops (the runtime shuts down), the queue closes,
+/// and the events it still held are reported lost rather than dropped without a word.
+struct Stopped<'a>(&'a AuditLog);
+
+impl Drop for Stopped<'_> {
+    fn drop(&mut self) {
+        let log = self.0;
+        for event in log.queue.close() {
+            log.accepted.fetch_sub(1, Ordering::AcqRel);
+            log.lost("writer_stopped", &event);
         }
     }
 }

@@ -122,12 +122,12 @@ impl Event {
     /// places a field out of order where it belongs (`put`), only more slowly.
     pub fn next(mut self, name: &'static str, value: Option<impl Field>) -> Self {
         if let Some(value) = value.filter(|value| !value.is_empty()) {
-            let last = self.members.last();
-            debug_assert!(
-                last.is_none_or(|member| member.name.as_bytes() < name.as_bytes()),
-                "`{name}` is out of canonical order"
-            );
-            if last.is_none_or(|member| member.name.as_bytes() < name.as_bytes()) {
+            let in_order = self
+                .members
+                .last()
+                .is_none_or(|member| member.name.as_bytes() < name.as_bytes());
+            debug_assert!(in_order, "`{name}` is out of canonical order");
+            if in_order {
                 self.append(Cow::Borrowed(name), &value);
             } else {
                 self.put(Cow::Borrowed(name), &value);
@@ -196,10 +196,7 @@ impl Event {
             self.text.push(b',');
         }
         let start = self.text.len();
-        canonical::write_string(&name, &mut self.text);
-        self.text.push(b':');
-        let value_at = self.text.len();
-        value.write(&mut self.text);
+        let value_at = start + write_member(&name, value, &mut self.text);
         self.members.push(Member {
             name,
             start,
@@ -216,10 +213,7 @@ impl Event {
             Err(i) => {
                 // Written before the member now at `i`, followed by a comma.
                 let mut written = Vec::with_capacity(64);
-                canonical::write_string(&name, &mut written);
-                written.push(b':');
-                let value_offset = written.len();
-                value.write(&mut written);
+                let value_offset = write_member(&name, value, &mut written);
                 let end = written.len();
                 written.push(b',');
                 let start = self.members[i].start;
@@ -326,9 +320,7 @@ impl Event {
                 added.next_if(|(name, _)| name.as_bytes() < member.name.as_bytes())
             {
                 separate(out);
-                canonical::write_string(name, out);
-                out.push(b':');
-                value.write(out);
+                write_member(name, *value, out);
             }
             if replaced.contains(&member.name.as_ref()) {
                 continue;
@@ -341,12 +333,20 @@ impl Event {
         }
         for (name, value) in added {
             separate(out);
-            canonical::write_string(name, out);
-            out.push(b':');
-            value.write(out);
+            write_member(name, *value, out);
         }
         out.push(b'}');
     }
+}
+
+/// Appends the member `"name":value`; returns where its value starts, from where it began.
+fn write_member(name: &str, value: &dyn Field, out: &mut Vec<u8>) -> usize {
+    let start = out.len();
+    canonical::write_string(name, out);
+    out.push(b':');
+    let value_at = out.len() - start;
+    value.write(out);
+    value_at
 }
 
 impl std::fmt::Debug for Event {

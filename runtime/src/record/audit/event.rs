@@ -369,7 +369,9 @@ mod tests {
     use serde_json::json;
 
     fn sample() -> Event {
+        // A fixed time: `Event::new` stamps the clock, and two samples must be equal.
         Event::new("tools/call")
+            .set("time", "2026-12-07T00:00:00.000Z")
             .set("subject", "alice")
             .set("tool", "search")
             .set("status", 200)

@@ -50,26 +50,53 @@ const POSTGRES_SCHEMA: [&str; 5] = [
 const INIT_HEAD: &str =
     "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING";
 /// The rows of one multi-row INSERT on SQLite: the first of these sizes a batch still has, or
-/// fewer than the smallest. Every statement is kept prepared (one per size: 17 sizes, well
-/// within sqlx's cache of 100): SQLite compiles each row of a VALUES list anew, and parsing
+/// fewer than the smallest. Every statement is kept prepared (one per size and [`Chunk`]: at most
+/// 34, within sqlx's cache of 100): SQLite compiles each row of a VALUES list anew, and parsing
 /// the INSERT cost about as much per event as running it. Each chunk is a round trip to the
 /// connection's thread, so chunks are large; each size is a prepared statement per connection
 /// (tens of KiB for 64 rows), so sizes are few.
 const SQLITE_CHUNKS: [usize; 2] = [64, 16];
 
+/// Takes SQLite's write lock and reads the chain head, in one round trip to the connection's
+/// thread.
+const SQLITE_LOCK_AND_HEAD: &str = "BEGIN IMMEDIATE; SELECT seq, hash FROM audit_head WHERE id = 1";
+
+/// Moves the chain head and commits: after the last rows of a batch, or alone for none.
+macro_rules! sqlite_move_head_and_commit {
+    () => {
+        "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1; COMMIT"
+    };
+}
+const SQLITE_MOVE_HEAD_AND_COMMIT: &str = sqlite_move_head_and_commit!();
+
+/// Which statement an INSERT of a batch's rows is: a chunk with more to follow, or the last,
+/// which also moves the head and commits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Chunk {
+    More,
+    Last,
+}
+
 /// The INSERT of `rows` events (1 to the largest chunk), written once: building it for every
-/// batch formatted a placeholder per column.
-fn sqlite_insert(rows: usize) -> &'static str {
-    static TEXTS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
-        let largest = SQLITE_CHUNKS[0];
-        (0..=largest)
+/// batch formatted a placeholder per column. The last chunk of a batch carries
+/// [`SQLITE_MOVE_HEAD_AND_COMMIT`] too: each statement sent is a round trip to the
+/// connection's thread, and each round trip wakes two threads.
+fn sqlite_insert(rows: usize, chunk: Chunk) -> &'static str {
+    type Texts = std::sync::LazyLock<Vec<String>>;
+    fn texts(tail: &'static str) -> Vec<String> {
+        (0..=SQLITE_CHUNKS[0])
             .map(|rows| {
                 let values = vec!["(?, ?, ?, ?, ?, ?, ?)"; rows].join(", ");
-                format!("INSERT INTO audit_events (seq, time, subject, action, event, prev_hash, hash) VALUES {values}")
+                format!("INSERT INTO audit_events (seq, time, subject, action, event, prev_hash, hash) VALUES {values}{tail}")
             })
             .collect()
-    });
-    &TEXTS[rows]
+    }
+    static MORE: Texts = Texts::new(|| texts(""));
+    static LAST: Texts = Texts::new(|| texts(concat!("; ", sqlite_move_head_and_commit!())));
+    match chunk {
+        Chunk::More => &MORE[rows],
+        Chunk::Last => &LAST[rows],
+    }
 }
 
 /// How many of `remaining` rows the next INSERT takes (`SQLITE_CHUNKS`).
@@ -204,6 +231,10 @@ impl Store {
     pub async fn sqlite(path: &str) -> Result<Self, StoreError> {
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            // A file does not go away as a server does, and a failed statement closes its
+            // connection (`append_once`): a ping before each batch would cost a round trip to
+            // the connection's thread for nothing.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(Self::sqlite_options(path)?)
             .await?;
@@ -618,9 +649,10 @@ async fn append_sqlite(
 ) -> Result<(i64, String), StoreError> {
     // The write lock first, so the head cannot move under us. A plain BEGIN/COMMIT pair, not
     // sqlx's nested-transaction bookkeeping: a COMMIT that returns success committed.
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut *connection)
+    let head = sqlx::query(SQLITE_LOCK_AND_HEAD)
+        .fetch_one(&mut *connection)
         .await?;
+    let (seq, prev): (i64, String) = (head.get(0), head.get(1));
     if let Some(earlier) = sealed.as_ref() {
         let found: i64 =
             sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE seq = ? AND hash = ?")
@@ -634,20 +666,31 @@ async fn append_sqlite(
             return Ok(earlier);
         }
     }
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-        .fetch_one(&mut *connection)
-        .await?;
-    let (seq, prev): (i64, String) = (head.get(0), head.get(1));
     let (new_head, mut seals) = seal_all(events, seq, &prev);
     let rows = sealed_rows(events, &mut seals, seq, &prev);
     let mut rows = rows.into_iter();
+    // The head an attempt sealed to is kept before its commit is sent (`append_once`).
+    *sealed = Some(new_head.clone());
+    if rows.len() == 0 {
+        sqlx::query(SQLITE_MOVE_HEAD_AND_COMMIT)
+            .bind(new_head.0)
+            .bind(new_head.1.clone())
+            .execute(&mut *connection)
+            .await?;
+        return Ok(new_head);
+    }
     while rows.len() > 0 {
         let n = sqlite_chunk(rows.len());
-        let chunk = rows.by_ref().take(n);
+        let chunk = if n == rows.len() {
+            Chunk::Last
+        } else {
+            Chunk::More
+        };
+        let rows = rows.by_ref().take(n);
         // sqlx-sqlite copies a bound `&str` into a `String` inside an `Arc`: two allocations
         // where one `Arc<str>` does.
-        let mut insert = sqlx::query(sqlite_insert(n));
-        for parts in chunk {
+        let mut insert = sqlx::query(sqlite_insert(n, chunk));
+        for parts in rows {
             insert = insert
                 .bind(parts.seq)
                 .bind(Arc::<str>::from(parts.time))
@@ -657,16 +700,12 @@ async fn append_sqlite(
                 .bind(Arc::<str>::from(parts.prev_hash))
                 .bind(Arc::<str>::from(parts.hash));
         }
+        if chunk == Chunk::Last {
+            insert = insert.bind(new_head.0).bind(new_head.1.clone());
+        }
         // Kept prepared (sqlx's default for a query): see `SQLITE_CHUNKS`.
         insert.execute(&mut *connection).await?;
     }
-    sqlx::query("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1")
-        .bind(new_head.0)
-        .bind(&new_head.1)
-        .execute(&mut *connection)
-        .await?;
-    *sealed = Some(new_head.clone());
-    sqlx::query("COMMIT").execute(&mut *connection).await?;
     Ok(new_head)
 }
 
@@ -800,10 +839,16 @@ mod tests {
     #[test]
     fn each_chunk_size_has_its_insert_with_a_row_of_placeholders_per_event() {
         for rows in (1..=2000).flat_map(chunks) {
-            let insert = sqlite_insert(rows);
+            let insert = sqlite_insert(rows, Chunk::More);
             assert!(insert.starts_with("INSERT INTO audit_events (seq, time, subject, action, event, prev_hash, hash) VALUES (?, "));
             assert_eq!(insert.matches("(?, ?, ?, ?, ?, ?, ?)").count(), rows);
             assert_eq!(insert.matches('?').count(), rows * 7);
+            let last = sqlite_insert(rows, Chunk::Last);
+            assert_eq!(
+                last.strip_suffix(SQLITE_MOVE_HEAD_AND_COMMIT),
+                Some(format!("{insert}; ").as_str()),
+                "the last chunk moves the head and commits"
+            );
         }
     }
 }

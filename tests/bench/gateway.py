@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Gateway benchmark: `tools/call` through the gateway (JWT validation, policy, DLP on) versus
 direct to the same upstream, in the same run, with Debian's wrk driving the load; reports
-requests/s, p50/p99 latency and the gateway's peak RSS. Then `resources/read` of a 1 MiB file
+requests/s, p50/p99 latency, CPU per call (per thread too, with its context switches) and the
+gateway's peak RSS. Then `resources/read` of a 1 MiB file
 from a directory root, served by the gateway itself (path resolution, policy, DLP over the
 whole text, JSON encoding).
 
@@ -101,13 +102,38 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     return int(fields[11]) / ticks, int(fields[12]) / ticks
 
 
+def thread_counters(pid: int) -> dict[str, list[int]]:
+    """Per thread name (tokio's workers share one): CPU ticks, voluntary and involuntary context
+    switches so far (`/proc/PID/task/*`)."""
+    totals: dict[str, list[int]] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat, status = (task / "stat").read_text(), (task / "status").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat.rsplit(")", 1)[1].split()
+        switches = dict(line.split(":\t") for line in status.splitlines() if line.endswith(tuple("0123456789")) and "ctxt_switches" in line)
+        counts = [int(fields[11]) + int(fields[12]), int(switches["voluntary_ctxt_switches"]), int(switches["nonvoluntary_ctxt_switches"])]
+        totals[name] = [a + b for a, b in zip(totals.get(name, [0, 0, 0]), counts)]
+    return totals
+
+
 def measured(pid: int, run) -> dict:
-    """Runs `run()` (a wrk run) and adds the CPU the process `pid` spent per request to its result."""
-    before = cpu_seconds(pid)
+    """Runs `run()` (a wrk run) and adds the CPU the process `pid` spent per request to its
+    result, and per thread name its CPU and context switches per request."""
+    before, threads_before = cpu_seconds(pid), thread_counters(pid)
     result = run()
-    after = cpu_seconds(pid)
+    after, threads_after = cpu_seconds(pid), thread_counters(pid)
     n = max(result["requests"], 1)
     result["user_us"], result["sys_us"] = ((a - b) * 1e6 / n for a, b in zip(after, before))
+    tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
+    result["threads"] = {
+        name: {"cpu_us": (now[0] - then[0]) * tick_us / n, "voluntary_switches": (now[1] - then[1]) / n, "involuntary_switches": (now[2] - then[2]) / n}
+        for name, now in threads_after.items()
+        for then in [threads_before.get(name, [0, 0, 0])]
+        if now[0] > then[0]
+    }
     return result
 
 
@@ -249,6 +275,9 @@ def main() -> None:
         print(f"CPU per call at c={args.connections}, user + system: upstream {d['user_us']:.0f} + {d['sys_us']:.0f} us, bare proxy {b['user_us']:.0f} + {b['sys_us']:.0f} us, gateway {g['user_us']:.0f} + {g['sys_us']:.0f} us")
         print(f"added latency at c={args.moderate}: p50 +{gm['p50_ms'] - dm['p50_ms']:.3f} ms, p99 +{gm['p99_ms'] - dm['p99_ms']:.3f} ms")
         print(f"gateway peak RSS under load: {sampler.peak_kib / 1024:.1f} MiB")
+        for label, r in [("bare proxy", b), ("gateway", g)]:
+            per_thread = ", ".join(f"{name} {t['cpu_us']:.1f} us ({t['voluntary_switches']:.3f} + {t['involuntary_switches']:.3f} switches)" for name, t in sorted(r["threads"].items(), key=lambda item: -item[1]["cpu_us"]))
+            print(f"{label} threads, per call (CPU, voluntary + involuntary context switches): {per_thread}")
         r = results["read_1mib"]
         print(f"\nresources/read of a {size / 1048576:.2f} MiB file through the gateway, c=4: {r['rps']:.0f} req/s = {r['rps'] * size / 1048576:.0f} MiB/s, p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, errors {r['errors']}")
         print(json.dumps(results))

@@ -113,8 +113,8 @@ def thread_counters(pid: int) -> dict[str, list[int]]:
             continue
         name = stat[stat.index("(") + 1:stat.rindex(")")]
         fields = stat.rsplit(")", 1)[1].split()
-        switches = dict(line.split(":\t") for line in status.splitlines() if line.endswith(tuple("0123456789")) and "ctxt_switches" in line)
-        counts = [int(fields[11]) + int(fields[12]), int(switches["voluntary_ctxt_switches"]), int(switches["nonvoluntary_ctxt_switches"])]
+        switches = {key: int(value) for key, value in (line.split(":", 1) for line in status.splitlines()) if key.endswith("ctxt_switches")}
+        counts = [int(fields[11]) + int(fields[12]), switches["voluntary_ctxt_switches"], switches["nonvoluntary_ctxt_switches"]]
         totals[name] = [a + b for a, b in zip(totals.get(name, [0, 0, 0]), counts)]
     return totals
 

@@ -62,12 +62,8 @@ const SQLITE_CHUNKS: [usize; 2] = [64, 16];
 const SQLITE_LOCK_AND_HEAD: &str = "BEGIN IMMEDIATE; SELECT seq, hash FROM audit_head WHERE id = 1";
 
 /// Moves the chain head and commits: after the last rows of a batch, or alone for none.
-macro_rules! sqlite_move_head_and_commit {
-    () => {
-        "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1; COMMIT"
-    };
-}
-const SQLITE_MOVE_HEAD_AND_COMMIT: &str = sqlite_move_head_and_commit!();
+const SQLITE_MOVE_HEAD_AND_COMMIT: &str =
+    "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1; COMMIT";
 
 /// Which statement an INSERT of a batch's rows is: a chunk with more to follow, or the last,
 /// which also moves the head and commits.
@@ -83,7 +79,7 @@ enum Chunk {
 /// connection's thread, and each round trip wakes two threads.
 fn sqlite_insert(rows: usize, chunk: Chunk) -> &'static str {
     type Texts = std::sync::LazyLock<Vec<String>>;
-    fn texts(tail: &'static str) -> Vec<String> {
+    fn texts(tail: &str) -> Vec<String> {
         (0..=SQLITE_CHUNKS[0])
             .map(|rows| {
                 let values = vec!["(?, ?, ?, ?, ?, ?, ?)"; rows].join(", ");
@@ -92,7 +88,7 @@ fn sqlite_insert(rows: usize, chunk: Chunk) -> &'static str {
             .collect()
     }
     static MORE: Texts = Texts::new(|| texts(""));
-    static LAST: Texts = Texts::new(|| texts(concat!("; ", sqlite_move_head_and_commit!())));
+    static LAST: Texts = Texts::new(|| texts(&format!("; {SQLITE_MOVE_HEAD_AND_COMMIT}")));
     match chunk {
         Chunk::More => &MORE[rows],
         Chunk::Last => &LAST[rows],

@@ -6,6 +6,6 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    airlock::allocator::return_freed_memory_sooner();
+    airlock::allocator::tune();
     airlock::commands::cli::main()
 }

@@ -4,11 +4,11 @@
 //! - **No huge pages.** mimalloc asks the kernel for transparent huge pages on its arenas.
 //!   A page it returns to the OS and then reuses faults back in; as a huge page, each fault
 //!   zeroes 2 MiB (1.1 % of the gateway's CPU under the overload flood, `perf`), and RSS
-//!   counts whole huge pages: peak RSS at 16 connections was 52–56 MiB with them, 31–33 MiB
-//!   without (`docs/performance.md`, 2026-12-07 eighth session).
+//!   counts whole huge pages: peak RSS at 16 connections is 37–38 MiB with this tuning,
+//!   54–56 MiB without (`docs/performance.md`, 2026-12-07 eighth session).
 //! - **100 ms purge delay** (v3's default is 1 s, v2's 10 ms). Without huge pages a longer
-//!   delay costs little memory (32.5–33.2 MiB at 100 ms against 31.6–32.7 at 10 ms) and
-//!   faults a third as many pages back in (0.044 a call against 0.12).
+//!   delay costs little memory (about 1 MiB more than 10 ms) and faults a third as many
+//!   pages back in (0.044 a call against 0.12).
 //!
 //! mimalloc's own environment variables, `MIMALLOC_ALLOW_THP` and `MIMALLOC_PURGE_DELAY`
 //! (milliseconds), take precedence: an operator can trade memory for CPU either way without a
@@ -51,9 +51,8 @@ pub fn tune() {
         unsafe { mi_option_set(PURGE_DELAY, PURGE_DELAY_MS) };
     }
     if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
-        // mimalloc reads the option at its own start, before `main`: it no longer asks for huge
-        // pages on new mappings from here on, and `prctl` turns them off for the mappings it
-        // already holds, as `MIMALLOC_ALLOW_THP=0` would have at start.
+        // mimalloc read this option at its start, before `main`. Set now, it stops asking for
+        // huge pages on new mappings; `prctl` turns them off for the mappings it already holds.
         // SAFETY: as above.
         unsafe { mi_option_set(ALLOW_THP, 0) };
         disable_transparent_huge_pages();
@@ -77,15 +76,15 @@ pub fn purge_delay_ms() -> i64 {
     unsafe { mi_option_get(PURGE_DELAY) }
 }
 
-/// Whether mimalloc may ask for transparent huge pages.
-pub fn huge_pages_allowed() -> bool {
-    // SAFETY: as above.
-    unsafe { mi_option_get(ALLOW_THP) != 0 }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether mimalloc may ask for transparent huge pages.
+    fn huge_pages_allowed() -> bool {
+        // SAFETY: a plain C call on mimalloc's option table with a valid option index.
+        unsafe { mi_option_get(ALLOW_THP) != 0 }
+    }
 
     /// Whether the kernel's THP flag for this process is set.
     #[cfg(target_os = "linux")]
